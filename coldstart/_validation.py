@@ -1,0 +1,162 @@
+"""Input validation shared by every public entry point.
+
+Every error names the argument, what was received and what was expected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def _describe(x: Any) -> str:
+    if sp.issparse(x):
+        return f"{type(x).__name__} of shape {x.shape} and dtype {x.dtype}"
+    if isinstance(x, np.ndarray):
+        return f"ndarray of shape {x.shape} and dtype {x.dtype}"
+    return type(x).__name__
+
+
+def check_user_items(user_items: Any, name: str = "user_items", n_items: int | None = None,
+                     allow_empty: bool = False) -> sp.csr_matrix:
+    """Validate an interaction matrix of shape (n_users, n_items).
+
+    Returns a canonical float32 CSR copy-free where possible. Refuses NaN/inf,
+    negative weights, duplicate (user, item) entries and non-sparse input.
+    """
+    if not sp.issparse(user_items):
+        raise TypeError(
+            f"{name} must be a scipy sparse matrix of shape (n_users, n_items) "
+            f"(implicit's convention); received {_describe(user_items)}. "
+            "Build one with scipy.sparse.csr_matrix((weights, (users, items))) "
+            "or use coldstart.InteractionFrame for DataFrames."
+        )
+    if user_items.ndim != 2:
+        raise ValueError(f"{name} must be 2-D; received {_describe(user_items)}")
+    if not np.issubdtype(user_items.dtype, np.number) or np.iscomplexobj(user_items.data):
+        raise TypeError(f"{name} must hold real numbers; received dtype {user_items.dtype}")
+    if n_items is not None and user_items.shape[1] != n_items:
+        raise ValueError(
+            f"{name} must have {n_items} columns (one per item known to the model); "
+            f"received shape {user_items.shape}"
+        )
+    csr = user_items.tocsr()
+    if not csr.has_canonical_format:
+        coo = user_items.tocoo()
+        keys = coo.row.astype(np.int64) * csr.shape[1] + coo.col
+        uniq, counts = np.unique(keys, return_counts=True)
+        dup = uniq[counts > 1]
+        if dup.size:
+            u, i = divmod(int(dup[0]), csr.shape[1])
+            raise ValueError(
+                f"{name} has {dup.size} duplicate (user, item) entries, e.g. user {u}, item {i}; "
+                "expected each pair at most once (sum their weights beforehand if that is intended)"
+            )
+        csr = csr.copy()
+        csr.sort_indices()
+    data = csr.data
+    if data.size and not np.all(np.isfinite(data)):
+        raise ValueError(f"{name} contains NaN or infinite weights; expected finite values")
+    if data.size and data.min() < 0:
+        raise ValueError(
+            f"{name} contains negative weights (min {data.min():g}); expected non-negative "
+            "interaction strengths"
+        )
+    if not allow_empty and (csr.shape[0] == 0 or csr.shape[1] == 0 or csr.nnz == 0 or not np.any(data)):
+        raise ValueError(f"{name} is empty ({_describe(user_items)}, {csr.nnz} stored values); "
+                         "expected at least one interaction")
+    if csr.dtype != np.float32:
+        csr = csr.astype(np.float32)
+    csr.eliminate_zeros()
+    return csr
+
+
+def check_item_features(item_features: Any, name: str = "item_features",
+                        n_rows: int | None = None, n_features: int | None = None,
+                        allow_empty_rows: bool = True) -> sp.csr_matrix | np.ndarray:
+    """Validate an attribute matrix of shape (n_items, n_features).
+
+    Sparse input stays sparse (CSR, float32); dense input becomes a float32 ndarray.
+    """
+    if item_features is None:
+        raise TypeError(f"{name} is required: an array-like or sparse matrix of shape "
+                        "(n_items, n_features); received None")
+    if hasattr(item_features, "iloc") and not sp.issparse(item_features):
+        raise TypeError(
+            f"{name} received a pandas {type(item_features).__name__}; pass a numeric matrix, "
+            "or give the model a featurizer (coldstart.ItemFeaturizer) to accept DataFrames"
+        )
+    if sp.issparse(item_features):
+        if not np.issubdtype(item_features.dtype, np.number) or np.iscomplexobj(item_features.data):
+            raise TypeError(f"{name} must hold real numbers; received dtype {item_features.dtype}")
+        X = item_features.tocsr().astype(np.float32)
+        values = X.data
+    else:
+        arr = np.asarray(item_features)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(
+                f"{name} must be numeric; received an array of dtype {arr.dtype}. Encode "
+                "text/categories first (coldstart.ItemFeaturizer does it)"
+            )
+        if np.iscomplexobj(arr):
+            raise TypeError(f"{name} must be real-valued; received complex dtype {arr.dtype}")
+        if arr.ndim == 1:
+            raise ValueError(f"{name} must be 2-D of shape (n_items, n_features); received a "
+                             f"1-D array of shape {arr.shape} (use .reshape(1, -1) for one item)")
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be 2-D of shape (n_items, n_features); received shape {arr.shape}")
+        X = np.ascontiguousarray(arr, dtype=np.float32)
+        values = X
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no columns; expected at least one attribute")
+    if n_rows is not None and X.shape[0] != n_rows:
+        raise ValueError(f"{name} must have one row per item: expected {n_rows} rows, "
+                         f"received shape {X.shape}")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} must have the {n_features} columns the model was fitted on; "
+                         f"received shape {X.shape}")
+    if values.size and not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers "
+                         "(impute missing attributes first, or use coldstart.ItemFeaturizer)")
+    if not allow_empty_rows:
+        empty = empty_rows(X)
+        if empty.size:
+            raise ValueError(f"{name} has {empty.size} all-zero rows (e.g. row {empty[0]}); "
+                             "expected every item to carry at least one attribute")
+    return X
+
+
+def empty_rows(X: sp.csr_matrix | np.ndarray) -> np.ndarray:
+    """Indices of rows with no non-zero attribute."""
+    if sp.issparse(X):
+        return np.flatnonzero(np.asarray(abs(X).sum(axis=1)).ravel() == 0)
+    return np.flatnonzero(~np.any(X != 0, axis=1))
+
+
+def check_ids(ids: Any, n: int, name: str, kind: str = "item") -> tuple[np.ndarray, bool]:
+    """Validate integer index/indices in [0, n). Returns (1-D int array, was_scalar)."""
+    scalar = np.isscalar(ids) or (isinstance(ids, np.ndarray) and ids.ndim == 0)
+    arr = np.atleast_1d(np.asarray(ids))
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0):
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name} must be integer {kind} indices; received dtype {arr.dtype}. "
+                            "External ids are mapped by coldstart.FrameRecommender")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array; received shape {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        bad = arr[(arr < 0) | (arr >= n)][0]
+        raise IndexError(f"{name} contains {kind} index {bad}, outside the model's range "
+                         f"[0, {n}); expected known {kind} indices")
+    return arr.astype(np.int64, copy=False), scalar
+
+
+def check_positive(value: Any, name: str, allow_zero: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value) and (
+        value >= 0 if allow_zero else value > 0)
+    if not ok:
+        expected = "a non-negative" if allow_zero else "a positive"
+        raise ValueError(f"{name} must be {expected} number; received {value!r}")

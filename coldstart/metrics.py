@@ -1,0 +1,519 @@
+"""Ranking metrics at K, vectorised over a batch of users.
+
+Every per-user metric takes the same two inputs:
+
+``recommended``
+    int array of shape (n_users, >= k): item indices, best first. Short lists are padded
+    with ``-1``; padding never counts as a hit. Only the first ``k`` columns are read.
+    An item repeated in one row counts once (its later copies are misses).
+``relevant``
+    sparse matrix of shape (n_users, n_items); any stored non-zero marks a relevant item
+    (binary relevance). Row ``u`` belongs to row ``u`` of ``recommended``.
+
+Per-user functions return float64 arrays of shape (n_users,). Metrics that divide by the
+number of relevant items (recall, NDCG, MAP) are ``NaN`` for users without relevant items,
+so ``np.nanmean`` averages only over users that can be evaluated; precision and hit rate
+are 0 for them. The protocol (``EVALUATION.md``) averages over users (macro).
+
+Definitions, for a user with relevant set R and hits h_1..h_k (1 if the item at rank j is
+relevant):
+
+- Recall@k    = sum_j h_j / |R|                      (not min(k, |R|))
+- Precision@k = sum_j h_j / k                        (k, even when the list is shorter)
+- NDCG@k      = DCG / IDCG, DCG = sum_j h_j / log2(j + 1); the ideal DCG places
+  min(k, |R|) hits at ranks 1..min(k, |R|)
+- AP@k        = sum_j P@j * h_j / min(k, |R|)        (MAP@k is its mean over users)
+- HitRate@k   = 1 if any h_j else 0
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "top_k",
+    "hits_at_k",
+    "recall_at_k",
+    "precision_at_k",
+    "ndcg_at_k",
+    "map_at_k",
+    "hit_rate_at_k",
+    "ranking_metrics",
+    "catalog_coverage",
+    "new_item_share",
+    "new_item_mean_rank",
+    "RANKING_METRICS",
+]
+
+#: Names accepted by :func:`ranking_metrics`.
+RANKING_METRICS: tuple[str, ...] = ("recall", "precision", "ndcg", "map", "hit_rate")
+
+
+# --------------------------------------------------------------------------------------
+# top-k on dense score blocks
+# --------------------------------------------------------------------------------------
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``k`` highest scores of each row, deterministic under ties.
+
+    The result equals the first ``k`` entries of a stable sort on the score, higher first:
+    equal scores are ordered by lower column index first. Entries scored ``-inf`` or NaN are
+    never returned (use ``-inf`` to filter items out); rows with fewer than ``k`` such
+    entries, or ``k > n_columns``, are padded with index ``-1`` and score ``-inf``.
+
+    Works in O(n_rows * n_columns) with ``numpy.partition``; no full sort of the rows.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_rows, n_columns) or (n_columns,)
+        Dense score block, e.g. one batch of users against the candidate items.
+    k : int
+        Number of entries to return per row (``k >= 1``).
+
+    Returns
+    -------
+    ids : ndarray of shape (n_rows, k) or (k,), int64
+        Column indices, best first, ``-1`` for padding.
+    values : ndarray of shape (n_rows, k) or (k,)
+        Their scores (float dtype of ``scores``, at least float32), ``-inf`` for padding.
+
+    Examples
+    --------
+    >>> top_k(np.array([[0.5, 1.0, 1.0, -np.inf]]), 3)[0]
+    array([[1, 2, 0]])
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer; received {k!r}")
+    k = int(k)
+    arr = np.asarray(scores)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"scores must be a numeric array; received dtype {arr.dtype}")
+    one_d = arr.ndim == 1
+    if one_d:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise ValueError(
+            f"scores must be 2-D of shape (n_rows, n_columns) or 1-D; received shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    elif arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    n_rows, n_cols = arr.shape
+    out_ids = np.full((n_rows, k), -1, dtype=np.int64)
+    out_val = np.full((n_rows, k), -np.inf, dtype=arr.dtype)
+    if n_rows == 0 or n_cols == 0:
+        return (out_ids[0], out_val[0]) if one_d else (out_ids, out_val)
+
+    work = arr
+    if np.isnan(arr).any():
+        work = np.where(np.isnan(arr), -np.inf, arr)
+    kk = min(k, n_cols)
+    if kk < n_cols:
+        # value of the kk-th largest entry per row
+        kth = -np.partition(-work, kk - 1, axis=1)[:, kk - 1 : kk]
+        greater = work > kth
+        n_greater = greater.sum(axis=1, keepdims=True)
+        tie = work == kth
+        # among the ties, keep the lowest column indices
+        keep = greater | (tie & (np.cumsum(tie, axis=1) <= kk - n_greater))
+        rows, cols = np.nonzero(keep)  # row-major: columns ascending within each row
+        cols = cols.reshape(n_rows, kk)
+    else:
+        cols = np.broadcast_to(np.arange(n_cols), (n_rows, n_cols))
+    vals = np.take_along_axis(work, cols, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    cols = np.take_along_axis(cols, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    valid = np.isfinite(vals) | (vals == np.inf)
+    out_ids[:, :kk] = np.where(valid, cols, -1)
+    out_val[:, :kk] = np.where(valid, vals, -np.inf)
+    return (out_ids[0], out_val[0]) if one_d else (out_ids, out_val)
+
+
+# --------------------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------------------
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer; received {k!r}")
+    return int(k)
+
+
+def _check_recommended(recommended, k: int, n_items: int | None = None,
+                       n_users: int | None = None) -> np.ndarray:
+    rec = np.asarray(recommended)
+    if rec.ndim == 1:
+        rec = rec[None, :]
+    if rec.ndim != 2:
+        raise ValueError(
+            f"recommended must be a 2-D int array of shape (n_users, >= k); received shape {rec.shape}"
+        )
+    if rec.size and not np.issubdtype(rec.dtype, np.integer):
+        raise TypeError(
+            f"recommended must hold integer item indices (-1 for padding); received dtype {rec.dtype}"
+        )
+    if rec.shape[1] < k:
+        raise ValueError(
+            f"recommended has {rec.shape[1]} columns, fewer than k={k}; pad short lists with -1 "
+            "to at least k columns"
+        )
+    if n_users is not None and rec.shape[0] != n_users:
+        raise ValueError(
+            f"recommended has {rec.shape[0]} rows but relevant has {n_users}; expected one row "
+            "of recommendations per row of relevant"
+        )
+    rec = rec[:, :k].astype(np.int64, copy=False)
+    if rec.size:
+        lo = rec.min()
+        if lo < -1:
+            raise ValueError(
+                f"recommended contains {lo}; expected item indices >= 0, or -1 for padding"
+            )
+        if n_items is not None and rec.max() >= n_items:
+            raise ValueError(
+                f"recommended contains item {rec.max()}, outside relevant's {n_items} columns; "
+                f"expected item indices in [0, {n_items}) or -1"
+            )
+    return rec
+
+
+def _check_relevant(relevant) -> sp.csr_matrix:
+    if not sp.issparse(relevant):
+        raise TypeError(
+            "relevant must be a scipy sparse matrix of shape (n_users, n_items); received "
+            f"{type(relevant).__name__}"
+        )
+    rel = relevant.tocsr()
+    if not rel.has_canonical_format:
+        rel = rel.copy()
+        rel.sum_duplicates()
+    if rel.nnz and not np.all(rel.data != 0):
+        rel = rel.copy()
+        rel.eliminate_zeros()
+    return rel
+
+
+def _row_membership(ids: np.ndarray, matrix: sp.csr_matrix) -> np.ndarray:
+    """Boolean mask of shape ``ids.shape``: is ``ids[u, j]`` a stored entry of row ``u``?
+
+    ``matrix`` must be canonical CSR (sorted indices, no duplicates, no explicit zeros).
+    Negative ids are never members.
+    """
+    n_rows, n_cols = matrix.shape
+    if ids.size == 0 or matrix.nnz == 0:
+        return np.zeros(ids.shape, dtype=bool)
+    row_of = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(matrix.indptr))
+    keys = row_of * n_cols + matrix.indices  # ascending for canonical CSR
+    valid = ids >= 0
+    query = np.arange(ids.shape[0], dtype=np.int64)[:, None] * n_cols + np.where(valid, ids, 0)
+    pos = np.searchsorted(keys, query)
+    np.minimum(pos, keys.size - 1, out=pos)
+    return valid & (keys[pos] == query)
+
+
+def _first_occurrence(ids: np.ndarray) -> np.ndarray:
+    """Mask of entries that are the first occurrence of their value in their row."""
+    if ids.shape[1] <= 1:
+        return np.ones(ids.shape, dtype=bool)
+    order = np.argsort(ids, axis=1, kind="stable")
+    srt = np.take_along_axis(ids, order, axis=1)
+    dup_sorted = np.zeros(ids.shape, dtype=bool)
+    dup_sorted[:, 1:] = srt[:, 1:] == srt[:, :-1]
+    dup = np.empty_like(dup_sorted)
+    np.put_along_axis(dup, order, dup_sorted, axis=1)
+    return ~dup
+
+
+def _n_relevant(rel: sp.csr_matrix) -> np.ndarray:
+    return np.diff(rel.indptr).astype(np.float64)
+
+
+def hits_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
+    """Hit matrix: is the item at rank ``j`` relevant to user ``u``?
+
+    Padding (``-1``) and repeated items (after their first occurrence in a row) are misses.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+        Ranked item indices, ``-1`` padded.
+    relevant : sparse matrix of shape (n_users, n_items)
+        Non-zeros mark relevant items.
+    k : int
+        Cut-off.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_users, k)
+    """
+    k = _check_k(k)
+    rel = _check_relevant(relevant)
+    rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
+    return _hits(rec, rel)
+
+
+def _hits(rec: np.ndarray, rel: sp.csr_matrix) -> np.ndarray:
+    return _row_membership(rec, rel) & _first_occurrence(rec)
+
+
+def _discounts(k: int) -> np.ndarray:
+    return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+
+
+def _metric_from_hits(name: str, hits: np.ndarray, n_rel: np.ndarray, k: int) -> np.ndarray:
+    n_hits = hits.sum(axis=1).astype(np.float64)
+    has_rel = n_rel > 0
+    safe_rel = np.where(has_rel, n_rel, 1.0)
+    if name == "recall":
+        return np.where(has_rel, n_hits / safe_rel, np.nan)
+    if name == "precision":
+        return n_hits / k
+    if name == "hit_rate":
+        return (n_hits > 0).astype(np.float64)
+    if name == "ndcg":
+        disc = _discounts(k)
+        dcg = hits @ disc
+        ideal = np.concatenate([[0.0], np.cumsum(disc)])
+        idcg = ideal[np.minimum(n_rel, k).astype(np.int64)]
+        return np.where(has_rel, dcg / np.where(has_rel, idcg, 1.0), np.nan)
+    if name == "map":
+        ranks = np.arange(1, k + 1, dtype=np.float64)
+        prec_at_j = np.cumsum(hits, axis=1) / ranks
+        ap = (prec_at_j * hits).sum(axis=1)
+        return np.where(has_rel, ap / np.minimum(safe_rel, k), np.nan)
+    raise ValueError(f"unknown metric {name!r}; expected one of {RANKING_METRICS}")
+
+
+def _per_user(name: str, recommended, relevant, k) -> np.ndarray:
+    k = _check_k(k)
+    rel = _check_relevant(relevant)
+    rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
+    return _metric_from_hits(name, _hits(rec, rel), _n_relevant(rel), k)
+
+
+def recall_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
+    """Recall@k per user: hits in the top ``k`` / number of relevant items.
+
+    The denominator is ``|R|``, not ``min(k, |R|)``, as in the protocol, so a user with more
+    than ``k`` relevant items cannot reach 1.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+        Ranked item indices, ``-1`` padded.
+    relevant : sparse matrix of shape (n_users, n_items)
+        Non-zeros mark relevant items.
+    k : int
+        Cut-off.
+
+    Returns
+    -------
+    ndarray of shape (n_users,)
+        ``NaN`` for users without relevant items.
+    """
+    return _per_user("recall", recommended, relevant, k)
+
+
+def precision_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
+    """Precision@k per user: hits in the top ``k`` / ``k`` (padding counts as a miss).
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+    relevant : sparse matrix of shape (n_users, n_items)
+    k : int
+
+    Returns
+    -------
+    ndarray of shape (n_users,)
+        0 for users without relevant items.
+    """
+    return _per_user("precision", recommended, relevant, k)
+
+
+def ndcg_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
+    """NDCG@k per user with binary relevance.
+
+    ``DCG = sum_j h_j / log2(j + 1)`` over ranks ``j = 1..k``; the ideal DCG places
+    ``min(k, |R|)`` hits at the top, so a user with 2 relevant items who gets both at ranks
+    1 and 2 scores 1.0.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+    relevant : sparse matrix of shape (n_users, n_items)
+    k : int
+
+    Returns
+    -------
+    ndarray of shape (n_users,)
+        ``NaN`` for users without relevant items.
+    """
+    return _per_user("ndcg", recommended, relevant, k)
+
+
+def map_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
+    """Average precision at k per user (MAP@k is the mean over users).
+
+    ``AP@k = sum_{j<=k} P@j * h_j / min(k, |R|)``: the precision at each hit's rank,
+    summed, normalised by the most hits a list of length ``k`` can hold. A perfect list
+    scores 1 even when ``|R| > k``.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+    relevant : sparse matrix of shape (n_users, n_items)
+    k : int
+
+    Returns
+    -------
+    ndarray of shape (n_users,)
+        ``NaN`` for users without relevant items.
+    """
+    return _per_user("map", recommended, relevant, k)
+
+
+def hit_rate_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
+    """Hit rate@k per user: 1.0 if any of the top ``k`` is relevant, else 0.0.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+    relevant : sparse matrix of shape (n_users, n_items)
+    k : int
+
+    Returns
+    -------
+    ndarray of shape (n_users,)
+    """
+    return _per_user("hit_rate", recommended, relevant, k)
+
+
+def ranking_metrics(recommended: np.ndarray, relevant: sp.spmatrix, k: int,
+                    metrics: Iterable[str] = RANKING_METRICS) -> dict[str, np.ndarray]:
+    """Several per-user metrics from one hit computation.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+        Ranked item indices, ``-1`` padded.
+    relevant : sparse matrix of shape (n_users, n_items)
+        Non-zeros mark relevant items.
+    k : int
+        Cut-off.
+    metrics : iterable of str
+        Any of ``"recall"``, ``"precision"``, ``"ndcg"``, ``"map"``, ``"hit_rate"``.
+
+    Returns
+    -------
+    dict of str to ndarray of shape (n_users,)
+    """
+    k = _check_k(k)
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    bad = [m for m in names if m not in RANKING_METRICS]
+    if bad:
+        raise ValueError(f"metrics contains unknown names {bad}; expected any of {RANKING_METRICS}")
+    rel = _check_relevant(relevant)
+    rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
+    hits = _hits(rec, rel)
+    n_rel = _n_relevant(rel)
+    return {m: _metric_from_hits(m, hits, n_rel, k) for m in names}
+
+
+# --------------------------------------------------------------------------------------
+# list-level measures
+# --------------------------------------------------------------------------------------
+def catalog_coverage(recommended: np.ndarray, k: int,
+                     candidates: int | Sequence[int] | np.ndarray) -> float:
+    """Share of the candidate items that appear in at least one top-``k`` list.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+        Ranked item indices, ``-1`` padded.
+    k : int
+        Cut-off.
+    candidates : int or array-like of int
+        The candidate items (their number is the denominator), or just their number.
+        When items are given, recommended items outside them are not counted.
+
+    Returns
+    -------
+    float
+        ``distinct recommended candidates / n_candidates`` in [0, 1]; NaN if there are no
+        candidates.
+    """
+    k = _check_k(k)
+    rec = _check_recommended(recommended, k)
+    distinct = np.unique(rec[rec >= 0])
+    if np.isscalar(candidates):
+        n_cand = int(candidates)
+        if n_cand < 0:
+            raise ValueError(f"candidates must be a non-negative count or an item array; received {n_cand}")
+    else:
+        cand = np.unique(np.asarray(candidates, dtype=np.int64))
+        n_cand = cand.size
+        distinct = distinct[np.isin(distinct, cand)]
+    if n_cand == 0:
+        return float("nan")
+    return distinct.size / n_cand
+
+
+def _new_mask(rec: np.ndarray, new_items) -> np.ndarray:
+    new = np.asarray(new_items, dtype=np.int64).ravel()
+    return (rec >= 0) & np.isin(rec, new)
+
+
+def new_item_share(recommended: np.ndarray, new_items: Sequence[int] | np.ndarray,
+                   k: int) -> np.ndarray:
+    """Share of new (cold) items in each user's top-``k`` list.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+        Ranked item indices, ``-1`` padded.
+    new_items : array-like of int
+        The items that count as new (e.g. ``split.cold_test_items`` in the hybrid setting).
+    k : int
+        Cut-off.
+
+    Returns
+    -------
+    ndarray of shape (n_users,)
+        ``#new items in the list / #non-padding items in the list``; NaN for empty lists.
+    """
+    k = _check_k(k)
+    rec = _check_recommended(recommended, k)
+    is_new = _new_mask(rec, new_items)
+    n_listed = (rec >= 0).sum(axis=1).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_listed > 0, is_new.sum(axis=1) / np.where(n_listed > 0, n_listed, 1), np.nan)
+
+
+def new_item_mean_rank(recommended: np.ndarray, new_items: Sequence[int] | np.ndarray,
+                       k: int) -> np.ndarray:
+    """Mean 1-based rank of the new (cold) items within each user's top-``k`` list.
+
+    Parameters
+    ----------
+    recommended : array-like of int, shape (n_users, >= k)
+        Ranked item indices, ``-1`` padded.
+    new_items : array-like of int
+        The items that count as new.
+    k : int
+        Cut-off.
+
+    Returns
+    -------
+    ndarray of shape (n_users,)
+        NaN for users whose list holds no new item (average with ``np.nanmean``).
+    """
+    k = _check_k(k)
+    rec = _check_recommended(recommended, k)
+    is_new = _new_mask(rec, new_items)
+    n_new = is_new.sum(axis=1)
+    rank_sum = is_new @ np.arange(1, k + 1, dtype=np.float64)
+    return np.where(n_new > 0, rank_sum / np.maximum(n_new, 1), np.nan)

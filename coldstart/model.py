@@ -1,0 +1,486 @@
+"""``ColdStartRecommender``: a collaborative model plus a map from item attributes to its factors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
+
+from ._buffer import RowBuffer
+from ._validation import check_ids, check_item_features, check_positive, check_user_items
+from .factorization import fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als, to_numpy_factors
+from .mapping import RidgeMap
+from .weighting import AttributeWeighting
+
+_FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered candidates
+
+
+class ColdStartRecommender(BaseEstimator):
+    """Zero-shot item embeddings on top of an implicit-style collaborative model.
+
+    The collaborative model (implicit's ALS by default) learns user and item factors from
+    interactions; a regression maps weighted item attributes into the item factor space.
+    Items without interactions get the mapped vector ("zero-shot"), and can be added after
+    fitting with :meth:`add_items`; their first interactions refine it (:meth:`partial_fit_items`).
+
+    Parameters
+    ----------
+    factors : int
+        Latent dimensions of the default ALS (ignored when ``collaborative`` is given).
+    regularization : float
+        L2 penalty of the ALS solves (also used by fold-ins).
+    alpha : float
+        Confidence scale of interactions: confidence = ``alpha * weight``.
+    iterations : int
+        ALS sweeps.
+    collaborative : implicit model, optional
+        A model with ``fit(user_items)``, ``user_factors`` and ``item_factors``. If it is
+        already fitted its factors are used as they are and only the map is fitted.
+    mapper : scikit-learn regressor, optional
+        Map from weighted attributes to factors (multi-output ``fit``/``predict``); defaults to
+        :class:`~coldstart.mapping.RidgeMap`.
+    weighting : AttributeWeighting or "auto" or None
+        Attribute weighting fitted on the training items; ``None`` uses attributes as given.
+    map_alpha : float
+        Ridge strength of the default map (relative, see :class:`RidgeMap`).
+    prior_weight : float
+        Strength of the zero-shot prior when an item's vector is refitted from its first
+        interactions (:meth:`partial_fit_items`), in the same units as ``regularization``.
+    featurizer : transformer, optional
+        E.g. :class:`~coldstart.featurizer.ItemFeaturizer`: then ``item_features`` everywhere
+        may be a pandas DataFrame of raw item attributes, turned into a matrix by it.
+    random_state : int, optional
+    num_threads : int
+        Threads for ALS and top-k (0 = all cores).
+    show_progress : bool
+
+    Attributes
+    ----------
+    user_factors_ : ndarray of shape (n_users, n_factors)
+    item_factors_ : ndarray of shape (n_items, n_factors)
+        Collaborative vectors for items with interactions, zero-shot vectors for the others.
+    is_zero_shot_ : ndarray of bool, shape (n_items,)
+        Items whose vector comes from attributes alone.
+    n_items_, n_users_, n_features_in_ : int
+    collaborative_ : the fitted collaborative model
+    weighting_ : fitted AttributeWeighting or None
+    mapper_ : fitted regressor
+    """
+
+    def __init__(self, factors: int = 128, regularization: float = 0.01, alpha: float = 1.0,
+                 iterations: int = 15, collaborative: Any = None, mapper: Any = None,
+                 weighting: Any = "auto", map_alpha: float = 1.0, prior_weight: float = 1.0,
+                 featurizer: Any = None, random_state: int | None = None, num_threads: int = 0,
+                 show_progress: bool = False):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.collaborative = collaborative
+        self.mapper = mapper
+        self.weighting = weighting
+        self.map_alpha = map_alpha
+        self.prior_weight = prior_weight
+        self.featurizer = featurizer
+        self.random_state = random_state
+        self.num_threads = num_threads
+        self.show_progress = show_progress
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, user_items, item_features) -> "ColdStartRecommender":
+        """Fit the collaborative model and the attribute map.
+
+        Parameters
+        ----------
+        user_items : sparse matrix of shape (n_users, n_items)
+            Interaction weights (implicit's convention). Items with an empty column get
+            zero-shot vectors.
+        item_features : sparse matrix or array-like of shape (n_items, n_features)
+            Real-valued attributes (counts, indicators, signed numbers, dense vectors).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        user_items = check_user_items(user_items)
+        n_users, n_items = user_items.shape
+        if self.featurizer is not None:
+            self.featurizer_ = clone(self.featurizer)
+            item_features = self.featurizer_.fit_transform(item_features)
+        else:
+            self.featurizer_ = None
+        X = check_item_features(item_features, n_rows=n_items)
+        item_counts = np.bincount(user_items.indices, minlength=n_items)
+        warm = item_counts > 0
+
+        col = self.collaborative
+        if col is not None and is_fitted_model(col):
+            users, items = to_numpy_factors(col)
+            if users.shape[0] != n_users or items.shape[0] != n_items:
+                raise ValueError(
+                    f"collaborative is already fitted with {users.shape[0]} users and {items.shape[0]} "
+                    f"items, but user_items has shape {user_items.shape}; expected the same users and "
+                    "items (in the same order) as the fitted model")
+            self.collaborative_ = col
+        else:
+            with threadpool_limits(1, "blas"):  # implicit's ALS wants single-threaded BLAS
+                base = col if col is not None else make_als(
+                    self.factors, self.regularization, self.alpha, self.iterations,
+                    self.random_state, self.num_threads)
+                self.collaborative_, users, items = fit_collaborative(
+                    base, user_items, show_progress=self.show_progress)
+
+        self._cf_reg = float(getattr(self.collaborative_, "regularization", self.regularization))
+        self._cf_alpha = float(getattr(self.collaborative_, "alpha", self.alpha))
+        self.n_users_, self.n_items_ = n_users, n_items
+        self.n_features_in_ = X.shape[1]
+        self._fit_map(X[warm], items[warm], item_counts[warm])
+        prior = self._embed(X)
+        items = items.copy()
+        items[~warm] = prior[~warm]
+        self._users = RowBuffer(users)
+        self._items = RowBuffer(items)
+        self._prior = RowBuffer(prior)
+        self._zero_shot = RowBuffer(~warm, dtype=bool)
+        self._invalidate()
+        return self
+
+    def _check_params(self) -> None:
+        for name in ("factors", "iterations"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, np.integer)) and v > 0):
+                raise ValueError(f"{name} must be a positive integer; received {v!r}")
+        check_positive(self.regularization, "regularization", allow_zero=True)
+        check_positive(self.alpha, "alpha")
+        check_positive(self.map_alpha, "map_alpha", allow_zero=True)
+        check_positive(self.prior_weight, "prior_weight", allow_zero=True)
+
+    def _fit_map(self, X_warm, V_warm, counts) -> None:
+        if X_warm.shape[0] == 0:
+            raise ValueError("user_items has no item with interactions; expected some warm items "
+                             "to learn the attribute map from")
+        if self.weighting == "auto":
+            self.weighting_ = AttributeWeighting()
+        elif self.weighting is None:
+            self.weighting_ = None
+        elif isinstance(self.weighting, str):
+            raise ValueError(f"weighting must be 'auto', None or a transformer; received {self.weighting!r}")
+        else:
+            self.weighting_ = clone(self.weighting)
+        Xw = self.weighting_.fit_transform(X_warm) if self.weighting_ is not None else X_warm
+        self.mapper_ = RidgeMap(alpha=self.map_alpha) if self.mapper is None else clone(self.mapper)
+        self.mapper_.fit(Xw, V_warm)
+
+    def _embed(self, X) -> np.ndarray:
+        Xw = self.weighting_.transform(X) if self.weighting_ is not None else X
+        V = np.asarray(self.mapper_.predict(Xw), dtype=np.float32)
+        if V.ndim != 2 or V.shape[1] != self._n_factors():
+            raise ValueError(f"mapper predicted shape {V.shape}; expected (n, {self._n_factors()})")
+        return np.ascontiguousarray(V)
+
+    def _n_factors(self) -> int:
+        return self._items.view.shape[1] if hasattr(self, "_items") else self.mapper_.coef_.shape[1]
+
+    def _invalidate(self) -> None:
+        self._item_norms = None
+        self._gram_items = None
+        self._gram_users = None
+
+    # ------------------------------------------------------------------ fitted state
+    @property
+    def user_factors_(self) -> np.ndarray:
+        """ndarray of shape (n_users, n_factors)."""
+        check_is_fitted(self)
+        return self._users.view
+
+    @property
+    def item_factors_(self) -> np.ndarray:
+        """ndarray of shape (n_items, n_factors)."""
+        check_is_fitted(self)
+        return self._items.view
+
+    @property
+    def is_zero_shot_(self) -> np.ndarray:
+        """ndarray of bool, shape (n_items,): vectors that come from attributes alone."""
+        check_is_fitted(self)
+        return self._zero_shot.view
+
+    # ------------------------------------------------------------------ new items
+    def embed_items(self, item_features) -> np.ndarray:
+        """Zero-shot factors of shape (n, n_factors) for attributes of shape (n, n_features)."""
+        check_is_fitted(self)
+        if getattr(self, "featurizer_", None) is not None and hasattr(item_features, "columns"):
+            item_features = self.featurizer_.transform(item_features)
+        X = check_item_features(item_features, n_features=self.n_features_in_)
+        return self._embed(X)
+
+    def add_items(self, item_features) -> np.ndarray:
+        """Append new items from their attributes; returns their indices, shape (n,).
+
+        Costs O(n) amortised: no retraining, no copy of the existing factors.
+        """
+        V = self.embed_items(item_features)
+        idx = self._items.append(V)
+        self._prior.append(V)
+        self._zero_shot.append(np.ones(len(idx), dtype=bool))
+        self.n_items_ = len(self._items)
+        self._item_norms = None
+        self._gram_items = None
+        return idx
+
+    def partial_fit_items(self, itemids, item_users) -> "ColdStartRecommender":
+        """Refit the vectors of ``itemids`` from their interactions, starting from their prior.
+
+        Parameters
+        ----------
+        itemids : array-like of shape (n,)
+        item_users : sparse matrix of shape (n, n_users)
+            All interactions of each item so far (rows in the order of ``itemids``).
+
+        The solution minimises the ALS loss of the item's interactions plus
+        ``prior_weight * ||v - v_zero_shot||^2``: an item with one interaction moves a
+        little from where its attributes put it, an item with many ends near its pure
+        collaborative vector.
+        """
+        check_is_fitted(self)
+        ids, _ = check_ids(itemids, self.n_items_, "itemids")
+        item_users = check_user_items(item_users, "item_users", n_items=self.n_users_, allow_empty=True)
+        if item_users.shape[0] != len(ids):
+            raise ValueError(f"item_users must have one row per item in itemids ({len(ids)}); "
+                             f"received shape {item_users.shape}")
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("itemids contains repeated items; expected each item once")
+        users = self._users.view
+        if self._gram_users is None:
+            self._gram_users = gram_matrix(users)
+        V = fold_in(users, item_users, self._reg(), self._alpha(), prior=self._prior.view[ids],
+                    prior_weight=self.prior_weight, gram=self._gram_users)
+        has = np.diff(item_users.indptr) > 0
+        self._items.view[ids[has]] = V[has]
+        self._items.view[ids[~has]] = self._prior.view[ids[~has]]
+        self._zero_shot.view[ids] = ~has
+        self._item_norms = None
+        self._gram_items = None
+        return self
+
+    def partial_fit_users(self, userids, user_items) -> "ColdStartRecommender":
+        """Recompute (or add, for ids ≥ n_users_) user vectors from their interactions.
+
+        user_items : sparse matrix of shape (n, n_items_), rows in the order of ``userids``.
+        """
+        check_is_fitted(self)
+        ids = np.atleast_1d(np.asarray(userids, dtype=np.int64))
+        if ids.size and ids.min() < 0:
+            raise IndexError(f"userids must be non-negative; received {ids.min()}")
+        user_items = check_user_items(user_items, n_items=self.n_items_, allow_empty=True)
+        if user_items.shape[0] != len(ids):
+            raise ValueError(f"user_items must have one row per user in userids ({len(ids)}); "
+                             f"received shape {user_items.shape}")
+        U = self._recalculate_users(user_items)
+        if ids.size and ids.max() >= self.n_users_:
+            self._users.append(np.zeros((ids.max() + 1 - self.n_users_, U.shape[1]), dtype=np.float32))
+            self.n_users_ = len(self._users)
+        self._users.view[ids] = U
+        self._gram_users = None
+        return self
+
+    def _reg(self) -> float:
+        return self._cf_reg
+
+    def _alpha(self) -> float:
+        return self._cf_alpha
+
+    def _recalculate_users(self, user_items: sp.csr_matrix) -> np.ndarray:
+        items = self._items.view
+        if self._gram_items is None:
+            self._gram_items = gram_matrix(items)
+        return fold_in(items, user_items, self._reg(), self._alpha(), gram=self._gram_items)
+
+    # ------------------------------------------------------------------ serving
+    def recommend(self, userid, user_items, N: int = 10, filter_already_liked_items: bool = True,
+                  filter_items=None, recalculate_user: bool = False, items=None):
+        """Top-N items for one user or a batch, in implicit's semantics.
+
+        Parameters
+        ----------
+        userid : int or array-like of shape (n_users,)
+        user_items : csr_matrix of shape (n_users, n_items_)
+            One row per user in ``userid``: the items to filter out and, with
+            ``recalculate_user``, the interactions to compute the user's vector from
+            (so users unknown to the model can be served).
+        N : int
+        filter_already_liked_items : bool
+        filter_items : array-like of item indices, optional
+            Items never to recommend.
+        recalculate_user : bool
+        items : array-like of item indices, optional
+            Restrict the candidates to these items.
+
+        Returns
+        -------
+        (ids, scores) : 1-D arrays of length ≤ N for a scalar ``userid``; 2-D arrays of shape
+            (n_users, N') otherwise, rows padded with id -1 and score -inf when fewer
+            candidates remain.
+        """
+        check_is_fitted(self)
+        from implicit.cpu.topk import topk
+
+        if not (isinstance(N, (int, np.integer)) and N > 0):
+            raise ValueError(f"N must be a positive integer; received {N!r}")
+        scalar = np.isscalar(userid) or (isinstance(userid, np.ndarray) and userid.ndim == 0)
+        uids = np.atleast_1d(np.asarray(userid))
+        if user_items is not None or filter_already_liked_items or recalculate_user:
+            if not sp.issparse(user_items):
+                raise TypeError("user_items must be a CSR matrix with one row per user in userid; "
+                                f"received {type(user_items).__name__}")
+            if user_items.shape != (len(uids), self.n_items_):
+                raise ValueError(f"user_items must have shape ({len(uids)}, {self.n_items_}) (one row per "
+                                 f"user in userid, one column per item); received {user_items.shape}")
+            user_items = check_user_items(user_items, allow_empty=True)
+        if recalculate_user:
+            U = self._recalculate_users(user_items)
+        else:
+            uids, _ = check_ids(uids, self.n_users_, "userid", kind="user")
+            U = self._users.view[uids]
+        factors = self._items.view
+        filt = user_items if filter_already_liked_items else None
+        if items is not None:
+            if filter_items is not None:
+                raise ValueError("Can't set both items and filter_items in recommend call")
+            cand, _ = check_ids(items, self.n_items_, "items")
+            cand = np.unique(cand)
+            factors = factors[cand]
+            if filt is not None:
+                filt = _restrict_columns(filt, cand, self.n_items_)
+        else:
+            cand = None
+        fitems = None
+        if filter_items is not None:
+            fitems, _ = check_ids(filter_items, self.n_items_, "filter_items")
+            fitems = fitems.astype(np.int32)
+        n_cand = factors.shape[0]
+        k = min(N, n_cand)
+        if k == 0:
+            ids = np.empty((len(U), 0), dtype=np.int64)
+            scores = np.empty((len(U), 0), dtype=np.float32)
+        else:
+            ids, scores = topk(np.ascontiguousarray(factors), np.ascontiguousarray(U, dtype=np.float32), k,
+                               filter_query_items=filt, filter_items=fitems, num_threads=self.num_threads)
+            ids = ids.astype(np.int64)
+            if cand is not None:
+                ids = cand[ids]
+            gone = scores <= _FILTERED
+            if gone.any():
+                ids[gone] = -1
+                scores = scores.astype(np.float32)
+                scores[gone] = -np.inf
+        if scalar:
+            ids, scores = ids[0], scores[0]
+            keep = ids >= 0
+            return ids[keep], scores[keep]
+        return ids, scores
+
+    def similar_items(self, itemid, N: int = 10, items=None, filter_items=None):
+        """Items most similar (cosine of vectors) to ``itemid``, warm or zero-shot alike.
+
+        Returns ``(ids, scores)``: 1-D for a scalar ``itemid``, 2-D for an array.
+        """
+        check_is_fitted(self)
+        from implicit.cpu.topk import topk
+
+        if not (isinstance(N, (int, np.integer)) and N > 0):
+            raise ValueError(f"N must be a positive integer; received {N!r}")
+        qids, scalar = check_ids(itemid, self.n_items_, "itemid")
+        factors = self._items.view
+        if self._item_norms is None:
+            norms = np.linalg.norm(factors, axis=1)
+            norms[norms == 0] = 1e-10
+            self._item_norms = norms.astype(np.float32)
+        norms = self._item_norms
+        q = factors[qids] / norms[qids, None]
+        cand = None
+        if items is not None:
+            if filter_items is not None:
+                raise ValueError("Can't set both items and filter_items in similar_items call")
+            cand, _ = check_ids(items, self.n_items_, "items")
+            cand = np.unique(cand)
+            factors, norms = factors[cand], norms[cand]
+        fitems = None
+        if filter_items is not None:
+            fitems = check_ids(filter_items, self.n_items_, "filter_items")[0].astype(np.int32)
+        k = min(N, factors.shape[0])
+        ids, scores = topk(np.ascontiguousarray(factors), np.ascontiguousarray(q, dtype=np.float32), k,
+                           item_norms=np.ascontiguousarray(norms), filter_items=fitems,
+                           num_threads=self.num_threads)
+        ids = ids.astype(np.int64)
+        if cand is not None:
+            ids = cand[ids]
+        gone = scores <= _FILTERED
+        if gone.any():
+            ids[gone] = -1
+            scores[gone] = -np.inf
+        if scalar:
+            keep = ids[0] >= 0
+            return ids[0][keep], scores[0][keep]
+        return ids, scores
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path) -> None:
+        """Write the fitted model to one file at exactly ``path`` (atomic; no pickle)."""
+        from .persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> "ColdStartRecommender":
+        """Read a model written by :meth:`save`. Never unpickles."""
+        from .persistence import load_model
+
+        return load_model(path, cls)
+
+    def _get_state(self) -> dict:
+        """Arrays and JSON metadata of the fitted state (see :mod:`coldstart.persistence`)."""
+        col = self.collaborative_
+        return {
+            "arrays": {"user_factors": self._users.view, "item_factors": self._items.view,
+                       "item_prior": self._prior.view, "is_zero_shot": self._zero_shot.view},
+            "meta": {"n_users": int(self.n_users_), "n_items": int(self.n_items_),
+                     "n_features_in": int(self.n_features_in_)},
+            "collaborative_meta": {"class": None if col is None else type(col).__name__,
+                                   "regularization": self._cf_reg, "alpha": self._cf_alpha},
+        }
+
+    def _set_state(self, meta: dict, collaborative: dict, arrays: dict) -> None:
+        users, items = arrays["user_factors"], arrays["item_factors"]
+        prior, zero = arrays["item_prior"], arrays["is_zero_shot"]
+        n_users, n_items = int(meta["n_users"]), int(meta["n_items"])
+        if users.shape[0] != n_users or items.shape[0] != n_items or prior.shape != items.shape \
+                or zero.shape != (n_items,) or users.ndim != 2 or users.shape[1] != items.shape[1]:
+            raise ValueError("array shapes do not match the metadata")
+        self._users, self._items = RowBuffer(users), RowBuffer(items)
+        self._prior, self._zero_shot = RowBuffer(prior), RowBuffer(zero, dtype=bool)
+        self.n_users_, self.n_items_ = n_users, n_items
+        self.n_features_in_ = int(meta["n_features_in"])
+        self._cf_reg, self._cf_alpha = float(collaborative["regularization"]), float(collaborative["alpha"])
+        self.collaborative_ = None  # the factors are what serving needs; refit to get the object back
+        if not hasattr(self, "featurizer_"):
+            self.featurizer_ = None
+        self._invalidate()
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "_items")
+
+
+def _restrict_columns(m: sp.csr_matrix, cand: np.ndarray, n: int) -> sp.csr_matrix:
+    """Keep the columns in ``cand`` (sorted), renumbered to their positions in ``cand``."""
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[cand] = np.arange(len(cand))
+    coo = m.tocoo()
+    new = pos[coo.col]
+    keep = new >= 0
+    return sp.csr_matrix((coo.data[keep], (coo.row[keep], new[keep])), shape=(m.shape[0], len(cand)))
