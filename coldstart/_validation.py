@@ -31,7 +31,7 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
             f"{name} must be a scipy sparse matrix of shape (n_users, n_items) "
             f"(implicit's convention); received {_describe(user_items)}. "
             "Build one with scipy.sparse.csr_matrix((weights, (users, items))) "
-            "or use coldstart.InteractionFrame for DataFrames."
+            "or use coldstart.FrameRecommender for DataFrames."
         )
     if user_items.ndim != 2:
         raise ValueError(f"{name} must be 2-D; received {_describe(user_items)}")
@@ -39,21 +39,24 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
         raise TypeError(f"{name} must hold real numbers; received dtype {user_items.dtype}")
     if n_items is not None and user_items.shape[1] != n_items:
         raise ValueError(
-            f"{name} must have {n_items} columns (one per item known to the model); "
+            f"{name} must have {n_items} columns (one per {'user' if name == 'item_users' else 'item'} "
+            "known to the model); "
             f"received shape {user_items.shape}"
         )
-    csr = user_items.tocsr()
-    if not csr.has_canonical_format:
-        coo = user_items.tocoo()
-        keys = coo.row.astype(np.int64) * csr.shape[1] + coo.col
+    needs_check = user_items.format != "csr" or not user_items.has_canonical_format
+    if needs_check and user_items.nnz:
+        coo = user_items.tocoo()  # before any conversion that would silently add duplicates up
+        keys = coo.row.astype(np.int64) * user_items.shape[1] + coo.col
         uniq, counts = np.unique(keys, return_counts=True)
         dup = uniq[counts > 1]
         if dup.size:
-            u, i = divmod(int(dup[0]), csr.shape[1])
+            u, i = divmod(int(dup[0]), user_items.shape[1])
             raise ValueError(
                 f"{name} has {dup.size} duplicate (user, item) entries, e.g. user {u}, item {i}; "
                 "expected each pair at most once (sum their weights beforehand if that is intended)"
             )
+    csr = user_items.tocsr()
+    if not csr.has_canonical_format:
         csr = csr.copy()
         csr.sort_indices()
     data = csr.data

@@ -115,9 +115,9 @@ block is the dominant cost (scikit-learn's tokenizer is a Python loop,
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -179,12 +179,9 @@ def _id_like_name(name: str) -> bool:
     )
 
 
-def _is_missing(arr: np.ndarray) -> np.ndarray:
-    """Elementwise missing mask for an object array (NaN/None/NA/NaT or "")."""
-    miss = np.asarray(pd.isna(arr), dtype=bool)
-    if arr.dtype == object and arr.size:
-        miss |= np.fromiter((isinstance(v, str) and not v.strip() for v in arr), bool, arr.size)
-    return miss
+def _not_blank(arr: np.ndarray) -> np.ndarray:
+    """Mask of elements that are not empty/whitespace-only strings."""
+    return np.fromiter((not (isinstance(v, str) and not v.strip()) for v in arr), bool, arr.size)
 
 
 def _format_scalar(v: Any) -> str:
@@ -201,7 +198,7 @@ def _format_scalar(v: Any) -> str:
 
 
 def _category_strings(s: pd.Series) -> np.ndarray:
-    """Column -> object array of canonical strings, ``""`` for missing."""
+    """Column -> object array of canonical (stripped) strings, ``""`` for missing."""
     n = len(s)
     dtype = s.dtype
     if isinstance(dtype, pd.CategoricalDtype):
@@ -222,24 +219,27 @@ def _category_strings(s: pd.Series) -> np.ndarray:
         out[ok] = strs
         return out
     arr = s.to_numpy(dtype=object)
-    miss = np.asarray(pd.isna(arr), dtype=bool)
-    if all(isinstance(v, str) for v in arr[~miss]):
-        out = np.fromiter((v.strip() if isinstance(v, str) else "" for v in arr), object, n)
-    else:
-        out = np.array(
-            ["" if m else _format_scalar(v) for v, m in zip(arr, miss)], dtype=object
-        )
+    na = np.asarray(pd.isna(arr), dtype=bool)
+    vals = arr[~na]
+    out = np.full(n, "", dtype=object)
+    if pd.api.types.infer_dtype(vals, skipna=False) == "string":
+        out[~na] = _strip_all(vals)
+    elif vals.size:
+        out[~na] = np.array(list(map(_format_scalar, vals)), dtype=object)
     return out
 
 
 def _text_strings(s: pd.Series) -> np.ndarray:
     """Column -> object array of documents, ``""`` for missing."""
     arr = s.to_numpy(dtype=object)
-    miss = np.asarray(pd.isna(arr), dtype=bool) if arr.size else np.zeros(0, bool)
-    if not miss.any() and all(isinstance(v, str) for v in arr):
+    na = np.asarray(pd.isna(arr), dtype=bool)
+    if pd.api.types.infer_dtype(arr, skipna=True) == "string":
+        if na.any():
+            arr = arr.copy()
+            arr[na] = ""
         return arr
     out = np.empty(arr.size, dtype=object)
-    for i, (v, m) in enumerate(zip(arr, miss)):
+    for i, (v, m) in enumerate(zip(arr, na)):
         if isinstance(v, str):
             out[i] = v
         elif isinstance(v, _LISTLIKE):
@@ -339,6 +339,11 @@ def _detect_delimiter(
     return best
 
 
+def _strip_all(toks: Sequence[str]) -> np.ndarray:
+    """``str.strip`` every element (all ``str``) -> object array."""
+    return np.array(list(map(str.strip, toks)), dtype=object)
+
+
 def _explode_labels(arr: np.ndarray, delimiter: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Flatten a multilabel column into (row, label) pairs.
 
@@ -356,55 +361,55 @@ def _explode_labels(arr: np.ndarray, delimiter: str | None) -> tuple[np.ndarray,
         Stripped, non-empty labels, in no particular order.
     """
     n = arr.size
-    is_str = np.fromiter((isinstance(v, str) for v in arr), bool, n)
-    is_list = np.fromiter((isinstance(v, _LISTLIKE) for v in arr), bool, n)
+    na = np.asarray(pd.isna(arr), dtype=bool)
+    types = set(map(type, arr[~na]))
+    if types <= {str}:  # fast paths: homogeneous columns
+        is_str, is_list = ~na, np.zeros(n, dtype=bool)
+    elif types <= {list, tuple, np.ndarray}:
+        is_str, is_list = np.zeros(n, dtype=bool), ~na
+    else:
+        is_str = np.fromiter(map(isinstance, arr, repeat(str)), bool, n)
+        is_list = np.fromiter(map(isinstance, arr, repeat(_LISTLIKE)), bool, n)
     rows_parts: list[np.ndarray] = []
     tok_parts: list[np.ndarray] = []
 
     if is_str.any():
         idx = np.flatnonzero(is_str)
-        sv = arr[idx]
+        sv = arr[idx] if idx.size < n else arr
         if delimiter is None:
-            toks = [v.strip() for v in sv]
+            toks = _strip_all(sv)
             rows = idx
         else:
-            counts = np.fromiter((v.count(delimiter) for v in sv), np.int64, sv.size) + 1
-            toks = [t.strip() for t in delimiter.join(sv).split(delimiter)]
-            rows = np.repeat(idx, counts)
+            # one join + one split over the whole column; no per-row lists
+            counts = np.fromiter(map(str.count, sv, repeat(delimiter)), np.int64, sv.size)
+            toks = _strip_all(delimiter.join(sv).split(delimiter))
+            rows = np.repeat(idx, counts + 1)
         rows_parts.append(rows)
-        tok_parts.append(np.array(toks, dtype=object))
+        tok_parts.append(toks)
 
     if is_list.any():
         idx = np.flatnonzero(is_list)
-        cells = arr[idx]
-        # pd.Series.explode is vectorised; convert exotic containers first
-        cells = np.array(
-            [c if isinstance(c, (list, tuple, np.ndarray)) else list(c) for c in cells],
-            dtype=object,
-        ) if not all(isinstance(c, list) for c in cells) else cells
-        ex = pd.Series(cells, index=idx, dtype=object).explode()
+        ex = pd.Series(arr[idx], index=idx, dtype=object).explode()  # vectorised
         ex = ex[ex.notna()]
         toks = ex.to_numpy(dtype=object)
-        if not all(isinstance(t, str) for t in toks):
-            toks = np.array([_format_scalar(t) for t in toks], dtype=object)
+        if pd.api.types.infer_dtype(toks, skipna=False) == "string":
+            toks = _strip_all(toks)
         else:
-            toks = np.array([t.strip() for t in toks], dtype=object)
+            toks = np.array(list(map(_format_scalar, toks)), dtype=object)
         rows_parts.append(ex.index.to_numpy(dtype=np.int64))
         tok_parts.append(toks)
 
-    other = ~(is_str | is_list)
+    other = ~(is_str | is_list | na)
     if other.any():
         idx = np.flatnonzero(other)
-        vals = arr[idx]
-        miss = np.asarray(pd.isna(vals), dtype=bool)
-        rows_parts.append(idx[~miss])
-        tok_parts.append(np.array([_format_scalar(v) for v in vals[~miss]], dtype=object))
+        rows_parts.append(idx)
+        tok_parts.append(np.array(list(map(_format_scalar, arr[idx])), dtype=object))
 
     if not rows_parts:
         return np.zeros(0, np.int64), np.zeros(0, dtype=object)
     rows = np.concatenate(rows_parts).astype(np.int64, copy=False)
     toks = np.concatenate(tok_parts) if len(tok_parts) > 1 else tok_parts[0]
-    keep = np.fromiter((len(t) > 0 for t in toks), bool, toks.size)
+    keep = toks != ""
     return rows[keep], toks[keep]
 
 
@@ -600,15 +605,21 @@ class _MultilabelBlock(_Block):
             strs = arr[np.fromiter((isinstance(v, str) for v in arr), bool, arr.size)]
             self.delimiter = _detect_delimiter(_sample(strs), cfg["delimiters"], forced=True)
         rows, toks = _explode_labels(arr, self.delimiter)
-        counts = pd.Series(toks, dtype=object).value_counts()
-        labels = sorted(counts.index[counts.to_numpy() >= cfg["min_count"]])
-        if not labels:
+        # one hashing pass: factorize, count, keep frequent labels, sort, remap codes
+        codes, uniques = pd.factorize(toks)
+        counts = np.bincount(codes, minlength=len(uniques))
+        kept = np.flatnonzero(counts >= cfg["min_count"])
+        if kept.size == 0:
             raise ValueError(
                 f"multilabel column {self.columns[0]!r} has no label with at least "
                 f"min_count={cfg['min_count']} occurrences"
             )
-        self._build(labels)
-        return self._encode(arr.size, rows, toks)
+        labels = np.asarray(uniques, dtype=object)[kept]
+        order = np.argsort(labels)
+        remap = np.full(len(uniques), -1, dtype=np.intp)
+        remap[kept[order]] = np.arange(kept.size)
+        self._build(labels[order].tolist())
+        return self._encode_codes(arr.size, rows, remap[codes])
 
     def _build(self, labels: list[str]) -> None:
         self.labels = pd.Index(np.array(labels, dtype=object), dtype=object)
@@ -621,6 +632,9 @@ class _MultilabelBlock(_Block):
 
     def _encode(self, n: int, rows: np.ndarray, toks: np.ndarray):
         codes = self.labels.get_indexer(toks) if toks.size else np.zeros(0, np.intp)
+        return self._encode_codes(n, rows, codes)
+
+    def _encode_codes(self, n: int, rows: np.ndarray, codes: np.ndarray):
         ok = codes >= 0
         Z = sp.csr_matrix(
             (np.ones(int(ok.sum()), np.float32), (rows[ok], codes[ok])),
@@ -850,11 +864,13 @@ def _infer_kind(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
         return kind, why, {"source": "number"}
 
     arr = s.to_numpy(dtype=object)
-    miss = _is_missing(arr)
-    nonnull = arr[~miss]
-    if nonnull.size == 0:
-        return "ignore", "all values missing", {}
+    nonnull = arr[~np.asarray(pd.isna(arr), dtype=bool)]
     sample = _sample(nonnull)
+    sample = sample[_not_blank(sample)]
+    if sample.size == 0:  # only blank strings in the sample: look at every value
+        sample = _sample(nonnull[_not_blank(nonnull)])
+        if sample.size == 0:
+            return "ignore", "all values missing", {}
 
     # (a) list-likes
     is_list = np.fromiter((isinstance(v, _LISTLIKE) for v in sample), bool, sample.size)
@@ -1132,9 +1148,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
                 "scale": self.block_scales_,
                 "coverage": self.block_coverage_,
                 "mean_sq_norm": self.block_mean_sq_norm_,
-                "reason": [self.kind_reasons_.get(b.columns[0], "vector group")
-                           if not (b.kind == "vector" and getattr(b, "group", False))
-                           else "vector group" for b in self.blocks_],
+                "reason": [self.kind_reasons_.get(n, "vector group") for n in self.block_names_],
             },
             index=pd.Index(self.block_names_, name="block"),
         )

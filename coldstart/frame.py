@@ -149,8 +149,8 @@ class FrameRecommender:
         self.user_items_ = (self.user_items_ + delta).tocsr()
         items = np.unique(delta.indices)
         users = np.unique(delta.tocoo().row)
+        self.model_.partial_fit_users(users, self.user_items_[users])  # adds the new users first
         self.model_.partial_fit_items(items, self.user_items_.T.tocsr()[items])
-        self.model_.partial_fit_users(users, self.user_items_[users])
         return self
 
     # ---------------------------------------------------------------- serving

@@ -139,6 +139,7 @@ class ColdStartRecommender(BaseEstimator):
         self._cf_alpha = float(getattr(self.collaborative_, "alpha", self.alpha))
         self.n_users_, self.n_items_ = n_users, n_items
         self.n_features_in_ = X.shape[1]
+        self._k = items.shape[1]
         self._fit_map(X[warm], items[warm], item_counts[warm])
         prior = self._embed(X)
         items = items.copy()
@@ -184,7 +185,7 @@ class ColdStartRecommender(BaseEstimator):
         return np.ascontiguousarray(V)
 
     def _n_factors(self) -> int:
-        return self._items.view.shape[1] if hasattr(self, "_items") else self.mapper_.coef_.shape[1]
+        return self._k
 
     def _invalidate(self) -> None:
         self._item_norms = None
@@ -465,6 +466,7 @@ class ColdStartRecommender(BaseEstimator):
         self._users, self._items = RowBuffer(users), RowBuffer(items)
         self._prior, self._zero_shot = RowBuffer(prior), RowBuffer(zero, dtype=bool)
         self.n_users_, self.n_items_ = n_users, n_items
+        self._k = items.shape[1]
         self.n_features_in_ = int(meta["n_features_in"])
         self._cf_reg, self._cf_alpha = float(collaborative["regularization"]), float(collaborative["alpha"])
         self.collaborative_ = None  # the factors are what serving needs; refit to get the object back

@@ -1,0 +1,43 @@
+"""End to end on the shared citeulike-t split (EVALUATION.md protocol)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from coldstart import ColdStartRecommender
+from coldstart.evaluation import evaluate
+from coldstart.metrics import recall_at_k
+
+
+@pytest.fixture(scope="module")
+def fitted_default(citeulike_split):
+    ds, split = citeulike_split
+    return ColdStartRecommender(random_state=0).fit(split.train, ds.item_features)
+
+
+def test_default_model_cold_recall_when_cold_items_are_empty_columns(fitted_default, citeulike_split):
+    ds, split = citeulike_split
+    res = evaluate(fitted_default, split, settings=("cold",), K=20, metrics=("recall",))
+    assert res.loc["cold", "users"] > 3000
+    assert res.loc["cold", "recall@20"] >= 0.35
+
+
+def test_same_numbers_when_cold_items_arrive_through_add_items(fitted_default, citeulike_split):
+    ds, split = citeulike_split
+    warm = split.warm_items
+    cold = split.cold_test_items
+    model = ColdStartRecommender(random_state=0).fit(split.train[:, warm], ds.item_features[warm])
+    assert model.n_items_ == len(warm)
+    idx = model.add_items(ds.item_features[cold])
+    np.testing.assert_array_equal(idx, np.arange(len(warm), len(warm) + len(cold)))
+    truth = split.cold_test[:, cold].tocsr()
+    users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    empty = sp.csr_matrix((len(users), model.n_items_), dtype=np.float32)
+    ids, _ = model.recommend(users, empty, N=20, items=idx, filter_already_liked_items=False)
+    recall_added = np.nanmean(recall_at_k(ids - len(warm), truth[users], 20))
+    recall_columns = evaluate(fitted_default, split, settings=("cold",), K=20,
+                              metrics=("recall",)).loc["cold", "recall@20"]
+    assert recall_added >= 0.35
+    assert abs(recall_added - recall_columns) < 0.02

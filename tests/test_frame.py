@@ -1,0 +1,98 @@
+"""The DataFrame layer: external ids in, external ids out, non-contiguous ids, adding items by id."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from coldstart import ColdStartRecommender, FrameRecommender
+from tests.conftest import make_clustered
+
+
+@pytest.fixture(scope="module")
+def frames():
+    ui, X, uc, ic = make_clustered(n_users=60, n_items=90, seed=3)
+    coo = ui.tocoo()
+    user_ids = np.arange(60) * 10 + 10          # 10, 20, 30, ... (non-contiguous)
+    item_ids = np.array([f"doc-{i * 7 + 3}" for i in range(90)])
+    inter = pd.DataFrame({"user_id": user_ids[coo.row], "item_id": item_ids[coo.col], "w": 1.0})
+    attrs = pd.DataFrame(X.toarray(), index=pd.Index(item_ids, name="item_id"),
+                         columns=[f"a{j}" for j in range(X.shape[1])])
+    return inter, attrs, user_ids, item_ids, uc, ic
+
+
+def make(**kw):
+    return FrameRecommender(ColdStartRecommender(factors=6, iterations=8, random_state=0), **kw)
+
+
+def test_recommend_returns_external_ids(frames):
+    inter, attrs, user_ids, item_ids, uc, ic = frames
+    rec = make().fit(inter, attrs)
+    out = rec.recommend([20, 10], N=5)
+    assert list(out.columns) == ["user_id", "item_id", "score", "rank"]
+    assert out["user_id"].tolist() == [20] * 5 + [10] * 5
+    assert set(out["item_id"]) <= set(item_ids)
+    assert out.groupby("user_id")["rank"].apply(list).loc[10] == [1, 2, 3, 4, 5]
+    seen = set(inter.loc[inter.user_id == 20, "item_id"])
+    assert not seen & set(out.loc[out.user_id == 20, "item_id"])
+    # same answer as the index-space model
+    m = rec.model_
+    ids, _ = m.recommend(1, rec.user_items_[1], N=5)
+    assert out.loc[out.user_id == 20, "item_id"].tolist() == list(item_ids[ids])
+
+
+def test_unknown_ids_are_named(frames):
+    inter, attrs, *_ = frames
+    rec = make().fit(inter, attrs)
+    with pytest.raises(KeyError, match=r"unknown user ids \[999\]"):
+        rec.recommend([999])
+    with pytest.raises(KeyError, match="unknown item ids"):
+        rec.similar_items(["nope"])
+
+
+def test_items_without_interactions_are_zero_shot_and_add_items_by_id(frames):
+    inter, attrs, user_ids, item_ids, uc, ic = frames
+    rec = make().fit(inter[inter.item_id != item_ids[0]], attrs)
+    assert rec.model_.is_zero_shot_[0]
+    new = attrs.iloc[:3].copy()
+    new.index = pd.Index(["new-a", "new-b", "new-c"], name="item_id")
+    idx = rec.add_items(new)
+    assert len(idx) == 3 and rec.model_.n_items_ == 93
+    out = rec.recommend([10], N=3, items=["new-a", "new-b", "new-c"])
+    assert set(out["item_id"]) == {"new-a", "new-b", "new-c"}
+    with pytest.raises(ValueError, match="already known"):
+        rec.add_items(new)
+    # first interactions of a new item, from a brand-new user too
+    rec.partial_fit(pd.DataFrame({"user_id": [10, 12345], "item_id": ["new-a", "new-a"], "w": 1.0}))
+    assert not rec.model_.is_zero_shot_[idx[0]]
+    assert 12345 in rec.user_ids_
+    assert len(rec.recommend([12345], N=4)) == 4
+
+
+def test_bad_frames(frames):
+    inter, attrs, *_ = frames
+    with pytest.raises(ValueError, match="lacks columns"):
+        make().fit(inter.rename(columns={"user_id": "u"}), attrs)
+    with pytest.raises(ValueError, match="items without attributes"):
+        make().fit(inter, attrs.iloc[5:])
+    dup = pd.concat([inter, inter.iloc[:1]])
+    with pytest.raises(ValueError, match="repeats the pair"):
+        make().fit(dup, attrs)
+    summed = make(duplicates="sum", weight_col="w").fit(dup, attrs)
+    assert summed.user_items_.max() == 2.0
+    with pytest.raises(TypeError, match="non-numeric columns"):
+        make().fit(inter, attrs.assign(genre="x"))
+    with pytest.raises(NotFittedError):
+        make().recommend([10])
+
+
+def test_save_load_keeps_ids(tmp_path, frames):
+    inter, attrs, *_ = frames
+    rec = make().fit(inter, attrs)
+    path = tmp_path / "frame.npz"
+    rec.save(path)
+    back = FrameRecommender.load(path)
+    pd.testing.assert_frame_equal(rec.recommend([10, 30], N=6), back.recommend([10, 30], N=6))
+    pd.testing.assert_frame_equal(rec.similar_items(["doc-3"], N=4), back.similar_items(["doc-3"], N=4))
