@@ -430,6 +430,25 @@ class ColdStartRecommender(BaseEstimator):
             return ids[0][keep], scores[0][keep]
         return ids, scores
 
+    # ------------------------------------------------------------------ explanations
+    def explain_item(self, item_features, feature_names=None, top: int = 10):
+        """DataFrame of the attributes that contributed most to this item's zero-shot vector."""
+        from .explain import explain_item
+
+        return explain_item(self, item_features, feature_names, top)
+
+    def explain_score(self, userid: int, item_features, feature_names=None, top: int = 10):
+        """DataFrame of the attributes that contributed most to the item's score for ``userid``."""
+        from .explain import explain_score
+
+        return explain_score(self, userid, item_features, feature_names, top)
+
+    def nearest_established(self, itemid: int, N: int = 10):
+        """DataFrame of the established items closest to ``itemid``."""
+        from .explain import nearest_established
+
+        return nearest_established(self, itemid, N)
+
     # ------------------------------------------------------------------ persistence
     def save(self, path) -> None:
         """Write the fitted model to one file at exactly ``path`` (atomic; no pickle)."""
