@@ -22,7 +22,8 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     scheme : {"auto", "tfidf", "scale", "none"}
-        "tfidf": sublinear term frequency ``log1p(x)`` times ``idf = log((1 + n) / (1 + df)) + 1``
+        "tfidf": sublinear term frequency ``log1p(x)`` (``sign(x) log1p(|x|)`` should a new
+        item bring a negative value) times ``idf = log((1 + n) / (1 + df)) + 1``
         (scikit-learn's smooth idf), for non-negative counts or indicators. "scale": each
         column divided by its root mean square (signed numbers, dense vectors). "auto" picks
         "tfidf" for columns that are non-negative and "scale" for columns with negative values.
@@ -93,7 +94,7 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             cols = X.indices
             sub = self.sublinear_[cols]
             data = X.data
-            data[sub] = np.log1p(data[sub])
+            data[sub] = np.sign(data[sub]) * np.log1p(np.abs(data[sub]))  # robust to unseen signs
             data *= w[cols]
             if self.norm == "l2":
                 norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
@@ -102,7 +103,8 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             return X
         X = X.copy()
         if self.sublinear_.any():
-            X[:, self.sublinear_] = np.log1p(X[:, self.sublinear_])
+            part = X[:, self.sublinear_]
+            X[:, self.sublinear_] = np.sign(part) * np.log1p(np.abs(part))
         X *= w
         if self.norm == "l2":
             norms = np.linalg.norm(X, axis=1, keepdims=True)
