@@ -90,11 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(func=cmd_demo)
-    for extra in ("benchmark", "search", "simulate"):
-        try:
-            mod = __import__(f"coldstart.cli_{extra}", fromlist=["register"])
-        except ImportError:
-            continue
+    from . import cli_benchmark, cli_search, cli_simulate
+
+    for mod in (cli_benchmark, cli_search, cli_simulate):
         mod.register(sub)
     return p
 
