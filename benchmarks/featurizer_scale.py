@@ -9,7 +9,8 @@ Generates a synthetic catalog (default 1,000,000 items) with
 * ``year``     1950-2024 with 10 % missing (numeric + missing indicator),
 * ``tags``     a Python list of 0-6 tags from a Zipf pool of 5,000 (multilabel, list cells),
 
-then times ``fit``, ``transform`` (same rows), ``transform`` of 10 % "new" rows
+then times ``fit``, ``transform`` (same rows; serial and ``n_jobs=2``), ``transform``
+of 10 % "new" rows
 with unseen values, and ``to_dict``/``from_dict``; optionally a per-column
 breakdown (``--per-column``).  Prints a table and writes JSON to
 ``benchmarks/results/featurizer_scale.json``.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import sys
@@ -101,10 +103,21 @@ def make_new_items(df: pd.DataFrame, frac: float = 0.1, seed: int = 1) -> pd.Dat
     return new
 
 
+_CPU: dict[int, float] = {}
+
+
 def _time(fn, *args):
-    t0 = time.perf_counter()
+    """Run ``fn(*args)``; return (result, wall seconds).  CPU seconds of this
+    process go to ``_CPU[id(result)]`` (contention-independent for serial code)."""
+    c0, t0 = time.process_time(), time.perf_counter()
     out = fn(*args)
-    return out, time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    _CPU[id(out)] = time.process_time() - c0
+    return out, wall
+
+
+def _cpu(obj) -> float:
+    return _CPU.get(id(obj), float("nan"))
 
 
 def _peak_rss_mb() -> float:
@@ -120,8 +133,16 @@ def run(rows: int, per_column: bool, seed: int = 0) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ColumnIgnoredWarning)  # item_id
         feat, t_fit = _time(ItemFeaturizer().fit, df)
+    cpu_fit = _cpu(feat)
     X, t_tr = _time(feat.transform, df)
+    cpu_tr = _cpu(X)
+    feat.set_params(n_jobs=2)
+    Xp, t_par = _time(feat.transform, df)
+    feat.set_params(n_jobs=None)
+    assert (Xp != X).nnz == 0, "parallel transform differs"
+    del Xp
     Xn, t_new = _time(feat.transform, new)
+    cpu_new = _cpu(Xn)
     (meta, arrays), t_dump = _time(feat.to_dict)
     feat2, t_load = _time(ItemFeaturizer.from_dict, json.loads(json.dumps(meta)), arrays)
     Xn2 = feat2.transform(new)
@@ -130,27 +151,32 @@ def run(rows: int, per_column: bool, seed: int = 0) -> dict:
     assert X.shape[1] == Xn.shape[1] == feat.n_features_out_
 
     stages = [
-        ("fit", rows, t_fit),
-        ("transform (fit rows)", rows, t_tr),
-        ("transform (new rows, 20% unseen values)", len(new), t_new),
-        ("to_dict", None, t_dump),
-        ("from_dict", None, t_load),
+        ("fit", rows, t_fit, cpu_fit),
+        ("transform (fit rows)", rows, t_tr, cpu_tr),
+        ("transform (fit rows, n_jobs=2)", rows, t_par, float("nan")),
+        ("transform (new rows, 20% unseen values)", len(new), t_new, cpu_new),
+        ("to_dict", None, t_dump, float("nan")),
+        ("from_dict", None, t_load, float("nan")),
     ]
     per_col = []
     if per_column:
         for col in ["title", "category", "genres", "year", "tags"]:
             sub = df[[col]]
             f1, tf = _time(ItemFeaturizer().fit, sub)
-            _, tt = _time(f1.transform, sub)
+            Z, tt = _time(f1.transform, sub)
             per_col.append({"column": col, "kind": f1.kinds_[col], "fit_s": tf,
-                            "transform_s": tt, "n_features": f1.n_features_out_})
+                            "fit_cpu_s": _cpu(f1), "transform_s": tt,
+                            "transform_cpu_s": _cpu(Z), "n_features": f1.n_features_out_})
 
     desc = feat.describe()
     result = {
         "rows": rows,
         "generate_s": t_gen,
         "stages": [{"stage": s, "rows": r, "seconds": t,
-                    "rows_per_s": (r / t if r else None)} for s, r, t in stages],
+                    "cpu_seconds": (None if c != c else c),
+                    "rows_per_s": (r / t if r else None)} for s, r, t, c in stages],
+        "load_average_1min": os.getloadavg()[0],
+        "cpu_count": os.cpu_count(),
         "per_column": per_col,
         "n_features_out": int(feat.n_features_out_),
         "nnz": int(X.nnz),
@@ -169,18 +195,25 @@ def run(rows: int, per_column: bool, seed: int = 0) -> dict:
     print()
     print(f"ItemFeaturizer on {rows:,} items -> {X.shape[1]:,} features, "
           f"{X.nnz / rows:.1f} nnz/row, peak RSS {result['peak_rss_mb']:.0f} MB")
-    print(f"{'stage':<42}{'rows':>10}{'seconds':>10}{'rows/s':>12}")
+    print(f"(load average {result['load_average_1min']:.1f} on {os.cpu_count()} cores; "
+          "'cpu s' = CPU time of this process, i.e. the uncontended serial cost)")
+    print(f"{'stage':<42}{'rows':>10}{'wall s':>9}{'cpu s':>8}{'rows/s (wall)':>15}"
+          f"{'rows/s (cpu)':>14}")
     for s in result["stages"]:
         r = f"{s['rows']:,}" if s["rows"] else "-"
         rps = f"{s['rows_per_s']:,.0f}" if s["rows_per_s"] else "-"
-        print(f"{s['stage']:<42}{r:>10}{s['seconds']:>10.2f}{rps:>12}")
+        c = s["cpu_seconds"]
+        cs = f"{c:.2f}" if c is not None else "-"
+        crps = f"{s['rows'] / c:,.0f}" if (c and s["rows"]) else "-"
+        print(f"{s['stage']:<42}{r:>10}{s['seconds']:>9.2f}{cs:>8}{rps:>15}{crps:>14}")
     if per_col:
         print()
-        print(f"{'column':<10}{'kind':<13}{'features':>9}{'fit s':>8}{'transform s':>13}"
-              f"{'transform rows/s':>18}")
+        print(f"{'column':<10}{'kind':<13}{'features':>9}{'fit s':>8}{'fit cpu':>9}"
+              f"{'transform s':>13}{'tr. cpu':>9}{'rows/s (cpu)':>14}")
         for c in per_col:
             print(f"{c['column']:<10}{c['kind']:<13}{c['n_features']:>9,}{c['fit_s']:>8.2f}"
-                  f"{c['transform_s']:>13.2f}{rows / c['transform_s']:>18,.0f}")
+                  f"{c['fit_cpu_s']:>9.2f}{c['transform_s']:>13.2f}{c['transform_cpu_s']:>9.2f}"
+                  f"{rows / c['transform_cpu_s']:>14,.0f}")
     print()
     with pd.option_context("display.width", 140, "display.max_columns", 20):
         print(desc.drop(columns=["reason"]))

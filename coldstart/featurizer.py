@@ -107,9 +107,19 @@ vectors are ``n_items x n_dims``).  Delimited multilabel strings are parsed
 with one ``str.join``/``str.split`` over the whole column (no per-row list
 objects: building a million small lists, as :class:`MultiLabelBinarizer`
 requires, triggers repeated full garbage collections and was ~3x slower),
-and labels are looked up with a hashed :class:`pandas.Index`.  The text
-block is the dominant cost (scikit-learn's tokenizer is a Python loop,
-~100k docs/s).
+list cells are flattened with :meth:`pandas.Series.explode`, and labels are
+counted/looked up with :func:`pandas.factorize` / a hashed
+:class:`pandas.Index`.  The text block is the dominant cost
+(scikit-learn's tokenizer is a Python loop, roughly 100-200k short docs/s);
+``n_jobs`` splits ``transform`` over row chunks in worker processes.
+
+Empty items
+-----------
+Items without usable attributes are allowed.  Their categorical,
+multilabel, text and vector blocks are all-zero, but numeric blocks still
+hold the imputed value and indicator, so detect them with
+:meth:`ItemFeaturizer.empty_rows` (or per block with
+:meth:`ItemFeaturizer.block_presence`) rather than by zero rows.
 """
 
 from __future__ import annotations
@@ -157,12 +167,14 @@ class ColumnIgnoredWarning(UserWarning):
 # ---------------------------------------------------------------------------
 
 
-def _check_frame(X: Any, name: str = "X") -> pd.DataFrame:
+def _check_frame(X: Any, name: str = "X", fitting: bool = True) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame):
         raise TypeError(
             f"{name} must be a pandas DataFrame with one row per item, got "
             f"{type(X).__module__}.{type(X).__qualname__}"
         )
+    if not fitting:  # transform: only the fitted columns matter
+        return X
     bad = [c for c in X.columns if not isinstance(c, str)]
     if bad:
         raise TypeError(f"{name} must have string column names; got {bad[:5]!r}")
@@ -814,7 +826,7 @@ _BLOCK_CLASSES: dict[str, type[_Block]] = {
 
 
 def _infer_numeric(name: str, x: np.ndarray, integer_dtype: bool, boolean: bool,
-                   cfg: dict) -> tuple[str, str]:
+                   cfg: dict, ids: bool = True) -> tuple[str, str]:
     obs = x[~np.isnan(x)]
     if obs.size == 0:
         return "ignore", "all values missing"
@@ -823,6 +835,8 @@ def _infer_numeric(name: str, x: np.ndarray, integer_dtype: bool, boolean: bool,
         return "ignore", "constant"
     if boolean:
         return "numeric", "boolean"
+    if not ids:  # datetimes/timedeltas: never id-like or codes
+        return "numeric", "dates/durations (days)"
     integral = integer_dtype or bool(np.all(uniq == np.round(uniq)))
     if integral:
         idname = _id_like_name(name)
@@ -854,9 +868,8 @@ def _infer_kind(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
         return "ignore", "all values missing", {}
     if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
         source = "datetime" if pdt.is_datetime64_any_dtype(dtype) else "timedelta"
-        kind, why = _infer_numeric(name, _to_float(s), False, False, cfg)
-        return (kind, "constant" if kind == "ignore" and why == "constant" else why,
-                {"source": source})
+        kind, why = _infer_numeric(name, _to_float(s), False, False, cfg, ids=False)
+        return kind, why, {"source": source}
     if pdt.is_bool_dtype(dtype) or pdt.is_numeric_dtype(dtype):
         if pdt.is_complex_dtype(dtype):
             return "ignore", f"unsupported dtype {dtype}", {}
@@ -897,7 +910,7 @@ def _infer_kind(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
         return (*_infer_numeric(name, x, inferred == "integer", inferred == "boolean", cfg),
                 {"source": "number"})
     if inferred in ("datetime", "datetime64", "date"):
-        kind, why = _infer_numeric(name, _to_float(s, "datetime"), False, False, cfg)
+        kind, why = _infer_numeric(name, _to_float(s, "datetime"), False, False, cfg, ids=False)
         return kind, why, {"source": "datetime"}
     if inferred not in ("string", "mixed", "mixed-integer", "unicode"):
         return "ignore", f"unsupported values ({inferred})", {}
@@ -978,7 +991,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
     text_min_words : float, default 2.5
         Inference: mean words per value from which strings are text (3f).
     skew_threshold : float or None, default 1.0
-        Non-negative numeric columns whose sample skewness exceeds this are
+        Non-negative numeric columns whose skewness (of the observed fit
+        values) exceeds this are
         ``log1p``-transformed (negative values at transform are clipped to
         0 first).  ``None`` disables.
     n_jobs : int or None, default None
@@ -1343,7 +1357,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
 
     def _transform(self, X: pd.DataFrame) -> tuple[sp.csr_matrix, np.ndarray]:
         check_is_fitted(self, "blocks_")
-        X = _check_frame(X, "X")
+        X = _check_frame(X, "X", fitting=False)
         needed = [c for b in self.blocks_ for c in b.columns]
         missing = [c for c in needed if c not in X.columns]
         if missing:

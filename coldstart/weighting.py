@@ -56,8 +56,8 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             df = np.diff(Xc.indptr).astype(np.float64)
             neg = np.zeros(d, dtype=bool)
             if Xc.nnz:
-                has_neg = Xc.data < 0
-                neg = np.bincount(Xc.indices[has_neg], minlength=d) > 0
+                col_of = np.repeat(np.arange(d), np.diff(Xc.indptr))  # column of each stored value
+                neg = np.bincount(col_of[Xc.data < 0], minlength=d) > 0
             sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
         else:
             df = (X != 0).sum(axis=0).astype(np.float64)
