@@ -45,6 +45,8 @@ class ColdStartRecommender(BaseEstimator):
         :class:`~coldstart.mapping.RidgeMap`.
     weighting : AttributeWeighting or "auto" or None
         Attribute weighting fitted on the training items; ``None`` uses attributes as given.
+        "auto": ``AttributeWeighting()``, or only its row normalisation when a featurizer
+        already weighted the attributes.
     map_alpha : float
         Ridge strength of the default map (relative, see :class:`RidgeMap`).
     prior_weight : float
@@ -166,7 +168,8 @@ class ColdStartRecommender(BaseEstimator):
             raise ValueError("user_items has no item with interactions; expected some warm items "
                              "to learn the attribute map from")
         if self.weighting == "auto":
-            self.weighting_ = AttributeWeighting()
+            # a featurizer already weights and balances its blocks: only normalise the rows then
+            self.weighting_ = AttributeWeighting(scheme="none" if self.featurizer_ is not None else "auto")
         elif self.weighting is None:
             self.weighting_ = None
         elif isinstance(self.weighting, str):
