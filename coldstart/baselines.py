@@ -482,9 +482,12 @@ class ContentProfileRecommender(_Baseline):
     Scores are computed sparse (profile x item vectors) one user block at a time; nothing of
     size n_items x n_features is densified.
 
+    The defaults reproduce the protocol's reference row on ``citeulike-t`` (word counts of
+    ``mult.dat`` only, sublinear tf: cold Recall@20 0.3837).
+
     Parameters
     ----------
-    sublinear_tf : bool, default False
+    sublinear_tf : bool, default True
         ``1 + log(tf)`` term frequencies.
     smooth_idf : bool, default True
         scikit-learn's smoothed idf, ``log((1 + n) / (1 + df)) + 1``.
@@ -499,7 +502,7 @@ class ContentProfileRecommender(_Baseline):
     n_users_, n_items_ : int
     """
 
-    def __init__(self, sublinear_tf: bool = False, smooth_idf: bool = True):
+    def __init__(self, sublinear_tf: bool = True, smooth_idf: bool = True):
         self.sublinear_tf = sublinear_tf
         self.smooth_idf = smooth_idf
 
@@ -538,15 +541,20 @@ class ALSRidgeRecommender(_FactorBaseline):
     predicted factors on the scale of the learned ones: this is the naive design the
     protocol compares against.
 
+    The defaults (``alpha=20``, ``regularization=0.1``, sublinear tf-idf of the words)
+    reproduce the reference row's cold and warm figures on ``citeulike-t``; implicit's own
+    defaults (``alpha=1``, ``regularization=0.01``) give a much weaker ALS there (warm
+    Recall@20 0.14 instead of 0.23).
+
     Parameters
     ----------
     factors : int, default 128
-    regularization : float, default 0.01
-    alpha : float, default 1.0
+    regularization : float, default 0.1
+    alpha : float, default 20.0
         ALS confidence scale.
     iterations : int, default 15
     ridge_alpha : float, default 1.0
-    sublinear_tf, smooth_idf : bool, default False, True
+    sublinear_tf, smooth_idf : bool, default True, True
         tf-idf options (see :class:`ContentProfileRecommender`).
     random_state : int or None, default 0
     num_threads : int, default 0
@@ -564,8 +572,8 @@ class ALSRidgeRecommender(_FactorBaseline):
     n_users_, n_items_ : int
     """
 
-    def __init__(self, factors: int = 128, regularization: float = 0.01, alpha: float = 1.0,
-                 iterations: int = 15, ridge_alpha: float = 1.0, sublinear_tf: bool = False,
+    def __init__(self, factors: int = 128, regularization: float = 0.1, alpha: float = 20.0,
+                 iterations: int = 15, ridge_alpha: float = 1.0, sublinear_tf: bool = True,
                  smooth_idf: bool = True, random_state: int | None = 0, num_threads: int = 0):
         self.factors = factors
         self.regularization = regularization
@@ -643,11 +651,15 @@ class LightFMRecommender(_FactorBaseline):
     max_sampled : int, default 10
     identity_features : bool, default False
         Prepend one identity feature per item, as LightFM's ``Dataset`` does by default.
-        Off by default: the reference figures use the tf-idf features alone.
+        Off by default: the reference figures are reproduced by the tf-idf features alone
+        (with identity features cold Recall@20 drops from 0.27 to 0.23 on ``citeulike-t``).
     sublinear_tf, smooth_idf : bool, default False, True
+        scikit-learn's default tf-idf, which matches the reference row better than sublinear tf.
     random_state : int or None, default 0
     num_threads : int, default 0
-        0 uses every core (training and top-k).
+        0 uses every core (training and top-k). LightFM trains lock-free in parallel, so
+        with more than one thread two fits with the same ``random_state`` differ slightly
+        (about +-0.005 Recall@20 on citeulike-t); use ``num_threads=1`` for exact repeats.
 
     Attributes
     ----------

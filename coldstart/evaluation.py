@@ -54,6 +54,7 @@ import scipy.sparse as sp
 
 from .metrics import (
     RANKING_METRICS,
+    _check_relevant,
     _first_occurrence,
     _metric_from_hits,
     _row_membership,
@@ -325,7 +326,7 @@ def evaluate(model: Any, split: ColdStartSplit,
                 "(check that the model honours items= and filter_already_liked_items)",
                 RuntimeWarning, stacklevel=2,
             )
-        rel_rows = truth[users]
+        rel_rows = _check_relevant(truth[users])
         hits = _row_membership(ids, rel_rows) & _first_occurrence(ids)
         nr = n_rel[users].astype(np.float64)
         per: dict[str, np.ndarray] = {m: _metric_from_hits(m, hits, nr, K) for m in ranking}

@@ -117,8 +117,10 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         greater = work > kth
         n_greater = greater.sum(axis=1, keepdims=True)
         tie = work == kth
-        # among the ties, keep the lowest column indices
-        keep = greater | (tie & (np.cumsum(tie, axis=1) <= kk - n_greater))
+        keep = greater | tie
+        if np.any(keep.sum(axis=1) > kk):
+            # ties straddle the cut: among them keep the lowest column indices
+            keep = greater | (tie & (np.cumsum(tie, axis=1) <= kk - n_greater))
         rows, cols = np.nonzero(keep)  # row-major: columns ascending within each row
         cols = cols.reshape(n_rows, kk)
     else:

@@ -65,7 +65,7 @@ def _column_items(m: sp.csr_matrix) -> np.ndarray:
     return np.flatnonzero(np.bincount(m.indices, minlength=m.shape[1]) > 0)
 
 
-@dataclass
+@dataclass(eq=False)  # sparse matrices have no truth value: compare parts explicitly
 class ColdStartSplit:
     """An item cold-start split in index space.
 
@@ -195,11 +195,27 @@ def _read_part(path: str, part: str) -> tuple[np.ndarray, np.ndarray]:
         header = fh.readline().strip()
     if [h.strip() for h in header.split(",")] != _HEADER:
         raise ValueError(f"{fname}: header must be 'user,item'; received {header!r}")
-    df = pd.read_csv(fname, dtype=str, keep_default_na=False, skipinitialspace=True)
+    try:  # fast path: two integer columns
+        df = pd.read_csv(fname, skipinitialspace=True)
+        fast = df.shape[1] == 2 and all(pd.api.types.is_integer_dtype(df[c].dtype) or len(df) == 0
+                                        for c in _HEADER)
+    except (ValueError, pd.errors.ParserError):
+        fast = False
+    if not fast:
+        df = pd.read_csv(fname, dtype=str, keep_default_na=False, skipinitialspace=True)
     if df.shape[1] != 2:
         raise ValueError(f"{fname}: expected 2 columns 'user,item'; received {df.shape[1]}")
     out = []
     for col in _HEADER:
+        if fast:
+            arr = df[col].to_numpy(dtype=np.int64)
+            if arr.size and arr.min() < 0:
+                j = int(np.argmin(arr))
+                raise ValueError(
+                    f"{fname}, line {j + 2}: {col} is {arr[j]}; expected a 0-based index >= 0"
+                )
+            out.append(arr)
+            continue
         vals = df[col].str.strip()
         ok = vals.str.fullmatch(r"-?\d+")
         if not ok.all():
@@ -266,7 +282,9 @@ def read_split(path: str | os.PathLike, shape: tuple[int, int] | None = None) ->
     else:
         if (len(shape) != 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer))
                                    or s < 0 for s in shape)):
-            raise ValueError(f"shape must be a pair of non-negative ints (n_users, n_items); received {shape!r}")
+            raise ValueError(
+                f"shape must be a pair of non-negative ints (n_users, n_items); received {shape!r}"
+            )
         shape = (int(shape[0]), int(shape[1]))
         for part, (u, i) in parts.items():
             for col, arr, n in (("user", u, shape[0]), ("item", i, shape[1])):
@@ -465,7 +483,10 @@ def temporal_split(interactions: pd.DataFrame | tuple[Any, Any, Any], cutoff: An
     items = items.astype(np.int64)
     ts = pd.Series(times)
     if ts.isna().any():
-        raise ValueError(f"timestamps contain {int(ts.isna().sum())} missing values; expected a time for every interaction")
+        raise ValueError(
+            f"timestamps contain {int(ts.isna().sum())} missing values; expected a time for "
+            "every interaction"
+        )
     try:
         after = (ts > cutoff).to_numpy()
         val_after = None if val_cutoff is None else (ts > val_cutoff).to_numpy()
