@@ -36,7 +36,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ds = load_dataset(args.dataset, args.data_dir)
     split = ds.load_split()
     print(f"{ds.name}: {ds.shape[0]:,} users, {ds.shape[1]:,} items, {ds.item_features.shape[1]:,} "
-          f"attributes (words + tags); train {split.train.nnz:,} interactions, "
+          f"attributes (words); train {split.train.nnz:,} interactions, "
           f"{len(split.cold_test_items):,} cold test items ({time.perf_counter() - t0:.1f}s to load)")
 
     # The brand-new article of the demo: a cold test item, held out of the fit entirely.
@@ -62,8 +62,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     words = [n for n in names if not n.startswith("tag:")][:10]
     tags = [n[4:] for n in names if n.startswith("tag:")][:8]
     print(f"\na brand-new article arrives (item {new_item} of the cold test set, never seen in training)")
-    print(f"  words: {', '.join(words)}")
-    print(f"  tags:  {', '.join(tags)}")
+    print(f"  its words: {', '.join(words)}")
+    if tags:
+        print(f"  its tags:  {', '.join(tags)}")
     [idx] = model.add_items(x)
     scores = model.user_factors_ @ model.item_factors_[idx]
     top_users = np.argsort(-scores, kind="stable")[:10]

@@ -121,11 +121,16 @@ def read_mult(path: Path, n_words: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.asarray(vals, dtype=np.float32), col, indptr), shape=(len(lens), n_words))
 
 
-def load_citeulike(path: str | os.PathLike, tags: bool = True) -> Dataset:
+def load_citeulike(path: str | os.PathLike, tags: bool = False) -> Dataset:
     """Read a dataset in the CiteULike format from the folder ``path``.
 
     Returns a :class:`Dataset` whose ``item_features`` are the word counts of ``mult.dat``
-    followed (with ``tags=True``) by one indicator column per tag.
+    followed, with ``tags=True``, by one indicator column per tag.
+
+    Tags are off by default: CiteULike tags are assigned by the users who bookmark an article,
+    the same users whose libraries are predicted, so a "new" article's tags already encode who
+    saved it (a tags-only content profile reaches cold Recall@20 0.55 against 0.38 for words).
+    The protocol's reference figures use the words only; use tags knowingly.
     """
     path = Path(path)
     if not path.is_dir():
@@ -172,7 +177,8 @@ def bundled_data_dir() -> Path:
                             "or set COLDSTART_DATA to the folder holding citeulike-t/")
 
 
-def load_dataset(name: str = "citeulike-t", data_dir: str | os.PathLike | None = None) -> Dataset:
+def load_dataset(name: str = "citeulike-t", data_dir: str | os.PathLike | None = None,
+                 tags: bool = False) -> Dataset:
     """Load a CiteULike-format dataset ``name`` from ``data_dir`` (default: the bundled data)."""
     base = Path(data_dir) if data_dir is not None else bundled_data_dir()
-    return load_citeulike(base / name)
+    return load_citeulike(base / name, tags=tags)

@@ -18,11 +18,14 @@ Block kinds
     One-hot (:class:`~sklearn.preprocessing.OneHotEncoder` with
     ``handle_unknown="ignore"``).  Values are compared as stripped strings
     (``3``, ``3.0`` and ``"3"`` are the same category); missing/empty values
-    and unseen categories give an all-zero block row.  Features: ``col=value``.
+    and unseen categories give an all-zero block row; categories seen fewer
+    than ``min_count`` (default 2) times at fit count as unseen.  Features:
+    ``col=value``.
 ``multilabel``
     Binary indicators of a set of labels, rows L2-normalised
     (``multilabel_norm``).  A cell may hold a list/tuple/set/ndarray of labels
-    or a delimited string (``"Action|Comedy"``).  Features: ``col=label``.
+    or a delimited string (``"Action|Comedy"``).  Labels seen fewer than
+    ``min_count`` times at fit are dropped.  Features: ``col=label``.
 ``text``
     :class:`~sklearn.feature_extraction.text.TfidfVectorizer` (``sublinear_tf=True``,
     ``norm="l2"``, overridable through ``text_params``).  Features:
@@ -160,6 +163,10 @@ _TFIDF_DEFAULTS: dict[str, Any] = {"sublinear_tf": True, "norm": "l2"}
 
 class ColumnIgnoredWarning(UserWarning):
     """Columns were dropped by kind inference (id-like, constant, empty...)."""
+
+
+class _TooRareError(ValueError):
+    """No category/label of a column reaches ``min_count``: the column is ignored."""
 
 
 # ---------------------------------------------------------------------------
@@ -566,10 +573,7 @@ class _CategoricalBlock(_Block):
         counts = pd.Series(strings[strings != ""], dtype=object).value_counts()
         cats = sorted(counts.index[counts.to_numpy() >= cfg["min_count"]])
         if not cats:
-            raise ValueError(
-                f"categorical column {self.columns[0]!r} has no category with at least "
-                f"min_count={cfg['min_count']} occurrences"
-            )
+            raise _TooRareError(f"no value seen min_count={cfg['min_count']} times")
         self._build(cats)
         return self._encode(strings)
 
@@ -624,10 +628,7 @@ class _MultilabelBlock(_Block):
         counts = np.bincount(codes, minlength=len(uniques))
         kept = np.flatnonzero(counts >= cfg["min_count"])
         if kept.size == 0:
-            raise ValueError(
-                f"multilabel column {self.columns[0]!r} has no label with at least "
-                f"min_count={cfg['min_count']} occurrences"
-            )
+            raise _TooRareError(f"no label seen min_count={cfg['min_count']} times")
         labels = np.asarray(uniques, dtype=object)[kept]
         order = np.argsort(labels)
         remap = np.full(len(uniques), -1, dtype=np.intp)
@@ -977,9 +978,15 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         "max_features": 50000, "ngram_range": (1, 2), "stop_words":
         "english"}``.  Defaults: ``sublinear_tf=True, norm="l2"``; output is
         always float32.  Must be JSON-serialisable for :meth:`to_dict`.
-    min_count : int, default 1
+    min_count : int, default 2
         Categories and labels seen fewer times at fit are dropped (treated as
-        unseen).
+        unseen).  The default drops values carried by a single item: they
+        cannot generalise to any other item, and a learned map only uses them
+        to memorise that item (on citeulike-t, dropping the 31k single-item
+        tags of 53k raises cold-start recall; see
+        ``benchmarks/featurizer_quality.py``).  A categorical or multilabel
+        column none of whose values reaches ``min_count`` is ignored (listed in
+        the :class:`ColumnIgnoredWarning`).
     multilabel_norm : {"l2", "l1", None}, default "l2"
         Row normalisation of multilabel blocks, so items with many labels do
         not dominate.
@@ -1038,7 +1045,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         vector_groups: dict[str, list[str]] | None = None,
         balance: str = "present",
         text_params: dict[str, Any] | None = None,
-        min_count: int = 1,
+        min_count: int = 2,
         multilabel_norm: str | None = "l2",
         delimiters: Sequence[str] = ("|", ";", ","),
         categorical_max_unique: int = 1000,
@@ -1290,6 +1297,22 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
                     caches[len(blocks) - 1] = info["strings"]
             else:
                 blocks.append(_TextBlock(col, [col]))
+        mats, presents, fitted = [], [], []
+        for i, b in enumerate(blocks):
+            try:
+                if i in caches:
+                    Z, p = b.fit_transform(X, cfg, strings=caches.pop(i))
+                else:
+                    Z, p = b.fit_transform(X, cfg)
+            except _TooRareError as exc:  # every value is rarer than min_count
+                col = b.columns[0]
+                kinds_out[col], reasons[col] = "ignore", f"{b.kind}, {exc}"
+                ignored.append(f"{col!r} ({b.kind}, {exc}; lower min_count to keep it)")
+                continue
+            fitted.append(b)
+            mats.append(Z)
+            presents.append(p)
+        blocks = fitted
         if ignored:
             warnings.warn(
                 "ItemFeaturizer ignores column(s) " + ", ".join(ignored)
@@ -1299,15 +1322,6 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
             )
         if not blocks:
             raise ValueError("no usable column in X (all columns ignored)")
-
-        mats, presents = [], []
-        for i, b in enumerate(blocks):
-            if i in caches:
-                Z, p = b.fit_transform(X, cfg, strings=caches.pop(i))
-            else:
-                Z, p = b.fit_transform(X, cfg)
-            mats.append(Z)
-            presents.append(p)
 
         n_blocks = len(blocks)
         scales = np.ones(n_blocks)

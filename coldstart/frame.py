@@ -61,7 +61,7 @@ class FrameRecommender:
         if len(df) == 0:
             raise ValueError(f"{name} is empty; expected one row per item")
         model = self.model_ if hasattr(self, "model_") else self.model
-        if model is not None and model.featurizer is not None:
+        if model is not None and (model.featurizer is not None or getattr(model, "featurizer_", None) is not None):
             return df.index, df
         bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
         if bad:
