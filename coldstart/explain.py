@@ -28,7 +28,8 @@ def _linear_parts(model) -> tuple[np.ndarray, np.ndarray]:
     if coef.shape == (k, model.n_features_in_):  # scikit-learn layout (n_targets, n_features)
         coef = coef.T
     intercept = np.broadcast_to(np.asarray(getattr(mapper, "intercept_", 0.0), dtype=np.float64), (k,))
-    return coef, intercept
+    scale = float(getattr(model, "zero_shot_scale", 1.0))  # zero-shot vectors are scaled predictions
+    return scale * coef, scale * intercept
 
 
 def _weighted_row(model, item_features) -> sp.csr_matrix:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from ._buffer import RowBuffer
 from ._validation import check_ids, check_item_features, check_positive, check_user_items
-from .factorization import fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als, to_numpy_factors
+from .factorization import (fit_collaborative, fold_in, fold_in_cg, gram_matrix, is_fitted_model, make_als,
+                            to_numpy_factors)
 from .mapping import RidgeMap
 from .weighting import AttributeWeighting
 
@@ -27,6 +29,11 @@ class ColdStartRecommender(BaseEstimator):
     Items without interactions get the mapped vector ("zero-shot"), and can be added after
     fitting with :meth:`add_items`; their first interactions refine it (:meth:`partial_fit_items`).
 
+    The default fit is a *content-constrained* ALS: implicit's ALS whose item factors are
+    replaced, after every sweep, by the attribute map's predictions (refitted on the sweep's
+    collaborative item solve), so the factor space is learned to be predictable from
+    attributes; warm items then get their posterior around the mapped vector.
+
     Parameters
     ----------
     factors : int
@@ -34,24 +41,34 @@ class ColdStartRecommender(BaseEstimator):
     regularization : float
         L2 penalty of the ALS solves (also used by fold-ins).
     alpha : float
-        Confidence scale of interactions: confidence = ``alpha * weight``.
+        Confidence scale of interactions: confidence = ``alpha * weight`` (implicit's convention).
     iterations : int
         ALS sweeps.
     collaborative : implicit model, optional
         A model with ``fit(user_items)``, ``user_factors`` and ``item_factors``. If it is
-        already fitted its factors are used as they are and only the map is fitted.
+        already fitted its factors are used as they are and only the map is fitted (plug-in
+        mode). An unfitted implicit ALS is fitted content-constrained, any other model plainly.
     mapper : scikit-learn regressor, optional
         Map from weighted attributes to factors (multi-output ``fit``/``predict``); defaults to
-        :class:`~coldstart.mapping.RidgeMap`.
+        :class:`~coldstart.mapping.RidgeMap`. A custom mapper is fitted after the
+        collaborative model (no content constraint).
     weighting : AttributeWeighting or "auto" or None
-        Attribute weighting fitted on the training items; ``None`` uses attributes as given.
+        Attribute weighting, fitted on all items' attributes; ``None`` uses them as given.
         "auto": ``AttributeWeighting()``, or only its row normalisation when a featurizer
         already weighted the attributes.
     map_alpha : float
-        Ridge strength of the default map (relative, see :class:`RidgeMap`).
-    prior_weight : float
-        Strength of the zero-shot prior when an item's vector is refitted from its first
-        interactions (:meth:`partial_fit_items`), in the same units as ``regularization``.
+        Ridge penalty of the default map (on L2-normalised attribute rows).
+    prior_weight : float or "auto"
+        Precision of the attribute prior around which items' vectors are fitted from their
+        interactions (at fit for warm items, and in :meth:`partial_fit_items`), in the units of
+        ``regularization``. "auto": estimated from the data as 1 / mean squared difference
+        between the collaborative item vectors and the mapped ones (empirical Bayes): weak
+        attributes give a weak prior.
+    zero_shot_scale : float
+        Multiplier of the mapped vectors of items without interactions. Ridge predictions are
+        shrunk toward the mean; scaling them up lets new items compete with established ones
+        in mixed lists. Tune it with :class:`~coldstart.search.ColdStartSearchCV` on
+        hybrid validation scores.
     featurizer : transformer, optional
         E.g. :class:`~coldstart.featurizer.ItemFeaturizer`: then ``item_features`` everywhere
         may be a pandas DataFrame of raw item attributes, turned into a matrix by it.
@@ -71,13 +88,17 @@ class ColdStartRecommender(BaseEstimator):
     collaborative_ : the fitted collaborative model
     weighting_ : fitted AttributeWeighting or None
     mapper_ : fitted regressor
+    prior_weight_ : float
+        The attribute prior's precision in use.
+    content_constrained_ : bool
+        Whether the factors were learned content-constrained.
     """
 
-    def __init__(self, factors: int = 128, regularization: float = 0.01, alpha: float = 1.0,
-                 iterations: int = 15, collaborative: Any = None, mapper: Any = None,
-                 weighting: Any = "auto", map_alpha: float = 1.0, prior_weight: float = 1.0,
-                 featurizer: Any = None, random_state: int | None = None, num_threads: int = 0,
-                 show_progress: bool = False):
+    def __init__(self, factors: int = 128, regularization: float = 0.01, alpha: float = 40.0,
+                 iterations: int = 4, collaborative: Any = None, mapper: Any = None,
+                 weighting: Any = "auto", map_alpha: float = 0.5, prior_weight: Any = "auto",
+                 zero_shot_scale: float = 2.0, featurizer: Any = None, random_state: int | None = None,
+                 num_threads: int = 0, show_progress: bool = False):
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -87,6 +108,7 @@ class ColdStartRecommender(BaseEstimator):
         self.weighting = weighting
         self.map_alpha = map_alpha
         self.prior_weight = prior_weight
+        self.zero_shot_scale = zero_shot_scale
         self.featurizer = featurizer
         self.random_state = random_state
         self.num_threads = num_threads
@@ -120,8 +142,17 @@ class ColdStartRecommender(BaseEstimator):
         item_counts = np.bincount(user_items.indices, minlength=n_items)
         warm = item_counts > 0
 
+        self.n_users_, self.n_items_ = n_users, n_items
+        self.n_features_in_ = X.shape[1]
+        if not warm.any():
+            raise ValueError("user_items has no item with interactions; expected some warm items "
+                             "to learn the attribute map from")
+        self.weighting_ = self._make_weighting()
+        Xw = self.weighting_.fit_transform(X) if self.weighting_ is not None else X
+
         col = self.collaborative
         if col is not None and is_fitted_model(col):
+            # plug-in mode: the backend's factors stay exactly as they are; only the map is learned
             users, items = to_numpy_factors(col)
             if users.shape[0] != n_users or items.shape[0] != n_items:
                 raise ValueError(
@@ -129,22 +160,31 @@ class ColdStartRecommender(BaseEstimator):
                     f"items, but user_items has shape {user_items.shape}; expected the same users and "
                     "items (in the same order) as the fitted model")
             self.collaborative_ = col
+            self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
+            content = self._predict(Xw)
+            self.content_constrained_ = False
+            self.prior_weight_ = self._resolve_prior_weight(items[warm], content[warm])
         else:
             with threadpool_limits(1, "blas"):  # implicit's ALS wants single-threaded BLAS
                 base = col if col is not None else make_als(
                     self.factors, self.regularization, self.alpha, self.iterations,
                     self.random_state, self.num_threads)
-                self.collaborative_, users, items = fit_collaborative(
-                    base, user_items, show_progress=self.show_progress)
+                constrain = self.mapper is None and isinstance(base, _implicit_als_class())
+                self.content_constrained_ = constrain
+                if constrain:
+                    users, items, content = self._fit_content_constrained(base, user_items, Xw, warm)
+                else:
+                    self.collaborative_, users, items = fit_collaborative(
+                        base, user_items, show_progress=self.show_progress)
+                    self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
+                    content = self._predict(Xw)
+                    self.prior_weight_ = self._resolve_prior_weight(items[warm], content[warm])
 
         self._cf_reg = float(getattr(self.collaborative_, "regularization", self.regularization))
         self._cf_alpha = float(getattr(self.collaborative_, "alpha", self.alpha))
-        self.n_users_, self.n_items_ = n_users, n_items
-        self.n_features_in_ = X.shape[1]
         self._k = items.shape[1]
-        self._fit_map(X[warm], items[warm], item_counts[warm])
-        prior = self._embed(X)
-        items = items.copy()
+        prior = np.ascontiguousarray(self.zero_shot_scale * content, dtype=np.float32)
+        items = np.array(items, dtype=np.float32)
         items[~warm] = prior[~warm]
         self._users = RowBuffer(users)
         self._items = RowBuffer(items)
@@ -152,6 +192,75 @@ class ColdStartRecommender(BaseEstimator):
         self._zero_shot = RowBuffer(~warm, dtype=bool)
         self._invalidate()
         return self
+
+    def _fit_content_constrained(self, als, user_items, Xw, warm):
+        """implicit's ALS whose item factors are projected onto the attribute map after each sweep.
+
+        Sweep 1 is plain ALS. After every later sweep the map is refitted (a few warm-started CG
+        steps) on the collaborative item solve V*, and the item factors become the map's
+        predictions X W for every item, so the users are fitted against vectors that attributes
+        can produce: the factor space is learned to be predictable from attributes. Finally the
+        users are re-solved against X W, and each warm item gets its posterior mean with X W as a
+        Gaussian prior whose precision is estimated from the data (1 / variance of V* - X W).
+        """
+        als = copy.deepcopy(als)
+        mapper = self._make_mapper()._start(Xw[warm])
+        state = {"Vs": None}
+
+        def project(iteration, elapsed, loss):
+            V = als.item_factors
+            state["Vs"] = V.copy()
+            if iteration == 0:
+                return
+            mapper._track(state["Vs"][warm], max_iter=10 if iteration == 1 else 3)
+            V[:] = np.asarray(Xw @ mapper.coef_) + mapper.intercept_
+
+        als.fit(user_items, show_progress=self.show_progress, callback=project)
+        mapper._solver = None
+        self.mapper_ = mapper
+        self.collaborative_ = als
+        users, _ = to_numpy_factors(als)
+        content = self._predict(Xw)
+        gram_v = gram_matrix(content)
+        users = fold_in(content, user_items, als.regularization, als.alpha, gram=gram_v)
+        als.user_factors = users
+        Vs = state["Vs"]
+        self.prior_weight_ = self._resolve_prior_weight(Vs[warm], content[warm])
+        item_users = user_items.T.tocsr()[np.flatnonzero(warm)]
+        items = content.copy()
+        items[warm] = fold_in_cg(users, item_users, als.regularization, als.alpha,
+                                 prior=content[warm], prior_weight=self.prior_weight_, steps=3)
+        if not (np.all(np.isfinite(users)) and np.all(np.isfinite(items))):
+            raise FloatingPointError("the content-constrained ALS produced NaN/inf factors; raise "
+                                     "regularization or lower alpha")
+        return users, items, content
+
+    def _resolve_prior_weight(self, collaborative: np.ndarray, content: np.ndarray) -> float:
+        """``prior_weight``, or with "auto" the empirical-Bayes precision of the attribute prior:
+        1 / mean squared difference between the collaborative and the mapped item vectors."""
+        if self.prior_weight != "auto":
+            return float(self.prior_weight)
+        diff = np.asarray(collaborative, dtype=np.float64) - content
+        return float(1.0 / max(float(np.mean(diff * diff)), 1e-12))
+
+    def _make_weighting(self):
+        if self.weighting == "auto":
+            # a featurizer already weights and balances its blocks: only normalise the rows then
+            return AttributeWeighting(scheme="none" if self.featurizer_ is not None else "auto")
+        if self.weighting is None:
+            return None
+        if isinstance(self.weighting, str):
+            raise ValueError(f"weighting must be 'auto', None or a transformer; received {self.weighting!r}")
+        return clone(self.weighting)
+
+    def _make_mapper(self):
+        return RidgeMap(alpha=self.map_alpha) if self.mapper is None else clone(self.mapper)
+
+    def _predict(self, Xw) -> np.ndarray:
+        V = np.asarray(self.mapper_.predict(Xw), dtype=np.float32)
+        if V.ndim == 1:
+            V = V[:, None]
+        return np.ascontiguousarray(V)
 
     def _check_params(self) -> None:
         for name in ("factors", "iterations"):
@@ -161,31 +270,17 @@ class ColdStartRecommender(BaseEstimator):
         check_positive(self.regularization, "regularization", allow_zero=True)
         check_positive(self.alpha, "alpha")
         check_positive(self.map_alpha, "map_alpha", allow_zero=True)
-        check_positive(self.prior_weight, "prior_weight", allow_zero=True)
-
-    def _fit_map(self, X_warm, V_warm, counts) -> None:
-        if X_warm.shape[0] == 0:
-            raise ValueError("user_items has no item with interactions; expected some warm items "
-                             "to learn the attribute map from")
-        if self.weighting == "auto":
-            # a featurizer already weights and balances its blocks: only normalise the rows then
-            self.weighting_ = AttributeWeighting(scheme="none" if self.featurizer_ is not None else "auto")
-        elif self.weighting is None:
-            self.weighting_ = None
-        elif isinstance(self.weighting, str):
-            raise ValueError(f"weighting must be 'auto', None or a transformer; received {self.weighting!r}")
-        else:
-            self.weighting_ = clone(self.weighting)
-        Xw = self.weighting_.fit_transform(X_warm) if self.weighting_ is not None else X_warm
-        self.mapper_ = RidgeMap(alpha=self.map_alpha) if self.mapper is None else clone(self.mapper)
-        self.mapper_.fit(Xw, V_warm)
+        if self.prior_weight != "auto":
+            check_positive(self.prior_weight, "prior_weight", allow_zero=True)
+        check_positive(self.zero_shot_scale, "zero_shot_scale")
 
     def _embed(self, X) -> np.ndarray:
+        """Zero-shot vectors: the map's prediction times ``zero_shot_scale``."""
         Xw = self.weighting_.transform(X) if self.weighting_ is not None else X
-        V = np.asarray(self.mapper_.predict(Xw), dtype=np.float32)
-        if V.ndim != 2 or V.shape[1] != self._n_factors():
+        V = self._predict(Xw)
+        if V.shape[1] != self._n_factors():
             raise ValueError(f"mapper predicted shape {V.shape}; expected (n, {self._n_factors()})")
-        return np.ascontiguousarray(V)
+        return np.ascontiguousarray(self.zero_shot_scale * V, dtype=np.float32)
 
     def _n_factors(self) -> int:
         return self._k
@@ -263,7 +358,7 @@ class ColdStartRecommender(BaseEstimator):
         if self._gram_users is None:
             self._gram_users = gram_matrix(users)
         V = fold_in(users, item_users, self._reg(), self._alpha(), prior=self._prior.view[ids],
-                    prior_weight=self.prior_weight, gram=self._gram_users)
+                    prior_weight=self.prior_weight_, gram=self._gram_users)
         has = np.diff(item_users.indptr) > 0
         self._items.view[ids[has]] = V[has]
         self._items.view[ids[~has]] = self._prior.view[ids[~has]]
@@ -473,7 +568,8 @@ class ColdStartRecommender(BaseEstimator):
             "arrays": {"user_factors": self._users.view, "item_factors": self._items.view,
                        "item_prior": self._prior.view, "is_zero_shot": self._zero_shot.view},
             "meta": {"n_users": int(self.n_users_), "n_items": int(self.n_items_),
-                     "n_features_in": int(self.n_features_in_)},
+                     "n_features_in": int(self.n_features_in_), "prior_weight": self.prior_weight_,
+                     "content_constrained": bool(self.content_constrained_)},
             "collaborative_meta": {"class": None if col is None else type(col).__name__,
                                    "regularization": self._cf_reg, "alpha": self._cf_alpha},
         }
@@ -490,6 +586,8 @@ class ColdStartRecommender(BaseEstimator):
         self.n_users_, self.n_items_ = n_users, n_items
         self._k = items.shape[1]
         self.n_features_in_ = int(meta["n_features_in"])
+        self.prior_weight_ = float(meta["prior_weight"])
+        self.content_constrained_ = bool(meta["content_constrained"])
         self._cf_reg, self._cf_alpha = float(collaborative["regularization"]), float(collaborative["alpha"])
         self.collaborative_ = None  # the factors are what serving needs; refit to get the object back
         if not hasattr(self, "featurizer_"):
@@ -498,6 +596,12 @@ class ColdStartRecommender(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "_items")
+
+
+def _implicit_als_class():
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    return AlternatingLeastSquares
 
 
 def _restrict_columns(m: sp.csr_matrix, cand: np.ndarray, n: int) -> sp.csr_matrix:

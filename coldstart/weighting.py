@@ -16,14 +16,20 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import check_item_features
 
 
+def _sublinear(x: np.ndarray) -> np.ndarray:
+    a = np.abs(x)
+    return np.where(a >= 1, np.sign(x) * (1.0 + np.log(np.maximum(a, 1.0))), x).astype(x.dtype)
+
+
 class AttributeWeighting(TransformerMixin, BaseEstimator):
     """Column weighting + row normalisation for item attributes.
 
     Parameters
     ----------
     scheme : {"auto", "tfidf", "scale", "none"}
-        "tfidf": sublinear term frequency ``log1p(x)`` (``sign(x) log1p(|x|)`` should a new
-        item bring a negative value) times ``idf = log((1 + n) / (1 + df)) + 1``
+        "tfidf": sublinear term frequency ``1 + log(x)`` for ``x >= 1`` (scikit-learn's
+        ``sublinear_tf``; values below 1 are kept, and a negative value a new item might bring
+        is treated symmetrically) times ``idf = log((1 + n) / (1 + df)) + 1``
         (scikit-learn's smooth idf), for non-negative counts or indicators. "scale": each
         column divided by its root mean square (signed numbers, dense vectors). "auto" picks
         "tfidf" for columns that are non-negative and "scale" for columns with negative values.
@@ -35,7 +41,7 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
     column_weight_ : ndarray of shape (n_features,)
         Multiplier of each column.
     sublinear_ : ndarray of bool, shape (n_features,)
-        Columns whose values pass through ``log1p`` first.
+        Columns whose values pass through the sublinear transform first.
     n_features_in_ : int
     """
 
@@ -94,7 +100,7 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             cols = X.indices
             sub = self.sublinear_[cols]
             data = X.data
-            data[sub] = np.sign(data[sub]) * np.log1p(np.abs(data[sub]))  # robust to unseen signs
+            data[sub] = _sublinear(data[sub])
             data *= w[cols]
             if self.norm == "l2":
                 norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
@@ -103,8 +109,7 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             return X
         X = X.copy()
         if self.sublinear_.any():
-            part = X[:, self.sublinear_]
-            X[:, self.sublinear_] = np.sign(part) * np.log1p(np.abs(part))
+            X[:, self.sublinear_] = _sublinear(X[:, self.sublinear_])
         X *= w
         if self.norm == "l2":
             norms = np.linalg.norm(X, axis=1, keepdims=True)
