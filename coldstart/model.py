@@ -53,9 +53,9 @@ class ColdStartRecommender(BaseEstimator):
         :class:`~coldstart.mapping.RidgeMap`. A custom mapper is fitted after the
         collaborative model (no content constraint).
     weighting : AttributeWeighting or "auto" or None
-        Attribute weighting, fitted on all items' attributes; ``None`` uses them as given.
-        "auto": ``AttributeWeighting()``, or only its row normalisation when a featurizer
-        already weighted the attributes.
+        Attribute weighting, fitted on the items with interactions; ``None`` uses attributes as given.
+        "auto": ``AttributeWeighting()``, or ``AttributeWeighting("unit", norm=None)`` (one
+        global scale) when a featurizer already weighted the attributes.
     map_alpha : float
         Ridge penalty of the default map (on L2-normalised attribute rows).
     prior_weight : float or "auto"
@@ -148,7 +148,10 @@ class ColdStartRecommender(BaseEstimator):
             raise ValueError("user_items has no item with interactions; expected some warm items "
                              "to learn the attribute map from")
         self.weighting_ = self._make_weighting()
-        Xw = self.weighting_.fit_transform(X) if self.weighting_ is not None else X
+        if self.weighting_ is not None:  # fitted on the items with interactions, like the map
+            Xw = self.weighting_.fit(X[warm]).transform(X)
+        else:
+            Xw = X
 
         col = self.collaborative
         if col is not None and is_fitted_model(col):
@@ -245,8 +248,11 @@ class ColdStartRecommender(BaseEstimator):
 
     def _make_weighting(self):
         if self.weighting == "auto":
-            # a featurizer already weights and balances its blocks: only normalise the rows then
-            return AttributeWeighting(scheme="none" if self.featurizer_ is not None else "auto")
+            # a featurizer already weights and balances its blocks: keep its relative weights and
+            # only put the rows on the unit scale the map's penalty is calibrated for
+            if self.featurizer_ is not None:
+                return AttributeWeighting(scheme="unit", norm=None)
+            return AttributeWeighting()
         if self.weighting is None:
             return None
         if isinstance(self.weighting, str):

@@ -190,6 +190,7 @@ def load_model(path: str | os.PathLike, cls=None, with_extra: bool = False):
             from .featurizer import ItemFeaturizer
 
             model.featurizer_ = ItemFeaturizer.from_dict(meta["featurizer"], _unprefixed("featurizer", arrays))
+            model.featurizer = ItemFeaturizer(**model.featurizer_.get_params())  # so clone(model).fit works
         model._set_state(meta["state"], meta["collaborative"],
                          {k: v for k, v in arrays.items() if "/" not in k})
     except ModelFileError:

@@ -51,8 +51,9 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None) -> "AttributeWeighting":
         """Learn column weights from X of shape (n_items, n_features)."""
-        if self.scheme not in ("auto", "tfidf", "scale", "none"):
-            raise ValueError(f"scheme must be one of 'auto', 'tfidf', 'scale', 'none'; received {self.scheme!r}")
+        if self.scheme not in ("auto", "tfidf", "scale", "unit", "none"):
+            raise ValueError(f"scheme must be one of 'auto', 'tfidf', 'scale', 'unit', 'none'; "
+                             f"received {self.scheme!r}")
         if self.norm not in ("l2", None):
             raise ValueError(f"norm must be 'l2' or None; received {self.norm!r}")
         X = check_item_features(X, "X")
@@ -79,12 +80,13 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             sub = np.ones(d, dtype=bool)
         elif self.scheme == "scale":
             sub = np.zeros(d, dtype=bool)
-        elif self.scheme == "none":
+        elif self.scheme in ("none", "unit"):
             sub = np.zeros(d, dtype=bool)
-            scale = np.ones(d)
+            # "unit": one factor for every column, making the mean squared row norm 1
+            scale = np.ones(d) if self.scheme == "none" else np.full(d, 1.0 / np.sqrt(max(sq.sum() / max(n, 1), 1e-30)))
         else:
             sub = ~neg
-        weight = np.where(sub, idf, scale) if self.scheme != "none" else scale
+        weight = np.where(sub, idf, scale) if self.scheme not in ("none", "unit") else scale
         self.column_weight_ = weight.astype(np.float32)
         self.sublinear_ = sub
         self.n_features_in_ = d

@@ -1,0 +1,1281 @@
+"""Spark: fit the attribute → factor map on a cluster, embed and rank items in Spark.
+
+Optional extra ``spark`` (``pip install 'coldstart[spark]'``: pyspark ≥ 4 and pyarrow; classic
+Spark, because the map and the top-K use RDDs, which Spark Connect does not offer).
+
+* :class:`SparkAttributeMap` fits the same map as the local :class:`~coldstart.weighting.
+  AttributeWeighting` + :class:`~coldstart.mapping.RidgeMap` pair from a DataFrame of item
+  factors (e.g. ``ALSModel.itemFactors``) and a DataFrame of item attributes (Spark ML
+  vectors), without collecting the data: the weighting statistics are one aggregation over
+  the partitions, and the ridge solve is the local solver's preconditioned conjugate
+  gradients whose data products ``Xᵀ(w ∘ X B)`` are computed partition by partition and
+  summed (``treeReduce``), the iterates (n_features × n_factors) broadcast each step. The
+  driver holds O(n_features × n_factors) numbers. The fitted state *is* a local
+  ``AttributeWeighting`` and ``RidgeMap`` (``weighting_``, ``mapper_``), and the partitions
+  run the local ``transform``/``predict`` code, so zero-shot vectors are the local ones.
+* :meth:`SparkAttributeMap.transform` / :meth:`SparkColdStartRecommender.embed_items` give
+  zero-shot factors of new items as a DataFrame (``mapInArrow``, the map broadcast once).
+* :func:`recommend_for_all_users` ranks items (warm and zero-shot alike) for every user
+  blockwise, like Spark's ``ALSModel.recommendForAllUsers``: users and items hashed into
+  blocks, every (user block, item block) pair scored by one matrix product with a per-user
+  top-K (excluded pairs removed), the partial lists merged per user block.
+* :class:`SparkColdStartRecommender` fits Spark's implicit-feedback ALS and the map together
+  (the local model's plug-in mode); :meth:`~SparkColdStartRecommender.to_local` exports a
+  local :class:`~coldstart.model.ColdStartRecommender` for serving,
+  :meth:`~SparkColdStartRecommender.from_local` imports one.
+
+Ids: Spark's ALS needs integer user and item ids in the 32-bit range. The export uses them as
+row indices of the local model (``n_users = max(user id) + 1``), so contiguous ids
+``0..n-1`` (e.g. from ``StringIndexer`` or :class:`coldstart.IdMap`) are the ones to use.
+
+Executors need ``coldstart`` (and numpy, scipy, scikit-learn, pyarrow) installed, because the
+partition functions live in this module; see ``docs/spark.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from typing import Any, Iterable
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from .mapping import RidgeMap
+from .weighting import AttributeWeighting
+
+try:  # pragma: no cover - exercised only without pyspark
+    import pyarrow as pa
+    from pyspark import StorageLevel
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+except ImportError as _exc:  # pragma: no cover
+    _IMPORT_ERROR: ImportError | None = _exc
+else:
+    _IMPORT_ERROR = None
+
+__all__ = [
+    "SparkAttributeMap",
+    "SparkColdStartRecommender",
+    "recommend_for_all_users",
+    "csr_to_spark",
+    "factors_to_spark",
+    "interactions_to_spark",
+    "spark_to_csr",
+    "spark_to_factors",
+]
+
+_BLOB_SCHEMA = "key long, blob binary"
+#: Rows the recommender fits its weighting on, as ColdStartRecommender.fit does ("train": warm items).
+_WEIGHTING_ON = "train"
+_INLINE_BYTES = 256 * 1024  # arrays up to this size go in task closures, larger ones are broadcast
+
+
+def _require_pyspark() -> None:
+    if _IMPORT_ERROR is not None:
+        raise ImportError("coldstart.spark needs pyspark>=4 and pyarrow: pip install 'coldstart[spark]'"
+                          f" ({_IMPORT_ERROR})")
+
+
+# ====================================================================== Arrow ↔ numpy
+def _column(batch: "pa.RecordBatch", name: str):
+    i = batch.schema.get_field_index(name)
+    if i < 0:
+        raise KeyError(f"column {name!r} not in {batch.schema.names}")
+    return batch.column(i)
+
+
+def _csr_from_arrow(col, n_features: int | None = None) -> tuple[sp.csr_matrix, int]:
+    """Rows of a Spark ML vector column (Arrow struct) or a numeric array column → CSR float32.
+
+    A null vector is an all-zero row. Returns (matrix, number of columns seen, -1 if no row
+    says). Sparse vectors keep their explicit zeros (like a scipy CSR given to the local
+    model), dense ones keep only their non-zeros (like a dense array given to it).
+    """
+    n = len(col)
+    if pa.types.is_struct(col.type):  # VectorUDT: type (0 sparse, 1 dense), size, indices, values
+        fields = col.flatten()  # child arrays with the struct's nulls merged in
+        names = [col.type.field(i).name for i in range(col.type.num_fields)]
+        f = dict(zip(names, fields))
+        kind = f["type"].fill_null(0).to_numpy(zero_copy_only=False).astype(np.int8)
+        size = f["size"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        values = f["values"]
+        vlen = values.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        data = values.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
+        total = int(vlen.sum())
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(vlen, out=indptr[1:])
+        dense_row = kind == 1
+        indices = np.empty(total, dtype=np.int64)
+        entry_dense = np.repeat(dense_row, vlen)
+        if dense_row.any():  # position within the row is the column
+            indices[:] = np.arange(total, dtype=np.int64) - np.repeat(indptr[:-1], vlen)
+            size = np.where(dense_row, vlen, size)
+        if (~dense_row).any():
+            sparse_idx = f["indices"].flatten().to_numpy(zero_copy_only=False).astype(np.int64)
+            indices[~entry_dense] = sparse_idx
+        width = int(size.max()) if n else -1
+        if n and np.any((size != width) & (size >= 0)):
+            bad = np.unique(size[size >= 0])
+            raise ValueError(f"attribute vectors have different sizes {bad[:5].tolist()}; expected one "
+                             "size (the number of attributes) for every item")
+        drop = entry_dense & (data == 0)
+        if drop.any():
+            keep = ~drop
+            counts = np.bincount(np.repeat(np.arange(n), vlen)[keep], minlength=n)
+            indices, data = indices[keep], data[keep]
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(counts, out=indptr[1:])
+    elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):  # dense arrays
+        vlen = col.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        flat = col.flatten().fill_null(0).to_numpy(zero_copy_only=False).astype(np.float64)
+        widths = np.unique(vlen[vlen > 0])
+        if widths.size > 1:
+            raise ValueError(f"attribute arrays have different lengths {widths[:5].tolist()}; expected one")
+        width = int(widths[0]) if widths.size else -1
+        total = flat.size
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(vlen, out=indptr[1:])
+        indices = np.arange(total, dtype=np.int64) - np.repeat(indptr[:-1], vlen)
+        keep = flat != 0
+        counts = np.bincount(np.repeat(np.arange(n), vlen)[keep], minlength=n)
+        indices, data = indices[keep], flat[keep]
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+    else:
+        raise TypeError(f"attributes must be a Spark ML vector or an array of numbers; received {col.type}")
+    if n_features is not None:
+        if width >= 0 and width != n_features:
+            raise ValueError(f"attribute vectors have {width} entries; expected the {n_features} the map "
+                             "was fitted on")
+        width = n_features
+    shape_w = max(width, 0) if width >= 0 else (int(indices.max()) + 1 if indices.size else 0)
+    if indices.size and (indices.min() < 0 or indices.max() >= shape_w):
+        raise ValueError("attribute vectors hold indices outside their size")
+    X = sp.csr_matrix((data.astype(np.float32), indices.astype(np.int32), indptr), shape=(n, shape_w))
+    if not X.has_sorted_indices:
+        X.sort_indices()
+    return X, width
+
+
+def _factors_from_arrow(col) -> np.ndarray:
+    """An array<float|double> or dense ML vector column → (n, k) float32; nulls refused."""
+    if col.null_count:
+        raise ValueError("the factor column has null rows; expected a vector for every item/user")
+    n = len(col)
+    if pa.types.is_struct(col.type):
+        X, _ = _csr_from_arrow(col)
+        return np.asarray(X.toarray(), dtype=np.float32)
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
+        raise TypeError(f"factors must be an array of numbers or a Spark ML vector; received {col.type}")
+    lens = col.value_lengths().to_numpy(zero_copy_only=False)
+    if n and (lens.min() != lens.max()):
+        raise ValueError(f"factor vectors have different lengths ({lens.min()}..{lens.max()}); expected one")
+    k = int(lens[0]) if n else 0
+    flat = col.flatten().to_numpy(zero_copy_only=False)
+    return np.ascontiguousarray(flat, dtype=np.float32).reshape(n, k)
+
+
+def _ids_from_arrow(col) -> np.ndarray:
+    if col.null_count:
+        raise ValueError("the id column has null values; expected an integer id for every row")
+    ids = col.to_numpy(zero_copy_only=False)
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise TypeError(f"ids must be integers (Spark's ALS needs them); received {col.type}")
+    return ids.astype(np.int64)
+
+
+def _factor_array(F_: np.ndarray) -> "pa.Array":
+    n, k = F_.shape
+    flat = pa.array(np.ascontiguousarray(F_, dtype=np.float32).ravel())
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, (n + 1) * k, k, dtype=np.int32)) if k else
+                                    pa.array(np.zeros(n + 1, dtype=np.int32)), flat)
+
+
+def _blob(key: int, obj: Any) -> "pa.RecordBatch":
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return pa.RecordBatch.from_arrays([pa.array([int(key)], pa.int64()), pa.array([data], pa.binary())],
+                                      names=["key", "blob"])
+
+
+def _blobs_to_rdd(df: "DataFrame"):
+    """A DataFrame of (key, pickled blob) rows → RDD of (key, object)."""
+    return df.rdd.map(lambda row: (row[0], pickle.loads(row[1])))
+
+
+# ====================================================================== pandas/scipy → Spark
+def csr_to_spark(spark: "SparkSession", X, ids=None, *, id_col: str = "id", col: str = "attributes"
+                 ) -> "DataFrame":
+    """A scipy matrix (n, d) → DataFrame ``(id_col long, col vector)``, one ``SparseVector`` per row.
+
+    Vectorised (Arrow), but the rows travel from the driver: for tests and modest catalogs.
+    """
+    _require_pyspark()
+    from pyspark.ml.linalg import VectorUDT
+
+    X = sp.csr_matrix(X, copy=True)
+    X.sum_duplicates()  # also sorts the indices, as SparseVector requires
+    n, d = X.shape
+    ids = np.arange(n) if ids is None else np.asarray(ids)
+    if ids.shape != (n,):
+        raise ValueError(f"ids must have one entry per row ({n}); received shape {ids.shape}")
+    off = pa.array(X.indptr.astype(np.int32))
+    table = pa.table({"id": pa.array(ids.astype(np.int64)), "size": pa.array(np.full(n, d, np.int32)),
+                      "indices": pa.ListArray.from_arrays(off, pa.array(X.indices.astype(np.int32))),
+                      "values": pa.ListArray.from_arrays(off, pa.array(X.data.astype(np.float64)))})
+    schema = T.StructType([T.StructField(id_col, T.LongType(), False), T.StructField(col, VectorUDT(), True)])
+
+    def fn(batches):
+        for b in batches:
+            vec = pa.StructArray.from_arrays(
+                [pa.array(np.zeros(b.num_rows, np.int8)), b.column(1), b.column(2), b.column(3)],
+                names=["type", "size", "indices", "values"])
+            yield pa.RecordBatch.from_arrays([b.column(0), vec], names=[id_col, col])
+
+    return spark.createDataFrame(table).mapInArrow(fn, schema)
+
+
+def factors_to_spark(spark: "SparkSession", factors, ids=None, *, id_col: str = "id",
+                     col: str = "features") -> "DataFrame":
+    """An (n, k) array → DataFrame ``(id_col long, col array<float>)`` (the ALS factor layout)."""
+    _require_pyspark()
+    Fm = np.asarray(factors, dtype=np.float32)
+    ids = np.arange(Fm.shape[0]) if ids is None else np.asarray(ids)
+    table = pa.table({id_col: pa.array(ids.astype(np.int64)), col: _factor_array(Fm)})
+    schema = T.StructType([T.StructField(id_col, T.LongType(), False),
+                           T.StructField(col, T.ArrayType(T.FloatType(), False), False)])
+    return spark.createDataFrame(table, schema)
+
+
+def interactions_to_spark(spark: "SparkSession", user_items, *, user_col: str = "user",
+                          item_col: str = "item", rating_col: str | None = "rating") -> "DataFrame":
+    """A scipy (n_users, n_items) matrix → DataFrame ``(user int, item int[, rating float])``."""
+    _require_pyspark()
+    coo = sp.coo_matrix(user_items)
+    cols = {user_col: pa.array(coo.row.astype(np.int32)), item_col: pa.array(coo.col.astype(np.int32))}
+    fields = [T.StructField(user_col, T.IntegerType(), False), T.StructField(item_col, T.IntegerType(), False)]
+    if rating_col:
+        cols[rating_col] = pa.array(coo.data.astype(np.float32))
+        fields.append(T.StructField(rating_col, T.FloatType(), False))
+    return spark.createDataFrame(pa.table(cols), T.StructType(fields))
+
+
+def spark_to_factors(df: "DataFrame", *, id_col: str = "id", col: str = "features"
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Collect ``(ids, factors)`` of a factor DataFrame to the driver (for export/tests)."""
+    _require_pyspark()
+    t = df.select(id_col, col).toArrow()
+    if t.num_rows == 0:
+        return np.empty(0, np.int64), np.empty((0, 0), np.float32)
+    t = t.combine_chunks()
+    return _ids_from_arrow(t.column(0).combine_chunks()), _factors_from_arrow(t.column(1).combine_chunks())
+
+
+def spark_to_csr(df: "DataFrame", *, id_col: str = "id", col: str = "attributes",
+                 n_features: int | None = None) -> tuple[np.ndarray, sp.csr_matrix]:
+    """Collect ``(ids, attributes CSR)`` of an attribute DataFrame to the driver (tests)."""
+    _require_pyspark()
+    t = df.select(id_col, col).toArrow().combine_chunks()
+    X, _ = _csr_from_arrow(t.column(1).combine_chunks(), n_features)
+    return _ids_from_arrow(t.column(0).combine_chunks()), X
+
+
+# ====================================================================== the map
+def _attr_stats(X: sp.csr_matrix) -> dict:
+    """Additive statistics of ``AttributeWeighting.fit`` over the rows of X (sparse path)."""
+    d = X.shape[1]
+    data = X.data.astype(np.float64)
+    idx = X.indices
+    return {"n": X.shape[0], "df": np.bincount(idx, minlength=d).astype(np.int64),
+            "sq": np.bincount(idx, weights=data * data, minlength=d),
+            "neg": np.bincount(idx[data < 0], minlength=d).astype(np.int64),
+            "bad": int(np.count_nonzero(~np.isfinite(data)))}
+
+
+def _pad(a: np.ndarray, d: int) -> np.ndarray:
+    return a if a.shape[0] >= d else np.concatenate([a, np.zeros(d - a.shape[0], a.dtype)])
+
+
+def _add_stats(a: dict | None, b: dict | None) -> dict | None:
+    if a is None or b is None:
+        return b if a is None else a
+    out = {}
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, np.ndarray):
+            d = max(x.shape[0], y.shape[0])
+            out[key] = _pad(x, d) + _pad(y, d)
+        elif isinstance(x, set):
+            out[key] = x | y
+        elif key == "width":
+            out[key] = max(x, y)
+        else:
+            out[key] = x + y
+    return out
+
+
+def _catalog_stats_fn(attributes_col: str):
+    """mapInArrow: a partition of attribute rows → one pickled statistics dict."""
+
+    def fn(batches):
+        acc = None
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            X, width = _csr_from_arrow(_column(b, attributes_col))
+            st = _attr_stats(X)
+            st["width"] = max(width, X.shape[1])
+            acc = _add_stats(acc, st)
+        if acc is not None:
+            yield _blob(0, acc)
+
+    return fn
+
+
+def _weighting_from_stats(template: AttributeWeighting, n: int, df: np.ndarray, sq: np.ndarray,
+                          neg: np.ndarray) -> AttributeWeighting:
+    """A fitted ``AttributeWeighting`` from the additive statistics of its ``fit``.
+
+    Mirrors :meth:`AttributeWeighting.fit` formula for formula; the tests compare the two on
+    the same data, so a change there shows up as a failing parity test.
+    """
+    w = clone(template)
+    if w.scheme not in ("auto", "tfidf", "scale", "none"):
+        raise ValueError(f"scheme must be one of 'auto', 'tfidf', 'scale', 'none'; received {w.scheme!r}")
+    if w.norm not in ("l2", None):
+        raise ValueError(f"norm must be 'l2' or None; received {w.norm!r}")
+    d = df.shape[0]
+    df = df.astype(np.float64)
+    rms = np.sqrt(sq / max(n, 1))
+    idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+    scale = np.where(rms > 0, 1.0 / np.where(rms > 0, rms, 1.0), 1.0)
+    if w.scheme == "tfidf":
+        if neg.any():
+            raise ValueError(f"scheme='tfidf' needs non-negative attributes; columns "
+                             f"{np.flatnonzero(neg)[:5].tolist()} have negative values. Use 'auto'")
+        sub = np.ones(d, dtype=bool)
+    elif w.scheme == "scale":
+        sub = np.zeros(d, dtype=bool)
+    elif w.scheme == "none":
+        sub = np.zeros(d, dtype=bool)
+        scale = np.ones(d)
+    else:
+        sub = ~neg
+    weight = np.where(sub, idf, scale) if w.scheme != "none" else scale
+    return AttributeWeighting.from_state(w.get_params(), {"column_weight": weight.astype(np.float32),
+                                                          "sublinear": sub})
+
+
+def _raw_blocks_fn(factors_col: str, attributes_col: str, weight_col: str | None, block_rows: int):
+    """mapInArrow: a partition of (factors, attributes[, weight]) rows → pickled raw blocks."""
+
+    def emit(key, parts):
+        width = max(max(p[1] for p in parts), max(p[0].shape[1] for p in parts))
+        mats = [sp.csr_matrix((p[0].data, p[0].indices, p[0].indptr), shape=(p[0].shape[0], width))
+                for p in parts]
+        X = sp.vstack(mats, format="csr") if len(mats) > 1 else mats[0]
+        return _blob(key, {"X": X, "width": width, "Y": np.concatenate([p[2] for p in parts]),
+                           "w": np.concatenate([p[3] for p in parts])})
+
+    def fn(batches):
+        parts, rows, key = [], 0, 0
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            X, width = _csr_from_arrow(_column(b, attributes_col))
+            Y = _factors_from_arrow(_column(b, factors_col))
+            w = (np.ones(b.num_rows) if weight_col is None else
+                 _column(b, weight_col).fill_null(np.nan).to_numpy(zero_copy_only=False).astype(np.float64))
+            parts.append((X, width, Y, w))
+            rows += b.num_rows
+            if rows >= block_rows:
+                yield emit(key, parts)
+                parts, rows, key = [], 0, key + 1
+        if parts:
+            yield emit(key, parts)
+
+    return fn
+
+
+def _raw_check(block: dict) -> dict:
+    X, Y, w = block["X"], block["Y"], block["w"]
+    return {"n": X.shape[0], "width": max(block["width"], X.shape[1]),
+            "bad_x": int(np.count_nonzero(~np.isfinite(X.data))),
+            "bad_y": int(np.count_nonzero(~np.isfinite(Y))),
+            "bad_w": int(np.count_nonzero(~np.isfinite(w) | (w < 0))),
+            "k": {Y.shape[1]} if Y.shape[0] else set()}
+
+
+def _weighted_block(block: dict, weighting: AttributeWeighting | None, d: int) -> dict:
+    """Weight a raw block with the local transform; keep its active columns only."""
+    X = block["X"]
+    if X.shape[1] != d:
+        X = sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], d))
+    Xw = weighting.transform(X) if weighting is not None else X
+    Xw = sp.csr_matrix(Xw, dtype=np.float32)
+    cols = np.unique(Xw.indices).astype(np.int64)
+    local = np.searchsorted(cols, Xw.indices).astype(np.int32)
+    Xa = sp.csr_matrix((Xw.data, local, Xw.indptr), shape=(Xw.shape[0], cols.size))
+    return {"X": Xa, "Xt": Xa.T.tocsr(), "cols": cols, "Y": np.asarray(block["Y"], np.float32),
+            "w": np.asarray(block["w"], np.float64)}
+
+
+def _merge_rows(a, b):
+    """Sum two row-sparse results ``(rows, values (len(rows), ...), extras...)`` (in float64)."""
+    if a is None or b is None:
+        return b if a is None else a
+    ra, va = a[0], a[1]
+    rb, vb = b[0], b[1]
+    rows = np.union1d(ra, rb)
+    vals = np.zeros((rows.size,) + va.shape[1:], dtype=np.float64)
+    vals[np.searchsorted(rows, ra)] += va
+    vals[np.searchsorted(rows, rb)] += vb
+    extras = tuple(np.asarray(x, np.float64) + np.asarray(y, np.float64) for x, y in zip(a[2:], b[2:]))
+    return (rows, vals) + extras
+
+
+def _moments_part(blocks):
+    """Per partition: rows of (Xᵀw, (X∘X)ᵀw) as the local float32 products, sum(w), count."""
+    acc = None
+    for _, blk in blocks:
+        Xt, w32 = blk["Xt"], blk["w"].astype(np.float32)
+        xtw = np.asarray(Xt @ w32, dtype=np.float64).ravel()
+        x2w = np.asarray(Xt.multiply(Xt) @ w32, dtype=np.float64).ravel()
+        acc = _merge_rows(acc, (blk["cols"], np.stack([xtw, x2w], axis=1), float(blk["w"].sum()),
+                                float(blk["X"].shape[0])))
+    if acc is not None:
+        yield acc
+
+
+def _rhs_part(blocks):
+    """Per partition: rows of Xᵀ(w ∘ Y), sum(w ∘ Y) and wᵀY, in RidgeMap's float32."""
+    acc = None
+    for _, blk in blocks:
+        w32 = blk["w"].astype(np.float32)
+        V = w32[:, None] * blk["Y"]
+        acc = _merge_rows(acc, (blk["cols"], np.asarray(blk["Xt"] @ V), V.sum(axis=0), w32 @ blk["Y"]))
+    if acc is not None:
+        yield acc
+
+
+def _op_part(P, muP):
+    """One CG product per partition: rows of Xᵀ(w ∘ (X P − μP)) and the column sums.
+
+    ``P``/``muP`` are arrays or broadcasts of them.
+    """
+
+    def fn(blocks):
+        P_ = P.value if hasattr(P, "value") else P
+        muP_ = muP.value if hasattr(muP, "value") else muP
+        acc = None
+        for _, blk in blocks:
+            V = blk["w"].astype(np.float32)[:, None] * (np.asarray(blk["X"] @ P_[blk["cols"]]) - muP_)
+            acc = _merge_rows(acc, (blk["cols"], np.asarray(blk["Xt"] @ V), V.sum(axis=0)))
+        if acc is not None:
+            yield acc
+
+    return fn
+
+
+def _msd_part(coef_bc, intercept_bc):
+    """Sum of squared differences between the targets and the map's float32 predictions."""
+
+    def fn(blocks):
+        coef, b = coef_bc.value, intercept_bc.value
+        total, count = 0.0, 0
+        for _, blk in blocks:
+            pred = np.asarray(blk["X"] @ coef[blk["cols"]]) + b
+            diff = blk["Y"].astype(np.float64) - pred
+            total += float(np.sum(diff * diff))
+            count += diff.size
+        yield (total, count)
+
+    return fn
+
+
+class _DistributedPCG:
+    """``mapping._RidgePCG`` with its two data products summed over Spark partitions.
+
+    Same float32 arithmetic, preconditioner, stopping rule and intercept as the local solver;
+    the driver holds the (n_features, n_outputs) iterates only.
+    """
+
+    def __init__(self, sc, blocks, d: int, k: int, lam: float, fit_intercept: bool, depth: int,
+                 broadcasts: list):
+        self.sc, self.blocks, self.d, self.k, self.lam, self.depth = sc, blocks, d, k, lam, depth
+        self._bcs = broadcasts
+        mom = blocks.mapPartitions(_moments_part).treeReduce(_merge_rows, depth)
+        m2 = np.zeros((d, 2))
+        m2[mom[0]] = mom[1]
+        self.sw, self.n = float(mom[2]), int(mom[3])
+        if self.sw <= 0:
+            raise ValueError("sample_weight sums to zero; expected some positive weight")
+        self.mu = (m2[:, 0] / self.sw if fit_intercept else np.zeros(d)).astype(np.float32)
+        diag = m2[:, 1] - self.sw * self.mu.astype(np.float64) ** 2 + lam
+        diag[diag <= 0] = 1.0
+        self.minv = (1.0 / diag).astype(np.float32)[:, None]
+
+    def _gather(self, result, k: int):
+        S = np.zeros((self.d, k))
+        if result is not None:
+            S[result[0]] = result[1]
+        return S
+
+    def _op(self, B: np.ndarray) -> np.ndarray:
+        muB = self.mu @ B
+        if B.nbytes <= _INLINE_BYTES:  # small: travels in the task closure, no broadcast round trip
+            res = self.blocks.mapPartitions(_op_part(B, muB)).treeReduce(_merge_rows, self.depth)
+        else:
+            p_bc, mup_bc = self.sc.broadcast(B), self.sc.broadcast(muB)
+            try:
+                res = self.blocks.mapPartitions(_op_part(p_bc, mup_bc)).treeReduce(_merge_rows, self.depth)
+            finally:
+                p_bc.destroy()
+                mup_bc.destroy()
+        S = self._gather(res, B.shape[1]).astype(np.float32)
+        return S - np.outer(self.mu, res[2].astype(np.float32)) + self.lam * B
+
+    def solve(self, max_iter: int, tol: float) -> int:
+        """``_RidgePCG.solve`` from a cold start (B = 0) on the blocks' targets."""
+        res = self.blocks.mapPartitions(_rhs_part).treeReduce(_merge_rows, self.depth)
+        k = res[1].shape[1]
+        R = self._gather(res, k).astype(np.float32) - np.outer(self.mu, res[2].astype(np.float32))
+        self.wy = res[3].astype(np.float32)
+        B = np.zeros((self.d, k), np.float32)
+        norm0 = np.linalg.norm(R, axis=0)
+        norm0[norm0 == 0] = 1.0
+        Z = self.minv * R
+        P = Z.copy()
+        rz = np.einsum("ij,ij->j", R, Z)
+        it = 0
+        for it in range(1, max_iter + 1):
+            AP = self._op(P)
+            pap = np.einsum("ij,ij->j", P, AP)
+            step = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
+            B += step * P
+            R -= step * AP
+            if tol and np.all(np.linalg.norm(R, axis=0) <= tol * norm0):
+                break
+            Z = self.minv * R
+            rz_new = np.einsum("ij,ij->j", R, Z)
+            beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
+            P = Z + beta * P
+            rz = rz_new
+        self.B = B
+        return it
+
+    def intercept(self) -> np.ndarray:
+        ybar = self.wy / self.sw
+        return (ybar - self.mu @ self.B).astype(np.float32)
+
+
+def _check_weighting(weighting) -> AttributeWeighting | None:
+    if isinstance(weighting, str):
+        if weighting != "auto":
+            raise ValueError(f"weighting must be 'auto', None or an AttributeWeighting; received {weighting!r}")
+        return AttributeWeighting()
+    if weighting is None:
+        return None
+    if not isinstance(weighting, AttributeWeighting):
+        raise TypeError("the Spark map supports coldstart.AttributeWeighting only; received "
+                        f"{type(weighting).__name__}")
+    return clone(weighting)
+
+
+def _check_mapper(mapper, alpha: float | None) -> RidgeMap:
+    if mapper is None:
+        return RidgeMap() if alpha is None else RidgeMap(alpha=alpha)
+    if not isinstance(mapper, RidgeMap):
+        raise TypeError(f"the Spark map supports coldstart.RidgeMap only; received {type(mapper).__name__}")
+    return clone(mapper)
+
+
+class _MapEmbedder:
+    """Picklable ``weighting.transform`` + ``mapper.predict`` for the partitions."""
+
+    def __init__(self, weighting, mapper):
+        self.weighting = None if weighting is None else (weighting.get_params(), weighting.get_state())
+        self.mapper = (mapper.get_params(), mapper.get_state())
+
+    def __call__(self, X):
+        if not hasattr(self, "_objs"):
+            wt = None if self.weighting is None else AttributeWeighting.from_state(*self.weighting)
+            self._objs = (wt, RidgeMap.from_state(*self.mapper))
+        wt, mp = self._objs
+        return np.asarray(mp.predict(wt.transform(X) if wt is not None else X), dtype=np.float32)
+
+    def __getstate__(self):
+        return {"weighting": self.weighting, "mapper": self.mapper}
+
+
+def _embed_frame(df: "DataFrame", embedder, n_features: int, *, attributes_col: str, output_col: str,
+                 keep: Iterable[str] | None) -> "DataFrame":
+    """``df`` → columns ``keep`` + ``output_col`` (array<float>) = ``embedder(attributes CSR)``."""
+    if attributes_col not in df.columns:
+        raise ValueError(f"item_attributes lacks the column {attributes_col!r}; it has {df.columns}")
+    keep = [c for c in df.columns if c != attributes_col] if keep is None else list(keep)
+    sdf = df.select(*keep, attributes_col)
+    schema = T.StructType([sdf.schema[c] for c in keep] +
+                          [T.StructField(output_col, T.ArrayType(T.FloatType(), False), False)])
+    bc = df.sparkSession.sparkContext.broadcast(embedder)
+
+    def fn(batches):
+        emb = bc.value
+        for b in batches:
+            X, _ = _csr_from_arrow(_column(b, attributes_col), n_features)
+            V = np.asarray(emb(X), dtype=np.float32)
+            yield pa.RecordBatch.from_arrays([_column(b, c) for c in keep] + [_factor_array(V)],
+                                             names=keep + [output_col])
+
+    return sdf.mapInArrow(fn, schema)
+
+
+class SparkAttributeMap:
+    """Attribute weighting + ridge map fitted over Spark partitions.
+
+    The same model as the local ``AttributeWeighting().fit(X_warm)`` followed by
+    ``RidgeMap().fit(weighting.transform(X_warm), V_warm)`` (same formulas, intercept,
+    implicit centring, penalty, float32 Jacobi-preconditioned CG and stopping rule); only the
+    order of floating-point sums differs.
+
+    Parameters
+    ----------
+    alpha : float, optional
+        Ridge penalty (default: ``RidgeMap``'s); ignored when ``mapper`` is given.
+    weighting : "auto", None or AttributeWeighting
+        As ``ColdStartRecommender(weighting=...)``.
+    mapper : RidgeMap, optional
+        Template whose ``alpha``, ``fit_intercept``, ``tol`` and ``max_iter`` are used.
+    num_partitions : int, optional
+        Repartition the joined training data into this many partitions (default: as the join
+        leaves it). Each conjugate-gradient iteration runs one task per partition.
+    block_rows : int
+        Rows per cached block inside a partition.
+    tree_depth : int
+        Depth of the ``treeReduce`` that sums the partitions' products.
+
+    Attributes
+    ----------
+    weighting_ : fitted AttributeWeighting or None
+    mapper_ : fitted RidgeMap
+    train_msd_ : float
+        Mean squared difference between the training factors and the map's predictions
+        (what ``prior_weight="auto"`` inverts).
+    n_features_in_, n_factors_, n_train_items_, n_iter_ : int
+    """
+
+    def __init__(self, alpha: float | None = None, weighting: Any = "auto", mapper: RidgeMap | None = None,
+                 num_partitions: int | None = None, block_rows: int = 65536, tree_depth: int = 2):
+        self.alpha = alpha
+        self.weighting = weighting
+        self.mapper = mapper
+        self.num_partitions = num_partitions
+        self.block_rows = block_rows
+        self.tree_depth = tree_depth
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, item_factors: "DataFrame", item_attributes: "DataFrame", *, id_col: str = "id",
+            factors_col: str = "features", attributes_col: str = "attributes",
+            attributes_id_col: str | None = None, weight_col: str | None = None,
+            weighting_on: str = "train") -> "SparkAttributeMap":
+        """Fit on the items of ``item_factors`` (the warm items) and their attributes.
+
+        Parameters
+        ----------
+        item_factors : DataFrame
+            ``id_col`` (integer) and ``factors_col`` (array of numbers or ML vector), e.g.
+            ``ALSModel.itemFactors``. Optionally ``weight_col``, a non-negative weight per item
+            (``RidgeMap.fit(sample_weight=...)``).
+        item_attributes : DataFrame
+            The catalog: ``attributes_id_col`` (default ``id_col``) and ``attributes_col``
+            (Spark ML ``SparseVector``/``DenseVector``, or an array of numbers), one row per
+            item; a null vector is an item without attributes (an all-zero row).
+        weighting_on : {"train", "catalog"}
+            Rows the weighting statistics come from: the training items (those of
+            ``item_factors``, as ``ColdStartRecommender.fit`` does), or every row of
+            ``item_attributes``.
+        """
+        _require_pyspark()
+        weighting = _check_weighting(self.weighting)
+        mapper = _check_mapper(self.mapper, self.alpha)
+        if not (np.isscalar(mapper.alpha) and mapper.alpha >= 0):
+            raise ValueError(f"alpha must be a non-negative number; received {mapper.alpha!r}")
+        if weighting_on not in ("catalog", "train"):
+            raise ValueError(f"weighting_on must be 'catalog' or 'train'; received {weighting_on!r}")
+        aid = attributes_id_col or id_col
+        for df_, cols, name in ((item_factors, [id_col, factors_col] + ([weight_col] if weight_col else []),
+                                 "item_factors"), (item_attributes, [aid, attributes_col], "item_attributes")):
+            missing = [c for c in cols if c not in df_.columns]
+            if missing:
+                raise ValueError(f"{name} lacks columns {missing}; it has {df_.columns}")
+        sc = item_factors.sparkSession.sparkContext
+        depth = max(int(self.tree_depth), 1)
+        left = item_factors.select(F.col(id_col).alias("__id"), F.col(factors_col).alias("__y"),
+                                   *([F.col(weight_col).cast("double").alias("__w")] if weight_col else []))
+        right = item_attributes.select(F.col(aid).alias("__id"), F.col(attributes_col).alias("__x"))
+        joined = left.join(right, on="__id", how="left").drop("__id")
+        if self.num_partitions:
+            joined = joined.repartition(int(self.num_partitions))
+        fn = _raw_blocks_fn("__y", "__x", "__w" if weight_col else None, int(self.block_rows))
+        raw = _blobs_to_rdd(joined.mapInArrow(fn, _BLOB_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
+        bcs: list = []
+        weighted = None
+        try:
+            chk = raw.map(lambda kb: _raw_check(kb[1])).treeReduce(_add_stats, depth)
+            if chk["bad_y"]:
+                raise ValueError("item factors contain NaN or infinite values; expected finite targets")
+            if chk["bad_w"]:
+                raise ValueError(f"{weight_col} has {chk['bad_w']} negative, null or non-finite weights")
+            if len(chk["k"]) != 1:
+                raise ValueError(f"item factors have different lengths {sorted(chk['k'])}; expected one")
+            if weighting_on == "catalog":
+                st = _blobs_to_rdd(right.drop("__id").mapInArrow(_catalog_stats_fn("__x"), _BLOB_SCHEMA)) \
+                    .values().treeReduce(_add_stats, depth)
+                d = int(max(st["width"], st["df"].shape[0], chk["width"]))
+            else:
+                d = int(chk["width"])
+                st = raw.map(lambda kb: _attr_stats(kb[1]["X"])).treeReduce(_add_stats, depth)
+            if d <= 0:
+                raise ValueError("no item has attributes (every attribute vector is null or empty)")
+            if st["bad"] or chk["bad_x"]:
+                raise ValueError("item_attributes contain NaN or infinite values; expected finite numbers")
+            weighting_ = (None if weighting is None else
+                          _weighting_from_stats(weighting, int(st["n"]), _pad(st["df"], d), _pad(st["sq"], d),
+                                                _pad(st["neg"], d) > 0))
+            w_bc = sc.broadcast(weighting_)
+            bcs.append(w_bc)
+            weighted = raw.mapValues(lambda b: _weighted_block(b, w_bc.value, d)).persist(
+                StorageLevel.MEMORY_AND_DISK)
+            k = next(iter(chk["k"]))
+            solver = _DistributedPCG(sc, weighted, d, k, float(mapper.alpha), bool(mapper.fit_intercept), depth, bcs)
+            raw.unpersist()
+            n_iter = solver.solve(int(mapper.max_iter), float(mapper.tol))
+            coef, intercept = solver.B, solver.intercept()
+            coef_bc, b_bc = sc.broadcast(coef), sc.broadcast(intercept)
+            bcs += [coef_bc, b_bc]
+            total, count = weighted.mapPartitions(_msd_part(coef_bc, b_bc)).treeReduce(
+                lambda a, b: (a[0] + b[0], a[1] + b[1]), depth)
+        finally:
+            raw.unpersist()
+            if weighted is not None:
+                weighted.unpersist()
+            for b in bcs:
+                b.destroy()
+        self.weighting_ = weighting_
+        self.mapper_ = RidgeMap.from_state(mapper.get_params(), {"coef": coef, "intercept": intercept})
+        self.mapper_.n_iter_ = n_iter
+        self.n_iter_ = n_iter
+        self.n_features_in_ = d
+        self.n_factors_ = int(k)
+        self.n_train_items_ = int(solver.n)
+        self.train_msd_ = total / max(count, 1)
+        return self
+
+    # ------------------------------------------------------------------ use
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mapper_"):
+            raise RuntimeError("this SparkAttributeMap is not fitted; call fit first (or from_local)")
+
+    def embed(self, X) -> np.ndarray:
+        """The map's predictions for a local attribute matrix (n, n_features), float32."""
+        self._check_fitted()
+        return _MapEmbedder(self.weighting_, self.mapper_)(X)
+
+    def transform(self, item_attributes: "DataFrame", *, attributes_col: str = "attributes",
+                  output_col: str = "features", keep: Iterable[str] | None = None) -> "DataFrame":
+        """The map's predictions for the items of ``item_attributes``, vectorised per Arrow batch.
+
+        Returns the columns ``keep`` (default: every column but ``attributes_col``) followed by
+        ``output_col`` (array<float>, ``n_factors_`` long). These are the raw map outputs; the
+        recommender's zero-shot vectors are them times ``zero_shot_scale``
+        (:meth:`SparkColdStartRecommender.embed_items`).
+        """
+        _require_pyspark()
+        self._check_fitted()
+        return _embed_frame(item_attributes, _MapEmbedder(self.weighting_, self.mapper_), self.n_features_in_,
+                            attributes_col=attributes_col, output_col=output_col, keep=keep)
+
+    # ------------------------------------------------------------------ local
+    @classmethod
+    def from_local(cls, weighting: AttributeWeighting | None, mapper: RidgeMap) -> "SparkAttributeMap":
+        """Wrap a fitted local weighting (or None) and RidgeMap, e.g. ``model.weighting_, model.mapper_``."""
+        if not isinstance(mapper, RidgeMap) or not hasattr(mapper, "coef_"):
+            raise TypeError("mapper must be a fitted coldstart.RidgeMap")
+        if weighting is not None and not (isinstance(weighting, AttributeWeighting)
+                                          and hasattr(weighting, "column_weight_")):
+            raise TypeError("weighting must be a fitted coldstart.AttributeWeighting or None")
+        obj = cls(alpha=mapper.alpha, weighting=None if weighting is None else clone(weighting),
+                  mapper=clone(mapper))
+        obj.weighting_ = None if weighting is None else AttributeWeighting.from_state(
+            weighting.get_params(), weighting.get_state())
+        obj.mapper_ = RidgeMap.from_state(mapper.get_params(), mapper.get_state())
+        obj.n_iter_ = getattr(mapper, "n_iter_", 0)
+        obj.mapper_.n_iter_ = obj.n_iter_
+        obj.n_features_in_ = obj.mapper_.coef_.shape[0]
+        obj.n_factors_ = obj.mapper_.coef_.shape[1]
+        obj.n_train_items_ = -1
+        obj.train_msd_ = float("nan")
+        return obj
+
+
+# ====================================================================== top-K
+def _factor_blocks_fn(id_col: str, col: str, n_blocks: int):
+    """mapInArrow: rows (id, factors, __b) of one partition → pickled (ids, factors) per block."""
+
+    def fn(batches):
+        ids, fs, bs = [], [], []
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            ids.append(_ids_from_arrow(_column(b, id_col)))
+            fs.append(_factors_from_arrow(_column(b, col)))
+            bs.append(_column(b, "__b").to_numpy(zero_copy_only=False).astype(np.int64))
+        if not ids:
+            return
+        ids, fs, bs = np.concatenate(ids), np.concatenate(fs), np.concatenate(bs)
+        for blk in np.unique(bs):
+            m = bs == blk
+            yield _blob(int(blk), (ids[m], fs[m]))
+
+    return fn
+
+
+def _pairs_blocks_fn(user_col: str, item_col: str):
+    def fn(batches):
+        us, its, bs = [], [], []
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            us.append(_ids_from_arrow(_column(b, user_col)))
+            its.append(_ids_from_arrow(_column(b, item_col)))
+            bs.append(_column(b, "__b").to_numpy(zero_copy_only=False).astype(np.int64))
+        if not us:
+            return
+        us, its, bs = np.concatenate(us), np.concatenate(its), np.concatenate(bs)
+        for blk in np.unique(bs):
+            m = bs == blk
+            yield _blob(int(blk), (us[m], its[m]))
+    return fn
+
+
+def _concat_blocks(a, b):
+    return tuple(np.concatenate([x, y]) for x, y in zip(a, b))
+
+
+def _sort_block(v):
+    """Order a block by id, so that its layout does not depend on the shuffle's fetch order."""
+    order = np.argsort(v[0], kind="stable")
+    return tuple(x[order] for x in v)
+
+
+def _top_sorted(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the k best (score desc, id asc); -inf scores are kept as padding (id -1)."""
+    n, m = scores.shape
+    kk = min(k, m)
+    if kk < m:
+        part = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        scores = np.take_along_axis(scores, part, axis=1)
+        ids = np.take_along_axis(ids, part, axis=1)
+    order = np.lexsort((ids, -scores), axis=1)
+    ids = np.take_along_axis(ids, order, axis=1)
+    scores = np.take_along_axis(scores, order, axis=1)
+    ids = np.where(np.isneginf(scores), -1, ids)
+    return ids, scores
+
+
+def _score_pair(k: int):
+    def fn(pair):
+        (ub, ((u_ids, U), excl)), (_, (i_ids, I)) = pair
+        S = np.asarray(U @ I.T, dtype=np.float32)
+        if excl is not None and len(excl[0]) and len(i_ids):
+            ex_u, ex_i = excl
+            uo = np.argsort(u_ids, kind="stable")
+            io = np.argsort(i_ids, kind="stable")
+            pu = np.searchsorted(u_ids, ex_u, sorter=uo).clip(0, len(u_ids) - 1)
+            pi = np.searchsorted(i_ids, ex_i, sorter=io).clip(0, len(i_ids) - 1)
+            ru, ri = uo[pu], io[pi]
+            ok = (u_ids[ru] == ex_u) & (i_ids[ri] == ex_i)
+            S[ru[ok], ri[ok]] = -np.inf
+        ids = np.broadcast_to(i_ids, S.shape)
+        top_ids, top_scores = _top_sorted(ids, S, k)
+        return ub, (u_ids, top_ids, top_scores)
+    return fn
+
+
+def _merge_top(k: int):
+    def fn(a, b):
+        if not np.array_equal(a[0], b[0]):
+            raise RuntimeError("user blocks differ between block pairs; expected a deterministic layout")
+        ids = np.concatenate([a[1], b[1]], axis=1)
+        scores = np.concatenate([a[2], b[2]], axis=1)
+        top_ids, top_scores = _top_sorted(ids, scores, k)
+        return a[0], top_ids, top_scores
+    return fn
+
+
+def _to_rows(item_key: str, score_key: str):
+    def fn(kv):
+        _, (u_ids, ids, scores) = kv
+        for u, row_i, row_s in zip(u_ids.tolist(), ids, scores):
+            keep = row_i >= 0
+            yield (u, [(int(i), float(s)) for i, s in zip(row_i[keep], row_s[keep])])
+    return fn
+
+
+def recommend_for_all_users(user_factors: "DataFrame", item_factors: "DataFrame", k: int, *,
+                            exclude: "DataFrame | None" = None, user_id_col: str = "id",
+                            item_id_col: str = "id", factors_col: str = "features",
+                            exclude_user_col: str = "user", exclude_item_col: str = "item",
+                            user_col: str = "user", block_size: int = 4096) -> "DataFrame":
+    """Top-``k`` items by dot product for every user, blockwise in Spark.
+
+    Users and items are hashed into blocks of about ``block_size`` rows; every (user block,
+    item block) pair is one task computing ``U Iᵀ`` and its per-user top-k (``exclude``'d pairs
+    removed first), and the partial lists of a user block are merged by ``reduceByKey``.
+    Nothing but the block metadata reaches the driver.
+
+    Parameters
+    ----------
+    user_factors, item_factors : DataFrame
+        ``(id, factors)`` layouts (e.g. ``ALSModel.userFactors`` and warm + zero-shot items).
+    k : int
+    exclude : DataFrame, optional
+        ``(exclude_user_col, exclude_item_col)`` pairs never to recommend (e.g. the training
+        interactions, as ``filter_already_liked_items``).
+
+    Returns
+    -------
+    DataFrame ``(user_col long, recommendations array<struct<item long, score float>>)``,
+    best first (ties by item id), at most ``k`` per user (fewer when fewer remain).
+    """
+    _require_pyspark()
+    if not (isinstance(k, (int, np.integer)) and k > 0):
+        raise ValueError(f"k must be a positive integer; received {k!r}")
+    spark = user_factors.sparkSession
+    nu = user_factors.count()
+    ni = item_factors.count()
+    schema = T.StructType([
+        T.StructField(user_col, T.LongType(), False),
+        T.StructField("recommendations", T.ArrayType(T.StructType([
+            T.StructField("item", T.LongType(), False), T.StructField("score", T.FloatType(), False)]), False), False)])
+    if nu == 0 or ni == 0:
+        return spark.createDataFrame([], schema)
+    nub = max(1, math.ceil(nu / block_size))
+    nib = max(1, math.ceil(ni / block_size))
+
+    def blocks(df, id_col, nb):
+        sdf = df.select(F.col(id_col).cast("long").alias("__id"), F.col(factors_col).alias("__f"),
+                        F.pmod(F.xxhash64(F.col(id_col).cast("long")), F.lit(nb)).alias("__b"))
+        return _blobs_to_rdd(sdf.mapInArrow(_factor_blocks_fn("__id", "__f", nb), _BLOB_SCHEMA)) \
+            .reduceByKey(_concat_blocks, nb).mapValues(_sort_block)
+
+    ublocks = blocks(user_factors, user_id_col, nub)
+    iblocks = blocks(item_factors, item_id_col, nib)
+    if exclude is not None:
+        ex = exclude.select(F.col(exclude_user_col).cast("long").alias("__u"),
+                            F.col(exclude_item_col).cast("long").alias("__i"),
+                            F.pmod(F.xxhash64(F.col(exclude_user_col).cast("long")), F.lit(nub)).alias("__b"))
+        ex = _blobs_to_rdd(ex.mapInArrow(_pairs_blocks_fn("__u", "__i"), _BLOB_SCHEMA)) \
+            .reduceByKey(_concat_blocks, nub)
+        ublocks = ublocks.leftOuterJoin(ex, nub)
+    else:
+        ublocks = ublocks.mapValues(lambda v: (v, None))
+    scored = ublocks.cartesian(iblocks).map(_score_pair(int(k))).reduceByKey(_merge_top(int(k)), nub)
+    rows = scored.flatMap(_to_rows("item", "score"))
+    return spark.createDataFrame(rows, schema)
+
+
+# ====================================================================== ALS + map
+def _local_default(name: str):
+    from .model import ColdStartRecommender
+
+    return ColdStartRecommender().get_params()[name]
+
+
+class SparkColdStartRecommender:
+    """Collaborative factors from Spark's ALS plus the attribute map, fitted in Spark.
+
+    The counterpart of the local model's *plug-in mode* (``ColdStartRecommender(
+    collaborative=<fitted model>)``): the collaborative factors are taken as they are (Spark's
+    ALS, or factors you bring to :meth:`fit_factors`), the weighting and the map are fitted on
+    the warm items, zero-shot vectors are ``zero_shot_scale`` × the map's
+    predictions and ``prior_weight="auto"`` is estimated the same way. The local default's
+    content-constrained ALS (the map re-fitted inside every ALS sweep) has no Spark
+    counterpart: Spark's ALS exposes no per-sweep hook.
+
+    Parameters
+    ----------
+    factors, regularization, alpha, iterations : Spark ALS's ``rank``, ``regParam``,
+        ``alpha`` and ``maxIter``. Spark's semantics, not implicit's: Spark scales the
+        penalty of each user/item by its number of interactions and uses confidence
+        ``1 + alpha * r`` (implicit: a fixed penalty and confidence ``alpha * r``).
+    map_alpha, prior_weight, zero_shot_scale : optional
+        As in :class:`~coldstart.model.ColdStartRecommender`; ``None`` takes its default.
+    weighting, mapper : the map (see :class:`SparkAttributeMap`).
+    random_state : int, optional
+        ALS seed.
+    num_blocks : int, optional
+        ALS ``numUserBlocks``/``numItemBlocks`` (default: Spark's).
+    num_partitions : int, optional
+        Partitions of the map's training data.
+    fold_in_regularization, fold_in_alpha : float, optional
+        Penalty and confidence scale the exported local model uses when it folds users/items
+        in (implicit's semantics). Default: ``regularization`` and ``1 + alpha`` (the
+        confidence Spark gives a 0/1 interaction).
+
+    Attributes
+    ----------
+    als_model_ : pyspark.ml.recommendation.ALSModel, or None (fit_factors, from_local)
+    user_factors_, item_factors_ : DataFrame ``(id, features array<float>)``
+        Collaborative factors; the items here are the warm ones.
+    map_ : SparkAttributeMap
+    prior_weight_ : float
+    item_attributes_ : DataFrame ``(id, attributes)``, the catalog given to fit, or None
+    """
+
+    def __init__(self, factors: int = 128, regularization: float = 0.01, alpha: float = 40.0,
+                 iterations: int = 10, map_alpha: float | None = None, prior_weight: Any = None,
+                 zero_shot_scale: float | None = None, weighting: Any = "auto",
+                 mapper: RidgeMap | None = None, random_state: int | None = None,
+                 num_blocks: int | None = None, num_partitions: int | None = None,
+                 fold_in_regularization: float | None = None, fold_in_alpha: float | None = None):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.map_alpha = map_alpha
+        self.prior_weight = prior_weight
+        self.zero_shot_scale = zero_shot_scale
+        self.weighting = weighting
+        self.mapper = mapper
+        self.random_state = random_state
+        self.num_blocks = num_blocks
+        self.num_partitions = num_partitions
+        self.fold_in_regularization = fold_in_regularization
+        self.fold_in_alpha = fold_in_alpha
+
+    def _param(self, name: str):
+        v = getattr(self, name)
+        return _local_default(name) if v is None else v
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, interactions: "DataFrame", item_attributes: "DataFrame", *, user_col: str = "user",
+            item_col: str = "item", rating_col: str | None = None, attributes_col: str = "attributes",
+            attributes_id_col: str = "id") -> "SparkColdStartRecommender":
+        """Fit Spark's ALS (implicit feedback) on ``interactions``, then the map (:meth:`fit_factors`).
+
+        Parameters
+        ----------
+        interactions : DataFrame
+            ``user_col``, ``item_col`` (integers in the 32-bit range: Spark's ALS needs them)
+            and optionally ``rating_col`` (default: every interaction weighs 1).
+        item_attributes : DataFrame
+            The catalog: ``attributes_id_col`` (item ids) and ``attributes_col`` (ML vectors),
+            one row per item, warm or cold.
+        """
+        _require_pyspark()
+        from pyspark.ml.recommendation import ALS
+
+        for name in ("factors", "iterations"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, np.integer)) and v > 0):
+                raise ValueError(f"{name} must be a positive integer; received {v!r}")
+        data = interactions
+        if rating_col is None:
+            data = data.withColumn("__rating", F.lit(1.0).cast("float"))
+            rating_col = "__rating"
+        als = ALS(rank=int(self.factors), maxIter=int(self.iterations), regParam=float(self.regularization),
+                  alpha=float(self.alpha), implicitPrefs=True, userCol=user_col, itemCol=item_col,
+                  ratingCol=rating_col, nonnegative=False, coldStartStrategy="drop")
+        if self.random_state is not None:
+            als.setSeed(int(self.random_state))
+        if self.num_blocks:
+            als.setNumUserBlocks(int(self.num_blocks)).setNumItemBlocks(int(self.num_blocks))
+        als_model = als.fit(data)
+        self.fit_factors(als_model.userFactors, als_model.itemFactors, item_attributes,
+                         attributes_col=attributes_col, attributes_id_col=attributes_id_col)
+        self.als_model_ = als_model
+        return self
+
+    def fit_factors(self, user_factors: "DataFrame", item_factors: "DataFrame", item_attributes: "DataFrame",
+                    *, id_col: str = "id", factors_col: str = "features", attributes_col: str = "attributes",
+                    attributes_id_col: str = "id") -> "SparkColdStartRecommender":
+        """Plug-in mode: take collaborative factors as they are (e.g. a fitted ``ALSModel``'s
+        ``userFactors``/``itemFactors``) and fit only the map; the items of ``item_factors``
+        are the warm ones."""
+        _require_pyspark()
+        self.als_model_ = None
+        self.user_factors_ = user_factors.select(F.col(id_col).alias("id"), F.col(factors_col).alias("features"))
+        self.item_factors_ = item_factors.select(F.col(id_col).alias("id"), F.col(factors_col).alias("features"))
+        self.item_attributes_ = item_attributes.select(F.col(attributes_id_col).alias("id"),
+                                                       F.col(attributes_col).alias("attributes"))
+        self._item_priors = None
+        self.map_ = SparkAttributeMap(alpha=self._param("map_alpha"), weighting=self.weighting,
+                                      mapper=self.mapper, num_partitions=self.num_partitions)
+        self.map_.fit(self.item_factors_, self.item_attributes_, weighting_on=_WEIGHTING_ON)
+        pw = self._param("prior_weight")
+        # as ColdStartRecommender._resolve_prior_weight: 1 / mean squared (collaborative - mapped)
+        self.prior_weight_ = (float(1.0 / max(self.map_.train_msd_, 1e-12)) if pw == "auto" else float(pw))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "map_"):
+            raise RuntimeError("this SparkColdStartRecommender is not fitted; call fit, fit_factors or "
+                               "from_local first")
+
+    # ------------------------------------------------------------------ item vectors
+    def _local_model(self, users=None, items=None, prior=None, zero=None):
+        """A local ColdStartRecommender carrying this map (and the given vectors, default none)."""
+        from .model import ColdStartRecommender
+
+        k = self.map_.n_factors_
+        users = np.zeros((0, k), np.float32) if users is None else users
+        items = np.zeros((0, k), np.float32) if items is None else items
+        prior = items.copy() if prior is None else prior
+        zero = np.zeros(items.shape[0], bool) if zero is None else zero
+        reg = self.regularization if self.fold_in_regularization is None else self.fold_in_regularization
+        alpha = 1.0 + self.alpha if self.fold_in_alpha is None else self.fold_in_alpha
+        model = ColdStartRecommender(factors=int(k), regularization=float(reg), alpha=float(alpha),
+                                     iterations=int(self.iterations), map_alpha=float(self.map_.mapper_.alpha),
+                                     prior_weight=self._param("prior_weight"),
+                                     zero_shot_scale=float(self._param("zero_shot_scale")),
+                                     random_state=self.random_state)
+        wt = self.map_.weighting_
+        model.weighting_ = None if wt is None else AttributeWeighting.from_state(wt.get_params(), wt.get_state())
+        model.mapper_ = RidgeMap.from_state(self.map_.mapper_.get_params(), self.map_.mapper_.get_state())
+        model.featurizer_ = None
+        model._set_state({"n_users": users.shape[0], "n_items": items.shape[0],
+                          "n_features_in": self.map_.n_features_in_, "prior_weight": self.prior_weight_,
+                          "content_constrained": bool(getattr(self, "_content_constrained", False))},
+                         {"regularization": float(reg), "alpha": float(alpha)},
+                         {"user_factors": users, "item_factors": items, "item_prior": prior, "is_zero_shot": zero})
+        return model
+
+    def embed_items(self, item_attributes: "DataFrame", *, id_col: str = "id",
+                    attributes_col: str = "attributes") -> "DataFrame":
+        """Zero-shot factors ``(id, features)`` of items from their attributes: the local
+        model's ``embed_items`` (map prediction × ``zero_shot_scale``) per Arrow batch."""
+        self._check_fitted()
+        sdf = item_attributes.select(F.col(id_col).alias("id"), F.col(attributes_col).alias("attributes"))
+        shell = self._local_model()
+        return _embed_frame(sdf, shell.embed_items, self.map_.n_features_in_, attributes_col="attributes",
+                            output_col="features", keep=["id"])
+
+    def zero_shot_factors(self) -> "DataFrame":
+        """Zero-shot (prior) vectors ``(id, features)`` of every catalog item, warm or not."""
+        self._check_fitted()
+        if self._item_priors is not None:
+            return self._item_priors
+        if self.item_attributes_ is None:
+            raise RuntimeError("no item attributes are known; pass item_attributes to from_local")
+        return self.embed_items(self.item_attributes_)
+
+    def item_vectors(self, new_items: "DataFrame | None" = None, *, id_col: str = "id",
+                     attributes_col: str = "attributes") -> "DataFrame":
+        """``(id, features, zero_shot)`` of every item: collaborative for the warm items,
+        zero-shot for the catalog's other items and for ``new_items`` (attributes)."""
+        self._check_fitted()
+        warm = self.item_factors_.select(F.col("id").cast("long").alias("id"), "features",
+                                         F.lit(False).alias("zero_shot"))
+        cold = self.zero_shot_factors().select(F.col("id").cast("long").alias("id"), "features",
+                                               F.lit(True).alias("zero_shot"))
+        if new_items is not None:
+            cold = cold.unionByName(self.embed_items(new_items, id_col=id_col, attributes_col=attributes_col)
+                                    .select(F.col("id").cast("long").alias("id"), "features",
+                                            F.lit(True).alias("zero_shot")))
+        cold = cold.join(warm.select("id"), on="id", how="left_anti")
+        return warm.unionByName(cold)
+
+    def recommend_for_all_users(self, k: int, *, items: "DataFrame | None" = None,
+                                exclude: "DataFrame | None" = None, block_size: int = 4096,
+                                exclude_user_col: str = "user", exclude_item_col: str = "item") -> "DataFrame":
+        """Top-``k`` of ``items`` (default :meth:`item_vectors`: warm + zero-shot) for every user.
+
+        ``exclude``: ``(user, item)`` pairs not to recommend, e.g. the training interactions.
+        Returns ``(user, recommendations array<struct<item, score>>)``.
+        """
+        self._check_fitted()
+        items = self.item_vectors() if items is None else items
+        return recommend_for_all_users(self.user_factors_, items, k, exclude=exclude, block_size=block_size,
+                                       exclude_user_col=exclude_user_col, exclude_item_col=exclude_item_col)
+
+    # ------------------------------------------------------------------ local
+    def to_local(self, n_users: int | None = None, n_items: int | None = None):
+        """A local :class:`~coldstart.model.ColdStartRecommender` with these vectors, for serving.
+
+        User/item ids become row indices; ``n_users``/``n_items`` (default: largest id + 1,
+        items over the warm items and the catalog) size the index space, e.g. to keep users
+        without interactions. Rows no id names stay zero (items: flagged zero-shot). Warm items
+        get their collaborative vectors, the others their zero-shot vectors; every item's prior
+        is its zero-shot vector; the weighting and map are the fitted ones, so ``add_items``,
+        ``partial_fit_items`` and ``save`` work. Collects (n_users + n_items) × factors
+        numbers to the driver.
+        """
+        self._check_fitted()
+        uid, U = spark_to_factors(self.user_factors_)
+        wid, W = spark_to_factors(self.item_factors_)
+        pid, Pr = spark_to_factors(self.zero_shot_factors())
+        k = self.map_.n_factors_
+        for name, ids in (("user", uid), ("item", wid), ("item", pid)):
+            if ids.size and ids.min() < 0:
+                raise ValueError(f"{name} ids must be non-negative to become row indices; found {ids.min()}")
+        top_u = int(uid.max()) + 1 if uid.size else 0
+        top_i = int(max(wid.max() if wid.size else -1, pid.max() if pid.size else -1)) + 1
+        n_users = top_u if n_users is None else int(n_users)
+        n_items = top_i if n_items is None else int(n_items)
+        if n_users < top_u or n_items < top_i:
+            raise ValueError(f"n_users={n_users}, n_items={n_items} are too small for the largest ids "
+                             f"(users up to {top_u - 1}, items up to {top_i - 1})")
+        users = np.zeros((n_users, k), dtype=np.float32)
+        if uid.size:
+            users[uid] = U
+        prior = np.zeros((n_items, k), dtype=np.float32)
+        if pid.size:
+            prior[pid] = Pr
+        items = prior.copy()
+        zero = np.ones(n_items, dtype=bool)
+        if wid.size:
+            items[wid] = W
+            zero[wid] = False
+        return self._local_model(users, items, prior, zero)
+
+    @classmethod
+    def from_local(cls, model, spark: "SparkSession", item_attributes: "DataFrame | None" = None,
+                   *, id_col: str = "id", attributes_col: str = "attributes") -> "SparkColdStartRecommender":
+        """Import a fitted local :class:`~coldstart.model.ColdStartRecommender` (index space).
+
+        Row indices become ids; items flagged zero-shot are cold. Vectors and priors are kept
+        exactly; ``item_attributes`` (optional) is the catalog, for :meth:`embed_items`-style use.
+        """
+        _require_pyspark()
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(model)
+        if getattr(model, "featurizer_", None) is not None:
+            raise TypeError("models with a featurizer are not supported in Spark: featurize the attributes "
+                            "into ML vectors first")
+        mp = SparkAttributeMap.from_local(model.weighting_, model.mapper_)
+        state = model._get_state()
+        arrays, col = state["arrays"], state["collaborative_meta"]
+        obj = cls(factors=int(model.item_factors_.shape[1]), regularization=float(col["regularization"]),
+                  alpha=max(float(col["alpha"]) - 1.0, 0.0), iterations=int(model.iterations),
+                  map_alpha=float(model.mapper_.alpha), prior_weight=model.prior_weight,
+                  zero_shot_scale=float(model.zero_shot_scale), weighting=mp.weighting, mapper=mp.mapper,
+                  random_state=model.random_state, fold_in_regularization=float(col["regularization"]),
+                  fold_in_alpha=float(col["alpha"]))
+        zero = np.asarray(arrays["is_zero_shot"], dtype=bool)
+        items = np.asarray(arrays["item_factors"])
+        warm_ids = np.flatnonzero(~zero)
+        obj.als_model_ = None
+        obj.map_ = mp
+        obj.prior_weight_ = float(model.prior_weight_)
+        obj._content_constrained = bool(getattr(model, "content_constrained_", False))
+        obj.user_factors_ = factors_to_spark(spark, arrays["user_factors"])
+        obj.item_factors_ = factors_to_spark(spark, items[warm_ids], warm_ids)
+        obj._item_priors = factors_to_spark(spark, arrays["item_prior"])
+        obj.item_attributes_ = (None if item_attributes is None else
+                                item_attributes.select(F.col(id_col).alias("id"),
+                                                       F.col(attributes_col).alias("attributes")))
+        return obj
