@@ -174,3 +174,69 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         obj.n_features_in_ = obj.coef_.shape[0]
         obj.n_iter_ = 0
         return obj
+
+
+def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray, lam_rel: float,
+                            W0: np.ndarray, iters: int = 6) -> np.ndarray:
+    """Refine the linear map W on the implicit-ALS loss itself, users fixed.
+
+    Minimises ``sum_{u,i} c_ui (p_ui - u_u . x_i W)^2 + lam ||W||^2`` over the items' attribute
+    rows ``x_i`` (only items with interactions) — the map is fitted to what the factors are for,
+    ranking, not to the factors themselves. ``lam = lam_rel * mean eigenvalue of U'U``, so the
+    penalty is in the units of the data term. Preconditioned CG on the normal equations
+    ``X'X W G + X'T U + lam W = X'C U`` (``T_iu = (c_ui - 1) x_i W . u_u`` on observed pairs), in
+    the eigenbasis of ``G = U'U`` where the dense part is diagonal; ``iters`` steps from ``W0``.
+
+    Parameters
+    ----------
+    Xw : csr_matrix of shape (n_items, n_features)
+        Weighted attributes of the items with interactions.
+    Ciu : csr_matrix of shape (n_items, n_users)
+        Confidences of those items' interactions (implicit's convention, ``alpha * weight``).
+    U : ndarray of shape (n_users, k)
+    W0 : ndarray of shape (n_features, k)
+
+    Returns
+    -------
+    W : ndarray of shape (n_features, k), float32
+    """
+    Xw = Xw.tocsr().astype(np.float32)
+    Xwt = Xw.T.tocsr()
+    colsq = np.asarray(Xw.multiply(Xw).sum(axis=0)).ravel().astype(np.float32)
+    Ciu = Ciu.tocsr().astype(np.float32)
+    cm1 = Ciu.data - 1.0
+    rows = np.repeat(np.arange(Ciu.shape[0]), np.diff(Ciu.indptr))
+    cols = Ciu.indices
+    Cm1 = sp.csr_matrix((cm1, Ciu.indices, Ciu.indptr), shape=Ciu.shape)
+    ev, Q = np.linalg.eigh((U.T @ U).astype(np.float64))
+    ev = np.maximum(ev, 1e-9)
+    Q = Q.astype(np.float32)
+    Ut = np.ascontiguousarray(U @ Q, dtype=np.float32)
+    evf = ev.astype(np.float32)
+    lam = float(lam_rel * ev.mean())
+    Wt = np.ascontiguousarray(W0 @ Q, dtype=np.float32)
+    B = Xwt @ (Ciu @ Ut)
+    minv = 1.0 / (colsq[:, None] * evf[None, :] + lam + np.asarray(Xw.multiply(Xw).T @ (Cm1 @ (Ut * Ut))))
+
+    def op(P):
+        Vp = np.asarray(Xw @ P)
+        t = np.einsum("nd,nd->n", Vp[rows], Ut[cols]) * cm1
+        return np.asarray(Xwt @ (Vp * evf + sp.csr_matrix((t, Ciu.indices, Ciu.indptr), shape=Ciu.shape) @ Ut)) \
+            + lam * P
+
+    r = B - op(Wt)
+    z = r * minv
+    p = z.copy()
+    rz = float((r * z).sum())
+    for k in range(iters):
+        ap = op(p)
+        a = rz / max(float((p * ap).sum()), 1e-30)
+        Wt += a * p
+        if k == iters - 1:
+            break
+        r -= a * ap
+        z = r * minv
+        rz_new = float((r * z).sum())
+        p = z + (rz_new / max(rz, 1e-30)) * p
+        rz = rz_new
+    return (Wt @ Q.T).astype(np.float32)

@@ -15,7 +15,7 @@ from ._buffer import RowBuffer
 from ._validation import check_ids, check_item_features, check_positive, check_user_items
 from .factorization import (fit_collaborative, fold_in, fold_in_cg, gram_matrix, is_fitted_model, make_als,
                             to_numpy_factors)
-from .mapping import RidgeMap
+from .mapping import RidgeMap, fit_map_on_interactions
 from .weighting import AttributeWeighting
 
 _FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered candidates
@@ -40,8 +40,10 @@ class ColdStartRecommender(BaseEstimator):
         Latent dimensions of the default ALS (ignored when ``collaborative`` is given).
     regularization : float
         L2 penalty of the ALS solves (also used by fold-ins).
-    alpha : float
-        Confidence scale of interactions: confidence = ``alpha * weight`` (implicit's convention).
+    alpha : float or "auto"
+        Confidence scale of interactions: confidence = ``alpha * weight`` (implicit's
+        convention). "auto": 0.05 / density of ``user_items`` (clipped to [1, 1000]), so that
+        the observed interactions weigh about 5 % of the unobserved mass on any catalog.
     iterations : int
         ALS sweeps.
     collaborative : implicit model, optional
@@ -57,7 +59,9 @@ class ColdStartRecommender(BaseEstimator):
         "auto": ``AttributeWeighting()``, or ``AttributeWeighting("unit", norm=None)`` (one
         global scale) when a featurizer already weighted the attributes.
     map_alpha : float
-        Ridge penalty of the default map (on L2-normalised attribute rows).
+        Penalty of the default map. In the content-constrained fit it is relative to the mean
+        eigenvalue of the users' Gram matrix ``U'U`` (the units of the data term); in plug-in
+        mode it is :class:`RidgeMap`'s ``alpha`` on L2-normalised attribute rows.
     prior_weight : float or "auto"
         Precision of the attribute prior around which items' vectors are fitted from their
         interactions (at fit for warm items, and in :meth:`partial_fit_items`), in the units of
@@ -94,9 +98,9 @@ class ColdStartRecommender(BaseEstimator):
         Whether the factors were learned content-constrained.
     """
 
-    def __init__(self, factors: int = 128, regularization: float = 0.01, alpha: float = 40.0,
+    def __init__(self, factors: int = 128, regularization: float = 0.01, alpha: Any = "auto",
                  iterations: int = 4, collaborative: Any = None, mapper: Any = None,
-                 weighting: Any = "auto", map_alpha: float = 0.5, prior_weight: Any = "auto",
+                 weighting: Any = "auto", map_alpha: float = 3.0, prior_weight: Any = "auto",
                  zero_shot_scale: float = 2.0, featurizer: Any = None, random_state: int | None = None,
                  num_threads: int = 0, show_progress: bool = False):
         self.factors = factors
@@ -163,14 +167,14 @@ class ColdStartRecommender(BaseEstimator):
                     f"items, but user_items has shape {user_items.shape}; expected the same users and "
                     "items (in the same order) as the fitted model")
             self.collaborative_ = col
-            self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
+            self.mapper_ = self._fit_plugin_map(col, user_items, Xw, warm, users, items)
             content = self._predict(Xw)
             self.content_constrained_ = False
             self.prior_weight_ = self._resolve_prior_weight(items[warm], content[warm])
         else:
             with threadpool_limits(1, "blas"):  # implicit's ALS wants single-threaded BLAS
                 base = col if col is not None else make_als(
-                    self.factors, self.regularization, self.alpha, self.iterations,
+                    self.factors, self.regularization, self._alpha_for(user_items, None), self.iterations,
                     self.random_state, self.num_threads)
                 constrain = self.mapper is None and isinstance(base, _implicit_als_class())
                 self.content_constrained_ = constrain
@@ -197,46 +201,79 @@ class ColdStartRecommender(BaseEstimator):
         return self
 
     def _fit_content_constrained(self, als, user_items, Xw, warm):
-        """implicit's ALS whose item factors are projected onto the attribute map after each sweep.
+        """implicit's ALS with every item vector constrained to its attributes' image ``x_i W``.
 
-        Sweep 1 is plain ALS. After every later sweep the map is refitted (a few warm-started CG
-        steps) on the collaborative item solve V*, and the item factors become the map's
-        predictions X W for every item, so the users are fitted against vectors that attributes
-        can produce: the factor space is learned to be predictable from attributes. Finally the
-        users are re-solved against X W, and each warm item gets its posterior mean with X W as a
-        Gaussian prior whose precision is estimated from the data (1 / variance of V* - X W).
+        One plain ALS sweep (implicit's solver) starts it and a ridge of its item factors on the
+        attributes starts ``W``. Then each sweep solves the users against ``X W`` with implicit's
+        solver and refines ``W`` on the ALS loss itself, users fixed
+        (:func:`~coldstart.mapping.fit_map_on_interactions`): the factor space is learned to
+        be predictable from attributes. Finally the users are solved against ``X W`` and each
+        warm item gets one collaborative half-step started from ``x_i W``.
         """
         als = copy.deepcopy(als)
-        mapper = self._make_mapper()._start(Xw[warm])
-        state = {"Vs": None}
-
-        def project(iteration, elapsed, loss):
-            V = als.item_factors
-            state["Vs"] = V.copy()
-            if iteration == 0:
-                return
-            mapper._track(state["Vs"][warm], max_iter=10 if iteration == 1 else 3)
-            V[:] = np.asarray(Xw @ mapper.coef_) + mapper.intercept_
-
-        als.fit(user_items, show_progress=self.show_progress, callback=project)
-        mapper._solver = None
+        reg, alpha = float(als.regularization), self._alpha_for(user_items, als)
+        als.alpha = alpha
+        cui = (alpha * user_items).astype(np.float32).tocsr()
+        ciu = cui.T.tocsr()
+        n_users, n_items = user_items.shape
+        k = int(als.factors)
+        rng = np.random.default_rng(self.random_state)
+        U = (rng.random((n_users, k), dtype=np.float32) * 0.01)
+        V = (rng.random((n_items, k), dtype=np.float32) * 0.01)
+        solver, threads = als.solver, self.num_threads
+        solver(cui, U, V, reg, num_threads=threads)
+        solver(ciu, V, U, reg, num_threads=threads)
+        X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
+        start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=10, tol=0.0).fit(X_warm, V[warm])
+        W = start.coef_
+        ciu_warm = ciu[np.flatnonzero(warm)]
+        M = np.zeros((n_items, k), np.float32)
+        for _ in range(self.iterations):
+            M[warm] = np.asarray(X_warm @ W)
+            solver(cui, U, M, reg, num_threads=threads)
+            W = fit_map_on_interactions(X_warm, ciu_warm, U, self.map_alpha, W, iters=6)
+        M[warm] = np.asarray(X_warm @ W)
+        solver(cui, U, M, reg, num_threads=threads)
+        Vs = M.copy()
+        solver(ciu, Vs, U, reg, num_threads=threads)
+        mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
+        mapper.coef_, mapper.intercept_ = W, np.zeros(k, np.float32)
+        mapper.n_features_in_, mapper.n_iter_ = X_warm.shape[1], 0
         self.mapper_ = mapper
+        als.user_factors, als.item_factors = U, Vs
         self.collaborative_ = als
-        users, _ = to_numpy_factors(als)
         content = self._predict(Xw)
-        gram_v = gram_matrix(content)
-        users = fold_in(content, user_items, als.regularization, als.alpha, gram=gram_v)
-        als.user_factors = users
-        Vs = state["Vs"]
         self.prior_weight_ = self._resolve_prior_weight(Vs[warm], content[warm])
-        item_users = user_items.T.tocsr()[np.flatnonzero(warm)]
-        items = content.copy()
-        items[warm] = fold_in_cg(users, item_users, als.regularization, als.alpha,
-                                 prior=content[warm], prior_weight=self.prior_weight_, steps=3)
-        if not (np.all(np.isfinite(users)) and np.all(np.isfinite(items))):
+        if not (np.all(np.isfinite(U)) and np.all(np.isfinite(Vs))):
             raise FloatingPointError("the content-constrained ALS produced NaN/inf factors; raise "
                                      "regularization or lower alpha")
-        return users, items, content
+        return U, Vs, content
+
+    def _fit_plugin_map(self, col, user_items, Xw, warm, users, items):
+        """The map for a backend's fixed factors: with a custom ``mapper`` a regression on the
+        warm item vectors; otherwise the same map family as the default fit, started by a ridge
+        on the item vectors and refined on the ALS loss with the backend's users."""
+        if self.mapper is not None:
+            return self._make_mapper().fit(Xw[warm], items[warm])
+        X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
+        W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=10, tol=0.0).fit(X_warm, items[warm]).coef_
+        alpha = float(getattr(col, "alpha", self._alpha_for(user_items, None)))
+        ciu = (alpha * user_items).astype(np.float32).T.tocsr()[np.flatnonzero(warm)]
+        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha, W, iters=10)
+        mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
+        mapper.coef_, mapper.intercept_ = W, np.zeros(W.shape[1], np.float32)
+        mapper.n_features_in_, mapper.n_iter_ = X_warm.shape[1], 0
+        return mapper
+
+    def _alpha_for(self, user_items, als) -> float:
+        """``alpha``, or with "auto" 0.05 / density: positives then carry about 5 % of the weight
+        of the unobserved mass whatever the catalog's sparsity."""
+        if self.collaborative is not None and als is not None:
+            return float(als.alpha)
+        if self.alpha != "auto":
+            return float(self.alpha)
+        density = user_items.nnz / float(user_items.shape[0] * user_items.shape[1])
+        return float(np.clip(0.05 / density, 1.0, 1000.0))
 
     def _resolve_prior_weight(self, collaborative: np.ndarray, content: np.ndarray) -> float:
         """``prior_weight``, or with "auto" the empirical-Bayes precision of the attribute prior:
@@ -274,7 +311,8 @@ class ColdStartRecommender(BaseEstimator):
             if not (isinstance(v, (int, np.integer)) and v > 0):
                 raise ValueError(f"{name} must be a positive integer; received {v!r}")
         check_positive(self.regularization, "regularization", allow_zero=True)
-        check_positive(self.alpha, "alpha")
+        if self.alpha != "auto":
+            check_positive(self.alpha, "alpha")
         check_positive(self.map_alpha, "map_alpha", allow_zero=True)
         if self.prior_weight != "auto":
             check_positive(self.prior_weight, "prior_weight", allow_zero=True)
