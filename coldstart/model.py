@@ -401,8 +401,16 @@ class ColdStartRecommender(BaseEstimator):
         users = self._users.view
         if self._gram_users is None:
             self._gram_users = gram_matrix(users)
-        V = fold_in(users, item_users, self._reg(), self._alpha(), prior=self._prior.view[ids],
-                    prior_weight=self.prior_weight_, gram=self._gram_users)
+        # Sequential Bayesian update: the current vector x0 is the posterior mean of an item
+        # without interactions, whose precision is P0 = U'U + (reg + prior_weight) I (the
+        # unobserved-negative term and the attribute prior). New interactions add their terms:
+        # v = (P0 + sum (c-1) u u')^-1 (P0 x0 + sum c u), so no interaction leaves v = x0 and
+        # many take it to the collaborative solution. fold_in's prior term carries P0 x0.
+        x0 = self._items.view[ids].astype(np.float64)
+        pw = max(self.prior_weight_, 1e-12)
+        prior = x0 + (x0 @ (self._gram_users + self._reg() * np.eye(x0.shape[1]))) / pw
+        V = fold_in(users, item_users, self._reg(), self._alpha(), prior=prior, prior_weight=pw,
+                    gram=self._gram_users)
         has = np.diff(item_users.indptr) > 0
         self._items.view[ids[has]] = V[has]
         self._items.view[ids[~has]] = self._prior.view[ids[~has]]
@@ -441,7 +449,9 @@ class ColdStartRecommender(BaseEstimator):
     def _recalculate_users(self, user_items: sp.csr_matrix) -> np.ndarray:
         items = self._items.view
         if self._gram_items is None:
-            self._gram_items = gram_matrix(items)
+            # as in training, the unobserved-negative term runs over items with interactions
+            # only: zero-shot items (and their boosted scale) must not drag every user vector
+            self._gram_items = gram_matrix(items[~self._zero_shot.view])
         return fold_in(items, user_items, self._reg(), self._alpha(), gram=self._gram_items)
 
     # ------------------------------------------------------------------ serving
