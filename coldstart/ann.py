@@ -5,20 +5,23 @@ O(n_items × factors) per query, 20-40 ms per user at 1M items and 128 factors. 
 over the item factors cut that, both with incremental adds so zero-shot items appended with
 :meth:`~coldstart.ColdStartRecommender.add_items` become recommendable without a rebuild::
 
-    index = NormPrunedIndex.from_model(model)               # or HNSWIndex.from_model(model)
+    index = HNSWIndex.from_model(model)                     # or NormPrunedIndex.from_model(model)
     ids, scores = index.recommend(model.user_factors_[u], N=10, user_items=liked_row)
     new = model.add_items(attrs)
     index.sync(model)                                        # index the new rows too
 
+* :class:`HNSWIndex` (optional ``pip install coldstart[ann]``) wraps an
+  `hnswlib <https://github.com/nmslib/hnswlib>`_ graph in the inner-product space, over the
+  item vectors minus their mean (same ranking, much better graphs for factors that share a
+  dominant direction, as content-constrained ones do): approximate, ``ef`` trades latency for
+  recall (about 0.95 recall@10 at ``ef=100`` and 0.1-0.2 ms per user up to 300k items in
+  ``benchmarks/scale.py``; building costs minutes at that size).
 * :class:`NormPrunedIndex` (numpy only) is **exact**: it scans items in decreasing norm and
   stops once ``||u|| * ||v||`` (the Cauchy-Schwarz bound) cannot beat the current N-th score.
-  Collaborative factors have very skewed norms (popular items are long vectors), so most
-  queries stop after a few percent of the catalog; a query whose N-th score is negative scans
-  everything (no worse than exact).
-* :class:`HNSWIndex` (optional ``pip install coldstart[ann]``) wraps an
-  `hnswlib <https://github.com/nmslib/hnswlib>`_ graph in the inner-product space: approximate
-  (recall@N below 1, ``ef`` trades latency for recall); see ``benchmarks/results/scale.md``
-  for its recall on realistic, norm-skewed factors.
+  It pays off when item norms are very skewed, as with plain implicit ALS factors (plug-in
+  mode: popular items are long vectors, queries stop after 1-5 % of the catalog); with
+  near-uniform norms (the default content-constrained fit) it scans most of the catalog and
+  is slower than :meth:`ColdStartRecommender.recommend`. ``scanned_fraction_`` tells.
 
 (implicit's own ANN wrappers, ``implicit.ann.*``, need annoy/nmslib/faiss, index only the
 factors present when the wrapped model is fitted, and cannot take items added later.)
