@@ -502,10 +502,8 @@ class _DistributedPCG:
     the driver holds the (n_features, n_outputs) iterates only.
     """
 
-    def __init__(self, sc, blocks, d: int, k: int, lam: float, fit_intercept: bool, depth: int,
-                 broadcasts: list):
-        self.sc, self.blocks, self.d, self.k, self.lam, self.depth = sc, blocks, d, k, lam, depth
-        self._bcs = broadcasts
+    def __init__(self, sc, blocks, d: int, lam: float, fit_intercept: bool, depth: int):
+        self.sc, self.blocks, self.d, self.lam, self.depth = sc, blocks, d, lam, depth
         mom = blocks.mapPartitions(_moments_part).treeReduce(_merge_rows, depth)
         m2 = np.zeros((d, 2))
         m2[mom[0]] = mom[1]
@@ -749,7 +747,7 @@ class SparkAttributeMap:
             weighted = raw.mapValues(lambda b: _weighted_block(b, w_bc.value, d)).persist(
                 StorageLevel.MEMORY_AND_DISK)
             k = next(iter(chk["k"]))
-            solver = _DistributedPCG(sc, weighted, d, k, float(mapper.alpha), bool(mapper.fit_intercept), depth, bcs)
+            solver = _DistributedPCG(sc, weighted, d, float(mapper.alpha), bool(mapper.fit_intercept), depth)
             raw.unpersist()
             n_iter = solver.solve(int(mapper.max_iter), float(mapper.tol))
             coef, intercept = solver.B, solver.intercept()
@@ -821,7 +819,7 @@ class SparkAttributeMap:
 
 
 # ====================================================================== top-K
-def _factor_blocks_fn(id_col: str, col: str, n_blocks: int):
+def _factor_blocks_fn(id_col: str, col: str):
     """mapInArrow: rows (id, factors, __b) of one partition → pickled (ids, factors) per block."""
 
     def fn(batches):
@@ -915,7 +913,7 @@ def _merge_top(k: int):
     return fn
 
 
-def _to_rows(item_key: str, score_key: str):
+def _to_rows():
     def fn(kv):
         _, (u_ids, ids, scores) = kv
         for u, row_i, row_s in zip(u_ids.tolist(), ids, scores):
@@ -968,7 +966,7 @@ def recommend_for_all_users(user_factors: "DataFrame", item_factors: "DataFrame"
     def blocks(df, id_col, nb):
         sdf = df.select(F.col(id_col).cast("long").alias("__id"), F.col(factors_col).alias("__f"),
                         F.pmod(F.xxhash64(F.col(id_col).cast("long")), F.lit(nb)).alias("__b"))
-        return _blobs_to_rdd(sdf.mapInArrow(_factor_blocks_fn("__id", "__f", nb), _BLOB_SCHEMA)) \
+        return _blobs_to_rdd(sdf.mapInArrow(_factor_blocks_fn("__id", "__f"), _BLOB_SCHEMA)) \
             .reduceByKey(_concat_blocks, nb).mapValues(_sort_block)
 
     ublocks = blocks(user_factors, user_id_col, nub)
@@ -983,7 +981,7 @@ def recommend_for_all_users(user_factors: "DataFrame", item_factors: "DataFrame"
     else:
         ublocks = ublocks.mapValues(lambda v: (v, None))
     scored = ublocks.cartesian(iblocks).map(_score_pair(int(k))).reduceByKey(_merge_top(int(k)), nub)
-    rows = scored.flatMap(_to_rows("item", "score"))
+    rows = scored.flatMap(_to_rows())
     return spark.createDataFrame(rows, schema)
 
 
@@ -997,13 +995,16 @@ def _local_default(name: str):
 class SparkColdStartRecommender:
     """Collaborative factors from Spark's ALS plus the attribute map, fitted in Spark.
 
-    The counterpart of the local model's *plug-in mode* (``ColdStartRecommender(
-    collaborative=<fitted model>)``): the collaborative factors are taken as they are (Spark's
-    ALS, or factors you bring to :meth:`fit_factors`), the weighting and the map are fitted on
-    the warm items, zero-shot vectors are ``zero_shot_scale`` × the map's
-    predictions and ``prior_weight="auto"`` is estimated the same way. The local default's
-    content-constrained ALS (the map re-fitted inside every ALS sweep) has no Spark
-    counterpart: Spark's ALS exposes no per-sweep hook.
+    The counterpart of the local model's *plug-in mode* with a ridge map,
+    ``ColdStartRecommender(collaborative=<fitted model>, mapper=RidgeMap(alpha=map_alpha))``:
+    the collaborative factors are taken as they are (Spark's ALS, or factors you bring to
+    :meth:`fit_factors`), the weighting and the ridge map are fitted on the warm items,
+    zero-shot vectors are ``zero_shot_scale`` × the map's predictions and ``prior_weight="auto"``
+    is estimated the same way (1 / mean squared difference between the warm items' factors and
+    their predictions). Not reproduced in Spark: the local default's content-constrained ALS
+    (the map fitted inside the ALS sweeps; Spark's ALS has no per-sweep hook) and the local
+    plug-in default's refinement of the map on the ALS loss
+    (:func:`coldstart.mapping.fit_map_on_interactions`).
 
     Parameters
     ----------
@@ -1138,7 +1139,8 @@ class SparkColdStartRecommender:
         reg = self.regularization if self.fold_in_regularization is None else self.fold_in_regularization
         alpha = 1.0 + self.alpha if self.fold_in_alpha is None else self.fold_in_alpha
         model = ColdStartRecommender(factors=int(k), regularization=float(reg), alpha=float(alpha),
-                                     iterations=int(self.iterations), map_alpha=float(self.map_.mapper_.alpha),
+                                     iterations=int(self.iterations), map_alpha=float(self._param("map_alpha")),
+                                     mapper=None if self.mapper is None else clone(self.mapper),
                                      prior_weight=self._param("prior_weight"),
                                      zero_shot_scale=float(self._param("zero_shot_scale")),
                                      random_state=self.random_state)
@@ -1261,8 +1263,9 @@ class SparkColdStartRecommender:
         arrays, col = state["arrays"], state["collaborative_meta"]
         obj = cls(factors=int(model.item_factors_.shape[1]), regularization=float(col["regularization"]),
                   alpha=max(float(col["alpha"]) - 1.0, 0.0), iterations=int(model.iterations),
-                  map_alpha=float(model.mapper_.alpha), prior_weight=model.prior_weight,
-                  zero_shot_scale=float(model.zero_shot_scale), weighting=mp.weighting, mapper=mp.mapper,
+                  map_alpha=float(model.map_alpha), prior_weight=model.prior_weight,
+                  zero_shot_scale=float(model.zero_shot_scale), weighting=mp.weighting,
+                  mapper=None if model.mapper is None else clone(model.mapper),
                   random_state=model.random_state, fold_in_regularization=float(col["regularization"]),
                   fold_in_alpha=float(col["alpha"]))
         zero = np.asarray(arrays["is_zero_shot"], dtype=bool)
