@@ -76,8 +76,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     hits = len(truth & set(top_users.tolist()))
     print(f"  {hits} of these 10 users really saved it (out of {len(truth)} who did, among "
           f"{ds.shape[0]:,} users; random would find {10 * len(truth) / ds.shape[0]:.2f})")
-    sim, _ = model.similar_items(idx, N=6)
-    print(f"  its nearest established articles: {', '.join(str(i) for i in sim[sim != idx][:5])}")
+    near = model.nearest_established(idx, N=5)
+    print(f"  its nearest established articles: {', '.join(str(i) for i in near['item'])}")
     print(f"\ndone in {time.perf_counter() - t0:.1f}s")
     return 0
 

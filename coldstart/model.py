@@ -228,7 +228,10 @@ class ColdStartRecommender(BaseEstimator):
         W = start.coef_
         ciu_warm = ciu[np.flatnonzero(warm)]
         M = np.zeros((n_items, k), np.float32)
-        for _ in range(self.iterations):
+        from tqdm.auto import tqdm
+
+        for _ in tqdm(range(self.iterations), desc="content-constrained ALS", unit="sweep",
+                      disable=not self.show_progress):
             M[warm] = np.asarray(X_warm @ W)
             solver(cui, U, M, reg, num_threads=threads)
             W = fit_map_on_interactions(X_warm, ciu_warm, U, self.map_alpha, W, iters=6)
