@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from ._buffer import RowBuffer
 from ._validation import check_ids, check_item_features, check_positive, check_user_items
-from .factorization import (fit_collaborative, fold_in, fold_in_cg, gram_matrix, is_fitted_model, make_als,
+from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             to_numpy_factors)
 from .mapping import RidgeMap, fit_map_on_interactions
 from .weighting import AttributeWeighting
