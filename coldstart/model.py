@@ -29,10 +29,10 @@ class ColdStartRecommender(BaseEstimator):
     Items without interactions get the mapped vector ("zero-shot"), and can be added after
     fitting with :meth:`add_items`; their first interactions refine it (:meth:`partial_fit_items`).
 
-    The default fit is a *content-constrained* ALS: implicit's ALS whose item factors are
-    replaced, after every sweep, by the attribute map's predictions (refitted on the sweep's
-    collaborative item solve), so the factor space is learned to be predictable from
-    attributes; warm items then get their posterior around the mapped vector.
+    The default fit is a *content-constrained* ALS: every item vector is its attributes' image
+    ``x_i W``; implicit's solver fits the users against ``X W`` and ``W`` is refined on the ALS
+    loss itself, so the factor space is learned to be predictable from attributes; warm items
+    then get one collaborative half-step started from ``x_i W``.
 
     Parameters
     ----------
