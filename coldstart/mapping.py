@@ -8,6 +8,9 @@ matrix. Any scikit-learn regressor with ``fit(X, Y)`` / ``predict(X)`` can repla
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -24,17 +27,17 @@ class _RidgePCG:
     ``Xc`` is X centred implicitly (sparse X stays sparse) when ``fit_intercept``.
     """
 
-    def __init__(self, X, w: np.ndarray, lam: float, fit_intercept: bool):
+    def __init__(self, X, w: np.ndarray, lam: float, fit_intercept: bool, num_threads: int = 0):
         self.X = X.tocsr() if sp.issparse(X) else np.asarray(X, dtype=np.float32)
-        self.Xt = self.X.T.tocsr() if sp.issparse(self.X) else np.ascontiguousarray(self.X.T)
+        self._blocks = _ItemBlocks(self.X, num_threads=num_threads)
         self.w = w.astype(np.float32)
         self.sw = float(w.sum())
         self.lam = lam
         d = self.X.shape[1]
-        self.mu = (np.asarray(self.Xt @ self.w, dtype=np.float64).ravel() / self.sw if fit_intercept
+        self.mu = (np.asarray(self.X.T @ self.w, dtype=np.float64).ravel() / self.sw if fit_intercept
                    else np.zeros(d)).astype(np.float32)
         if sp.issparse(self.X):
-            diag = np.asarray(self.Xt.multiply(self.Xt) @ self.w, dtype=np.float64).ravel()
+            diag = np.asarray(self.X.multiply(self.X).T @ self.w, dtype=np.float64).ravel()
         else:
             diag = self.w.astype(np.float64) @ (self.X.astype(np.float64) ** 2)
         diag = diag - self.sw * self.mu.astype(np.float64) ** 2 + lam
@@ -43,10 +46,12 @@ class _RidgePCG:
         self.B = None
 
     def _xc(self, B):
-        return np.asarray(self.X @ B) - self.mu @ B
+        return self._blocks.rows(lambda Xb, _, __: np.asarray(Xb @ B), B.shape[1]) - self.mu @ B
 
     def _xct(self, V):
-        return np.asarray(self.Xt @ V) - np.outer(self.mu, V.sum(axis=0))
+        V = np.asarray(V, dtype=np.float32)
+        return (self._blocks.reduce(lambda Xb, _, sl: np.asarray(Xb.T @ V[sl]), V.shape[1])
+                - np.outer(self.mu, V.sum(axis=0)))
 
     def _op(self, B):
         return self._xct(self.w[:, None] * self._xc(B)) + self.lam * B
@@ -104,6 +109,8 @@ class RidgeMap(RegressorMixin, BaseEstimator):
     tol : float
         Relative residual at which conjugate gradients stop.
     max_iter : int
+    num_threads : int
+        Threads for the sparse products (0: all cores).
 
     Attributes
     ----------
@@ -113,11 +120,12 @@ class RidgeMap(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, alpha: float = 0.5, fit_intercept: bool = True, tol: float = 1e-3,
-                 max_iter: int = 300):
+                 max_iter: int = 300, num_threads: int = 0):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.tol = tol
         self.max_iter = max_iter
+        self.num_threads = num_threads
 
     def _start(self, X, sample_weight=None) -> "RidgeMap":
         """Prepare the solver for X of shape (n, n_features) (see :meth:`_track`)."""
@@ -130,7 +138,7 @@ class RidgeMap(RegressorMixin, BaseEstimator):
             raise ValueError(f"sample_weight must be non-negative finite of shape ({n},); received {w.shape}")
         if w.sum() <= 0:
             raise ValueError("sample_weight sums to zero; expected some positive weight")
-        self._solver = _RidgePCG(X, w, float(self.alpha), self.fit_intercept)
+        self._solver = _RidgePCG(X, w, float(self.alpha), self.fit_intercept, self.num_threads)
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -176,8 +184,128 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         return obj
 
 
+def n_workers(num_threads: int = 0) -> int:
+    """Threads to use: ``num_threads``, or with 0 the cores this process may run on."""
+    if num_threads and num_threads > 0:
+        return int(num_threads)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class _ItemBlocks:
+    """Rows (items) cut into blocks of bounded size for a thread pool.
+
+    ``X`` (n, n_features) and optionally ``C`` (n, n_users, the items' interactions) are sliced
+    into one row block per thread, more when a block would exceed ``max_block_nnz`` stored
+    entries; :meth:`reduce` sums a per-block (n_features, k) product and :meth:`rows` stacks a
+    per-block (rows, k) product. scipy's sparse products and numpy's kernels release the GIL,
+    so the threads run in parallel; each thread sums into its own accumulator. Few blocks
+    matter: every block's (n_features, k) product is a fresh array to add.
+    The block functions of the map (:func:`_block_start`, :func:`_block_op`)
+    are also what the Spark map runs per partition.
+    """
+
+    def __init__(self, X, C: sp.csr_matrix | None = None, max_block_nnz: int = 1 << 24,
+                 num_threads: int = 0):
+        n = X.shape[0]
+        cost = np.diff(X.indptr).astype(np.int64) if sp.issparse(X) else np.full(n, X.shape[1], np.int64)
+        if C is not None:
+            cost = cost + np.diff(C.indptr)
+        cum = np.concatenate([[0], np.cumsum(cost + 1)])
+        threads = n_workers(num_threads)
+        n_blocks = max(threads, int(np.ceil(cum[-1] / max_block_nnz)), 1)
+        edges = np.unique(np.searchsorted(cum, np.linspace(0, cum[-1], n_blocks + 1)).clip(0, n))
+        edges[0], edges[-1] = 0, n
+        self.slices = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+        self.blocks = [(X[sl], None if C is None else C[sl]) for sl in self.slices]
+        self.n, self.d = n, X.shape[1]
+        self.threads = max(1, min(threads, len(self.blocks)))
+
+    def _run(self, work):
+        if self.threads == 1:
+            return [work(0)]
+        with ThreadPoolExecutor(self.threads) as pool:
+            return list(pool.map(work, range(self.threads)))
+
+    def reduce(self, fn, k: int) -> np.ndarray:
+        """``sum_b fn(X_b, C_b, slice_b)``, each of shape (n_features, k); float32."""
+        def work(j):
+            acc = np.zeros((self.d, k), np.float32)
+            for (Xb, Cb), sl in zip(self.blocks[j::self.threads], self.slices[j::self.threads]):
+                acc += fn(Xb, Cb, sl)
+            return acc
+
+        parts = self._run(work)
+        out = parts[0]
+        for p in parts[1:]:
+            out += p
+        return out
+
+    def rows(self, fn, k: int) -> np.ndarray:
+        """``fn(X_b, C_b, slice_b)`` of shape (rows of b, k) stacked to (n, k); float32."""
+        out = np.empty((self.n, k), np.float32)
+
+        def work(j):
+            for (Xb, Cb), sl in zip(self.blocks[j::self.threads], self.slices[j::self.threads]):
+                out[sl] = fn(Xb, Cb, sl)
+
+        self._run(work)
+        return out
+
+
+def _pair_dots(Vb: np.ndarray, Cb: sp.csr_matrix, Ut: np.ndarray, chunk: int = 1 << 14) -> np.ndarray:
+    """``v_i . u_u`` for every stored pair (i, u) of ``Cb`` in storage order, shape (nnz,);
+    computed ``chunk`` pairs at a time in two reused (chunk, k) buffers."""
+    indptr, indices = Cb.indptr, Cb.indices
+    nnz, k = Cb.nnz, Ut.shape[1]
+    out = np.empty(nnz, np.float32)
+    if nnz == 0:
+        return out
+    item = np.repeat(np.arange(Cb.shape[0], dtype=np.int64), np.diff(indptr))
+    bu = np.empty((min(chunk, nnz), k), np.float32)
+    bv = np.empty_like(bu)
+    for lo in range(0, nnz, chunk):
+        hi = min(lo + chunk, nnz)
+        u, v = bu[:hi - lo], bv[:hi - lo]
+        np.take(Ut, indices[lo:hi], axis=0, out=u)
+        np.take(Vb, item[lo:hi], axis=0, out=v)
+        np.einsum("nd,nd->n", u, v, out=out[lo:hi])
+    return out
+
+
+def _block_start(Xb: sp.csr_matrix, Cb: sp.csr_matrix, Ut: np.ndarray, ev: np.ndarray,
+                 W: np.ndarray) -> np.ndarray:
+    """One block's share of the residual's data part ``X_b'(C_b U - V_b diag(ev) - T_b U)`` at
+    ``W`` (``V_b = X_b W``) and of the Jacobi diagonal ``(X_b∘X_b)'((C_b - 1) U∘U + ev)``,
+    side by side: shape (n_features, 2k), eigenbasis."""
+    k = Ut.shape[1]
+    Vb = np.asarray(Xb @ W)
+    t = _pair_dots(Vb, Cb, Ut) * (Cb.data - 1.0)
+    Vb *= -ev
+    Vb += np.asarray(sp.csr_matrix((Cb.data - t, Cb.indices, Cb.indptr), shape=Cb.shape) @ Ut)
+    out = np.empty((Xb.shape[1], 2 * k), np.float32)
+    out[:, :k] = Xb.T @ Vb
+    Cm1 = sp.csr_matrix((Cb.data - 1.0, Cb.indices, Cb.indptr), shape=Cb.shape)
+    out[:, k:] = Xb.multiply(Xb).tocsr().T @ (np.asarray(Cm1 @ (Ut * Ut)) + ev[None, :])
+    return out
+
+
+def _block_op(Xb: sp.csr_matrix, Cb: sp.csr_matrix, Ut: np.ndarray, ev: np.ndarray,
+              P: np.ndarray) -> np.ndarray:
+    """``X_b' (V_b diag(ev) + T_b U)`` with ``V_b = X_b P`` and ``T_ui = (c_ui - 1) v_i . u_u``
+    on the block's observed pairs: one block's share of the operator (n_features, k).
+    Extra memory O(rows of the block × k + 65,536 × k)."""
+    Vb = np.asarray(Xb @ P)
+    t = _pair_dots(Vb, Cb, Ut) * (Cb.data - 1.0)
+    Vb *= ev
+    Vb += sp.csr_matrix((t, Cb.indices, Cb.indptr), shape=Cb.shape) @ Ut
+    return np.asarray(Xb.T @ Vb, dtype=np.float32)
+
+
 def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray, lam_rel: float,
-                            W0: np.ndarray, iters: int = 6) -> np.ndarray:
+                            W0: np.ndarray, iters: int = 6, num_threads: int = 0) -> np.ndarray:
     """Refine the linear map W on the implicit-ALS loss itself, users fixed.
 
     Minimises ``sum_{u,i} c_ui (p_ui - u_u . x_i W)^2 + lam ||W||^2`` over the items' attribute
@@ -186,6 +314,8 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
     penalty is in the units of the data term. Preconditioned CG on the normal equations
     ``X'X W G + X'T U + lam W = X'C U`` (``T_iu = (c_ui - 1) x_i W . u_u`` on observed pairs), in
     the eigenbasis of ``G = U'U`` where the dense part is diagonal; ``iters`` steps from ``W0``.
+    Items are processed in row blocks on ``num_threads`` threads (0: all cores); the extra
+    memory is O(threads × n_features × k + n_items × k), never O(interactions × k).
 
     Parameters
     ----------
@@ -200,14 +330,8 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
     -------
     W : ndarray of shape (n_features, k), float32
     """
-    Xw = Xw.tocsr().astype(np.float32)
-    Xwt = Xw.T.tocsr()
-    colsq = np.asarray(Xw.multiply(Xw).sum(axis=0)).ravel().astype(np.float32)
-    Ciu = Ciu.tocsr().astype(np.float32)
-    cm1 = Ciu.data - 1.0
-    rows = np.repeat(np.arange(Ciu.shape[0]), np.diff(Ciu.indptr))
-    cols = Ciu.indices
-    Cm1 = sp.csr_matrix((cm1, Ciu.indices, Ciu.indptr), shape=Ciu.shape)
+    Xw = sp.csr_matrix(Xw, dtype=np.float32)
+    Ciu = sp.csr_matrix(Ciu, dtype=np.float32)
     ev, Q = np.linalg.eigh((U.T @ U).astype(np.float64))
     ev = np.maximum(ev, 1e-9)
     Q = Q.astype(np.float32)
@@ -215,24 +339,23 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
     evf = ev.astype(np.float32)
     lam = float(lam_rel * ev.mean())
     Wt = np.ascontiguousarray(W0 @ Q, dtype=np.float32)
-    B = Xwt @ (Ciu @ Ut)
-    minv = 1.0 / (colsq[:, None] * evf[None, :] + lam + np.asarray(Xw.multiply(Xw).T @ (Cm1 @ (Ut * Ut))))
+    blocks = _ItemBlocks(Xw, Ciu, num_threads=num_threads)
+    k = Ut.shape[1]
+    start = blocks.reduce(lambda Xb, Cb, _: _block_start(Xb, Cb, Ut, evf, Wt), 2 * k)
+    r = start[:, :k] - lam * Wt
+    minv = 1.0 / (start[:, k:] + lam)
 
     def op(P):
-        Vp = np.asarray(Xw @ P)
-        t = np.einsum("nd,nd->n", Vp[rows], Ut[cols]) * cm1
-        return np.asarray(Xwt @ (Vp * evf + sp.csr_matrix((t, Ciu.indices, Ciu.indptr), shape=Ciu.shape) @ Ut)) \
-            + lam * P
+        return blocks.reduce(lambda Xb, Cb, _: _block_op(Xb, Cb, Ut, evf, P), k) + lam * P
 
-    r = B - op(Wt)
     z = r * minv
     p = z.copy()
     rz = float((r * z).sum())
-    for k in range(iters):
+    for it in range(iters):
         ap = op(p)
         a = rz / max(float((p * ap).sum()), 1e-30)
         Wt += a * p
-        if k == iters - 1:
+        if it == iters - 1:
             break
         r -= a * ap
         z = r * minv

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._buffer import RowBuffer
+from ._topk import topk_batched
 from ._validation import check_ids, check_item_features, check_positive, check_user_items
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             to_numpy_factors)
@@ -224,7 +225,8 @@ class ColdStartRecommender(BaseEstimator):
         solver(cui, U, V, reg, num_threads=threads)
         solver(ciu, V, U, reg, num_threads=threads)
         X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
-        start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=10, tol=0.0).fit(X_warm, V[warm])
+        start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=5, tol=0.0,
+                         num_threads=threads).fit(X_warm, V[warm])
         W = start.coef_
         ciu_warm = ciu[np.flatnonzero(warm)]
         M = np.zeros((n_items, k), np.float32)
@@ -234,7 +236,8 @@ class ColdStartRecommender(BaseEstimator):
                       disable=not self.show_progress):
             M[warm] = np.asarray(X_warm @ W)
             solver(cui, U, M, reg, num_threads=threads)
-            W = fit_map_on_interactions(X_warm, ciu_warm, U, self.map_alpha, W, iters=6)
+            W = fit_map_on_interactions(X_warm, ciu_warm, U, self.map_alpha, W, iters=3,
+                                        num_threads=threads)
         M[warm] = np.asarray(X_warm @ W)
         solver(cui, U, M, reg, num_threads=threads)
         Vs = M.copy()
@@ -259,10 +262,12 @@ class ColdStartRecommender(BaseEstimator):
         if self.mapper is not None:
             return self._make_mapper().fit(Xw[warm], items[warm])
         X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
-        W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=10, tol=0.0).fit(X_warm, items[warm]).coef_
+        threads = self.num_threads
+        W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=5, tol=0.0,
+                     num_threads=threads).fit(X_warm, items[warm]).coef_
         alpha = float(getattr(col, "alpha", self._alpha_for(user_items, None)))
         ciu = (alpha * user_items).astype(np.float32).T.tocsr()[np.flatnonzero(warm)]
-        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha, W, iters=10)
+        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha, W, iters=5, num_threads=threads)
         mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
         mapper.coef_, mapper.intercept_ = W, np.zeros(W.shape[1], np.float32)
         mapper.n_features_in_, mapper.n_iter_ = X_warm.shape[1], 0
@@ -484,8 +489,6 @@ class ColdStartRecommender(BaseEstimator):
             candidates remain.
         """
         check_is_fitted(self)
-        from implicit.cpu.topk import topk
-
         if not (isinstance(N, (int, np.integer)) and N > 0):
             raise ValueError(f"N must be a positive integer; received {N!r}")
         scalar = np.isscalar(userid) or (isinstance(userid, np.ndarray) and userid.ndim == 0)
@@ -525,8 +528,8 @@ class ColdStartRecommender(BaseEstimator):
             ids = np.empty((len(U), 0), dtype=np.int64)
             scores = np.empty((len(U), 0), dtype=np.float32)
         else:
-            ids, scores = topk(np.ascontiguousarray(factors), np.ascontiguousarray(U, dtype=np.float32), k,
-                               filter_query_items=filt, filter_items=fitems, num_threads=self.num_threads)
+            ids, scores = topk_batched(factors, U, k, filter_query_items=filt, filter_items=fitems,
+                                       num_threads=self.num_threads)
             ids = ids.astype(np.int64)
             if cand is not None:
                 ids = cand[ids]
@@ -547,8 +550,6 @@ class ColdStartRecommender(BaseEstimator):
         Returns ``(ids, scores)``: 1-D for a scalar ``itemid``, 2-D for an array.
         """
         check_is_fitted(self)
-        from implicit.cpu.topk import topk
-
         if not (isinstance(N, (int, np.integer)) and N > 0):
             raise ValueError(f"N must be a positive integer; received {N!r}")
         qids, scalar = check_ids(itemid, self.n_items_, "itemid")
@@ -570,9 +571,8 @@ class ColdStartRecommender(BaseEstimator):
         if filter_items is not None:
             fitems = check_ids(filter_items, self.n_items_, "filter_items")[0].astype(np.int32)
         k = min(N, factors.shape[0])
-        ids, scores = topk(np.ascontiguousarray(factors), np.ascontiguousarray(q, dtype=np.float32), k,
-                           item_norms=np.ascontiguousarray(norms), filter_items=fitems,
-                           num_threads=self.num_threads)
+        ids, scores = topk_batched(factors, q, k, item_norms=norms, filter_items=fitems,
+                                   num_threads=self.num_threads)
         ids = ids.astype(np.int64)
         if cand is not None:
             ids = cand[ids]

@@ -188,13 +188,78 @@ def test_batch_recommend_equals_per_user_calls(grown, world):
 
 def test_parallel_batch_equals_single_threaded(grown, world):
     ui = world[0]
-    users = np.arange(ui.shape[0])
-    m1 = copy.deepcopy(grown)
-    m1.num_threads = 1
-    a = grown.recommend(users, None, N=10, filter_already_liked_items=False)
-    b = m1.recommend(users, None, N=10, filter_already_liked_items=False)
+    n = grown.n_items_
+    ui_ext = sp.hstack([ui, sp.csr_matrix((ui.shape[0], n - ui.shape[1]), dtype=np.float32)]).tocsr()
+    users = np.arange(ui.shape[0])  # 150 users: two slices of 75 on two threads
+    m1, m2 = copy.deepcopy(grown), copy.deepcopy(grown)
+    m1.num_threads, m2.num_threads = 1, 2
+    banned = np.random.default_rng(3).choice(n, 40, replace=False)
+    for kwargs in (dict(filter_already_liked_items=False), dict(), dict(filter_items=banned)):
+        a = m2.recommend(users, ui_ext, N=10, **kwargs)
+        b = m1.recommend(users, ui_ext, N=10, **kwargs)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
+    a = m2.similar_items(np.arange(140), N=5)
+    b = m1.similar_items(np.arange(140), N=5)
     np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
+
+
+def _map_problem(seed=0, n=300, d=40, m=60, k=6):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.15, random_state=seed, format="csr", dtype=np.float32)
+    X.data = rng.random(X.nnz, dtype=np.float32)
+    C = sp.random(n, m, density=0.08, random_state=seed + 1, format="csr", dtype=np.float32)
+    C.data = 1.0 + 20.0 * rng.random(C.nnz, dtype=np.float32)
+    U = rng.standard_normal((m, k)).astype(np.float32)
+    return X, C, U
+
+
+def test_interaction_map_solves_its_normal_equations():
+    """Blocked, threaded CG reaches the dense closed-form minimiser of
+    sum_ui c_ui (p_ui - u.x_i W)^2 (+ unobserved pairs at weight 1) + lam ||W||^2."""
+    from coldstart.mapping import fit_map_on_interactions
+
+    X, C, U = _map_problem()
+    n, d, k = X.shape[0], X.shape[1], U.shape[1]
+    lam_rel = 0.5
+    G = U.T.astype(np.float64) @ U
+    lam = lam_rel * np.linalg.eigvalsh(G).mean()
+    Xd, Cd, Ud = X.toarray().astype(np.float64), C.toarray().astype(np.float64), U.astype(np.float64)
+    # normal equations in vec(W): sum_i (x_i x_i') kron (G + sum_u (c_ui - 1) u u') + lam I
+    A = lam * np.eye(d * k)
+    b = np.zeros((d, k))
+    for i in range(n):
+        H = G + (Ud.T * np.where(Cd[i] > 0, Cd[i] - 1.0, 0.0)) @ Ud
+        A += np.kron(np.outer(Xd[i], Xd[i]), H)
+        b += np.outer(Xd[i], Cd[i] @ Ud)
+    W_ref = np.linalg.solve(A, b.ravel()).reshape(d, k)
+    W0 = np.zeros((d, k), np.float32)
+    W1 = fit_map_on_interactions(X, C, U, lam_rel, W0, iters=200, num_threads=1)
+    W2 = fit_map_on_interactions(X, C, U, lam_rel, W0, iters=200, num_threads=2)
+    np.testing.assert_allclose(W1, W_ref, rtol=1e-3, atol=1e-3 * np.abs(W_ref).max())
+    np.testing.assert_allclose(W2, W1, rtol=1e-4, atol=1e-5 * np.abs(W_ref).max())
+
+
+def test_pair_dots_match_dense_products_across_chunks():
+    from coldstart.mapping import _pair_dots
+
+    X, C, U = _map_problem(seed=4)
+    V = np.random.default_rng(5).standard_normal((C.shape[0], U.shape[1])).astype(np.float32)
+    dense = V @ U.T
+    rows = np.repeat(np.arange(C.shape[0]), np.diff(C.indptr))
+    for chunk in (1, 7, 1 << 14):
+        np.testing.assert_allclose(_pair_dots(V, C, U, chunk=chunk), dense[rows, C.indices], rtol=1e-5, atol=1e-5)
+
+
+def test_ridge_map_threads_do_not_change_the_fit():
+    from coldstart.mapping import RidgeMap
+
+    X, C, U = _map_problem(seed=7)
+    Y = np.asarray(X @ np.random.default_rng(8).standard_normal((X.shape[1], 5))).astype(np.float32)
+    a = RidgeMap(alpha=0.3, num_threads=1).fit(X, Y)
+    b = RidgeMap(alpha=0.3, num_threads=2).fit(X, Y)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-4, atol=1e-5)
 
 
 def test_similar_items_on_grown_catalog_equal_brute_force_cosine(grown):
