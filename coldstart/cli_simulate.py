@@ -17,7 +17,11 @@ def register(sub) -> None:
     p.add_argument("--users-per-step", type=int, default=1000)
     p.add_argument("--informativeness", type=float, default=None,
                    help="synthetic only: attribute informativeness in [0, 1] (default: the world's)")
-    p.add_argument("--refit-every", type=int, default=None)
+    p.add_argument("--refit-every", type=int, default=1,
+                   help="refit the model strategies after every N steps (default 1; 0 = never, "
+                        "partial fits only)")
+    p.add_argument("--new-age", type=int, default=1,
+                   help="items younger than this many steps count as new (default 1: the step's arrivals)")
     p.add_argument("--strategies", default=None, help="comma-separated subset of the strategies")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", dest="json_out", default=None, help="write the results here")
@@ -31,8 +35,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     t = time.perf_counter()
     config = SimulationConfig(n_steps=args.steps, items_per_step=args.items_per_step,
-                              users_per_step=args.users_per_step, refit_every=args.refit_every,
-                              random_state=args.seed)
+                              users_per_step=args.users_per_step, refit_every=args.refit_every or None,
+                              new_age=args.new_age, random_state=args.seed)
     if args.data == "synthetic":
         from .synthetic import make_world
 

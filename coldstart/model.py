@@ -20,6 +20,9 @@ from .mapping import RidgeMap, fit_map_on_interactions
 from .weighting import AttributeWeighting
 
 _FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered candidates
+#: The plug-in map (a backend's fixed factors): CG steps of the ridge start and of the
+#: refinement on the ALS loss; chosen on cold validation items (coldstart.spark uses the same).
+PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS = 5, 5
 
 
 class ColdStartRecommender(BaseEstimator):
@@ -263,11 +266,12 @@ class ColdStartRecommender(BaseEstimator):
             return self._make_mapper().fit(Xw[warm], items[warm])
         X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
         threads = self.num_threads
-        W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=5, tol=0.0,
+        W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
                      num_threads=threads).fit(X_warm, items[warm]).coef_
         alpha = float(getattr(col, "alpha", self._alpha_for(user_items, None)))
         ciu = (alpha * user_items).astype(np.float32).T.tocsr()[np.flatnonzero(warm)]
-        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha, W, iters=5, num_threads=threads)
+        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha, W, iters=PLUGIN_MAP_ITERS,
+                                    num_threads=threads)
         mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
         mapper.coef_, mapper.intercept_ = W, np.zeros(W.shape[1], np.float32)
         mapper.n_features_in_, mapper.n_iter_ = X_warm.shape[1], 0

@@ -4,18 +4,22 @@ A timeline of ``n_steps``. At each step a batch of new items arrives with attrib
 every strategy serves a top-K list over established and new items alike to the users of the
 step; the users react — by the ground truth of a :class:`~coldstart.synthetic.SyntheticWorld`
 (click model), or, on real data, by replaying held-out interactions of the items they are shown;
-each strategy then takes its own new interactions in (``partial_fit_items`` from the zero-shot
-prior, ``partial_fit_users``, and a full refit every ``refit_every`` steps where configured).
+each strategy then takes its own new interactions in, as a production backend would: a full
+refit every ``refit_every`` steps (default: every step, i.e. a step is one retraining period)
+and in between ``partial_fit_items`` (items that arrived since the last fit, from their prior
+with all their interactions) and ``partial_fit_users``.
 
-Strategies: ``zero-shot`` (coldstart), ``no-attributes`` (the same collaborative model, new items
-have no vector until their first interaction and get ``explore_slots`` random slots per list),
-``content-profile`` (cosine between attributes and the user's profile) and, on synthetic data,
-``oracle`` (ranks by the true scores).
+Strategies: ``zero-shot`` (coldstart), ``no-attributes`` (the same estimator fitted without
+attributes: new items have no vector until their first interaction and get ``explore_slots``
+random slots per list), ``content-profile`` (cosine between attributes and the user's profile)
+and, on synthetic data, ``oracle`` (ranks by the true scores).
 
 Per step: ``new_item_recall`` / ``new_item_hit_rate`` (of the relevant new items of the user,
 K = ``k``), ``new_item_exposure`` (share of list slots given to items younger than
-``new_age`` steps), ``overall_recall`` and ``clicks``; per arrival cohort the mean time to
-first interaction; and the warm-up curve: recall of items by their age.
+``new_age`` steps; the default 1 = the step's own arrivals, so the pool of new items has the
+same size at every step), ``overall_recall`` and ``clicks``; per arrival cohort the mean time
+to first interaction; and the warm-up curve: recall of relevant items by their age
+(0 .. ``warmup_ages`` - 1), averaged over the steps.
 """
 
 from __future__ import annotations
@@ -51,11 +55,15 @@ class SimulationConfig:
         Synthetic only: how many relevant items a user has among the candidates of a step
         (drawn by the same choice law that made the data).
     new_age : int
-        Items younger than this many steps count as new for exposure and recall.
+        Items younger than this many steps count as new for exposure and recall (1: the
+        items that arrived in the step itself, a pool of the same size at every step).
+    warmup_ages : int
+        Ages (in steps) the warm-up curve covers.
     explore_slots : int
-        ``no-attributes``: slots per list given to random items without a vector.
+        ``no-attributes``: slots per list given to random items that arrived without a vector.
     refit_every : int or None
-        Refit the zero-shot strategy's whole model every this many steps.
+        Refit the model strategies (zero-shot and no-attributes) on their interactions after
+        every this many steps; None = never (partial fits only).
     base_rate : float
         Synthetic click model: click probability of a random item shown.
     model_params : dict
@@ -69,12 +77,32 @@ class SimulationConfig:
     users_per_step: int | None = 1000
     k: int = 20
     relevant_per_user: int = 5
-    new_age: int = 3
+    new_age: int = 1
+    warmup_ages: int = 3
     explore_slots: int = 2
-    refit_every: int | None = None
+    refit_every: int | None = 1
     base_rate: float = 0.05
     model_params: dict = field(default_factory=lambda: {"random_state": 0})
     random_state: int = 0
+
+    def check(self) -> "SimulationConfig":
+        """Raise ValueError naming the first invalid knob; returns self."""
+        for name in ("n_steps", "items_per_step", "k", "relevant_per_user", "new_age", "warmup_ages"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, np.integer)) and v >= 1):
+                raise ValueError(f"SimulationConfig.{name} must be a positive integer; received {v!r}")
+        for name in ("users_per_step", "refit_every"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, np.integer)) and v >= 1):
+                raise ValueError(f"SimulationConfig.{name} must be a positive integer or None; received {v!r}")
+        if not (isinstance(self.explore_slots, (int, np.integer)) and 0 <= self.explore_slots < self.k):
+            raise ValueError(f"SimulationConfig.explore_slots must be an integer in [0, k); "
+                             f"received {self.explore_slots!r} with k={self.k}")
+        if not 0.0 < self.initial_items < 1.0:
+            raise ValueError(f"SimulationConfig.initial_items must be in (0, 1); received {self.initial_items!r}")
+        if not 0.0 < self.base_rate < 1.0:
+            raise ValueError(f"SimulationConfig.base_rate must be in (0, 1); received {self.base_rate!r}")
+        return self
 
 
 # ----------------------------------------------------------------------------- strategies
@@ -94,10 +122,12 @@ class _Strategy:
 
     def serve(self, users: np.ndarray, log: sp.csr_matrix, available: np.ndarray,
               rng: np.random.Generator) -> np.ndarray:
+        """Lists of shape (n_users, k), world item ids, -1 padded."""
         raise NotImplementedError
 
 
 def _topk(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` highest scores per row, best first; -1 where the score is -inf."""
     k = min(k, scores.shape[1])
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
@@ -106,49 +136,79 @@ def _topk(scores: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _columns_csc(log: sp.csr_matrix, items: np.ndarray) -> sp.csr_matrix:
+    """Interactions of ``items`` as rows: shape (len(items), n_users)."""
+    return log.tocsc()[:, items].T.tocsr()
+
+
 class _ModelStrategy(_Strategy):
-    """Collaborative model over the items a strategy knows; index space = world item ids."""
+    """A ColdStartRecommender served and updated the way a production backend would use it.
+
+    Index space = world item ids. Established items (interactions at the last full fit) keep
+    their fitted vectors until the next refit; items that arrived since are refitted after each
+    step from their prior with all their interactions so far (``partial_fit_items``); users with
+    new interactions are folded in again (``partial_fit_users``); every ``refit_every`` steps
+    the whole model is refitted on the strategy's log.
+    """
 
     use_attributes = True
 
     def start(self, log, available):
-        cols = np.zeros(self.features.shape[0], dtype=bool)
-        cols[available] = True
-        # fit on the established items only; unavailable items get zero-shot vectors but are
-        # never candidates before they arrive
-        self.model = ColdStartRecommender(**self.config.model_params).fit(log, self.features)
-        self.has_vector = cols.copy()
-        if not self.use_attributes:
-            self.model._items.view[~cols] = 0.0
-            self.model._prior.view[:] = 0.0
         self.refits = 0
+        self.arrived = np.zeros(self.features.shape[0], dtype=bool)
+        self._fit(log)
 
     def arrive(self, items):
+        self.arrived[items] = True
+
+    def _fit(self, log: sp.csr_matrix) -> None:
+        params = dict(self.config.model_params)
         if self.use_attributes:
-            self.has_vector[items] = True
+            X = self.features
+        else:
+            # no attributes at all: one indicator per item, so warm items get plain collaborative
+            # vectors and items without interactions none; and no attribute prior in the updates
+            X = sp.identity(self.features.shape[0], dtype=np.float32, format="csr")
+            params["prior_weight"] = 0.0
+        self.model = ColdStartRecommender(**params).fit(log, X)
+        self.established = np.diff(log.tocsc().indptr) > 0
+        if not self.use_attributes:
+            self.model._items.view[~self.established] = 0.0
+            self.model._prior.view[:] = 0.0
+        self.has_vector = self.established.copy() if not self.use_attributes else None
 
     def update(self, log, changed_items, changed_users, step):
         cfg = self.config
-        if self.use_attributes and cfg.refit_every and step > 0 and step % cfg.refit_every == 0:
-            self.model = ColdStartRecommender(**cfg.model_params).fit(log, self.features)
+        if cfg.refit_every and (step + 1) % cfg.refit_every == 0:
+            self._fit(log)
             self.refits += 1
             return
-        if changed_items.size:
-            self.model.partial_fit_items(changed_items, log.T.tocsr()[changed_items])
-            self.has_vector[changed_items] = True
+        items = changed_items[~self.established[changed_items]]
+        if items.size:
+            model = self.model
+            # partial_fit_items takes *all* interactions of an item and starts from the item's
+            # current vector: put the prior (zero-shot vector; zero without attributes) back
+            # first, or the interactions of earlier steps would be counted once per step again
+            model._items.view[items] = model._prior.view[items]
+            model.partial_fit_items(items, _columns_csc(log, items))
+            if self.has_vector is not None:
+                self.has_vector[items] = True
         if changed_users.size:
             self.model.partial_fit_users(changed_users, log[changed_users])
 
     def serve(self, users, log, available, rng):
         cfg = self.config
-        with_vec = available[self.has_vector[available]]
-        explore = available[~self.has_vector[available]]
+        if self.use_attributes:
+            with_vec, explore = available, available[:0]
+        else:  # exploration goes to items that arrived during the run and still lack a vector
+            known = self.has_vector[available]
+            with_vec, explore = available[known], available[~known & self.arrived[available]]
         n_exp = min(cfg.explore_slots, explore.size) if not self.use_attributes else 0
         ids, _ = self.model.recommend(users, log[users], N=cfg.k - n_exp, items=with_vec)
         ids = np.atleast_2d(ids)
-        if n_exp:
-            extra = np.stack([rng.choice(explore, n_exp, replace=False) for _ in users])
-            ids = np.hstack([ids, extra])
+        if n_exp:  # distinct random items without a vector, independently per user
+            pick = np.argpartition(rng.random((len(users), explore.size)), n_exp - 1, axis=1)[:, :n_exp]
+            ids = np.hstack([ids, explore[pick]])
         return ids
 
 
@@ -175,10 +235,10 @@ class ContentProfile(_Strategy):
     def serve(self, users, log, available, rng):
         from sklearn.preprocessing import normalize
 
-        profile = normalize(log[users] @ self.items)
-        scores = np.asarray((profile @ self.items[available].T).todense())
-        seen = log[users][:, available]
-        scores[seen.nonzero()] = -np.inf
+        profile = normalize(log[users] @ self.items)  # (n_users, n_features), sparse
+        # (n_available, n_features) sparse times a dense profile block: no sparse-sparse product
+        scores = np.asarray(self.items[available] @ profile.T.toarray()).T
+        scores[log[users][:, available].nonzero()] = -np.inf
         top = _topk(scores, self.config.k)
         return np.where(top >= 0, available[np.maximum(top, 0)], -1)
 
@@ -192,13 +252,22 @@ class Oracle(_Strategy):
 
     def serve(self, users, log, available, rng):
         scores = self.world.true_scores(users, available)
-        seen = log[users][:, available]
-        scores[seen.nonzero()] = -np.inf
+        scores[log[users][:, available].nonzero()] = -np.inf
         top = _topk(scores, self.config.k)
         return np.where(top >= 0, available[np.maximum(top, 0)], -1)
 
 
 # ----------------------------------------------------------------------------- environments
+def _first_arrivals(keys: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols) of the ``r`` smallest finite keys per row (fewer where fewer are finite)."""
+    if keys.shape[1] == 0 or r <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    r = min(r, keys.shape[1])
+    part = np.argpartition(keys, r - 1, axis=1)[:, :r]
+    ok = np.isfinite(np.take_along_axis(keys, part, axis=1))
+    return np.nonzero(ok)[0], part[ok]
+
+
 class _SyntheticEnv:
     """Users react by the world's ground truth."""
 
@@ -221,14 +290,24 @@ class _SyntheticEnv:
         self.users = np.arange(world.n_users)
         self.features = world.item_features
 
-    def truth(self, users, candidates, seen, rng) -> sp.csr_matrix:
-        """Relevant items per user: ``relevant_per_user`` picks by the true choice law among the
-        candidates the user has not interacted with."""
-        cand = np.broadcast_to(candidates, (len(users), len(candidates))).copy()
-        cand[seen[users][:, candidates].nonzero()] = -1
-        u, i = self.world.sample_interactions(users, cand, n_per_user=self.config.relevant_per_user, rng=rng)
-        rows = np.searchsorted(users, u)
-        return sp.csr_matrix((np.ones(len(i), np.float32), (rows, i)), shape=(len(users), self.world.n_items))
+    def relevance(self, users, candidates, rng) -> np.ndarray:
+        """One draw of the choice law for the step, shared by the strategies: exponential-race
+        keys of shape (n_users, n_candidates), ``log E - logit``; the smallest keys are the
+        picks (a Plackett-Luce sample, as :meth:`SyntheticWorld.sample_interactions` draws)."""
+        logits = self.world.true_scores(users, candidates)
+        with np.errstate(divide="ignore"):
+            return np.log(rng.standard_exponential(logits.shape)) - logits
+
+    def truth(self, users, candidates, relevance, seen, columns=None) -> sp.csr_matrix:
+        """Relevant items per user, shape (n_users, n_items): the first ``relevant_per_user``
+        picks of the step's draw among ``candidates[columns]`` the user has not interacted with
+        (``seen``: sparse, shape (n_users, n_candidates))."""
+        keys = relevance.copy()
+        keys[seen.nonzero()] = np.inf
+        cols = np.arange(len(candidates)) if columns is None else np.flatnonzero(columns)
+        r, c = _first_arrivals(keys[:, cols], self.config.relevant_per_user)
+        return sp.csr_matrix((np.ones(len(r), np.float32), (r, candidates[cols[c]])),
+                             shape=(len(users), self.world.n_items))
 
     def react(self, users, lists, rng):
         mask = self.world.sample_interactions(users, lists, rng=rng, base_rate=self.config.base_rate,
@@ -255,13 +334,17 @@ class _ReplayEnv:
         self.users = np.flatnonzero(np.diff(split.cold_test.indptr) > 0)
         self.features = dataset.item_features
 
-    def truth(self, users, candidates, seen, rng) -> sp.csr_matrix:
-        mask = np.zeros(self.held.shape[1], dtype=np.float32)
-        mask[candidates] = 1.0
-        t = (self.held[users] @ sp.diags(mask)).tocsr()
-        t = t - t.multiply(seen[users])
-        t.eliminate_zeros()
-        return t.tocsr()
+    def relevance(self, users, candidates, rng) -> sp.csr_matrix:
+        """Held-out interactions of the users with the candidates, shape (n_users, n_candidates)."""
+        return self.held[users][:, candidates].tocsr()
+
+    def truth(self, users, candidates, relevance, seen, columns=None) -> sp.csr_matrix:
+        t = (relevance - relevance.multiply(seen)).tocoo()
+        keep = t.data > 0
+        if columns is not None:
+            keep &= columns[t.col]
+        return sp.csr_matrix((np.ones(int(keep.sum()), np.float32), (t.row[keep], candidates[t.col[keep]])),
+                             shape=(len(users), self.held.shape[1]))
 
     def react(self, users, lists, rng):
         safe = np.maximum(lists, 0)
@@ -283,6 +366,17 @@ def _recall(lists: np.ndarray, truth: sp.csr_matrix, k: int) -> tuple[np.ndarray
     return rec, hit
 
 
+def _keep_items(truth: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    """``truth`` with only the columns where ``keep`` (bool, shape (n_items,)) is True."""
+    t = truth.tocoo()
+    m = keep[t.col]
+    return sp.csr_matrix((t.data[m], (t.row[m], t.col[m])), shape=truth.shape)
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
+
+
 def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
              config: SimulationConfig | None = None, split: Any = None,
              verbose: bool = False) -> dict:
@@ -301,7 +395,7 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
     """
     from .synthetic import SyntheticWorld, make_world
 
-    config = config or SimulationConfig()
+    config = (config or SimulationConfig()).check()
     rng = np.random.default_rng(config.random_state)
     if isinstance(data, str) and data == "synthetic":
         data = make_world(random_state=config.random_state)
@@ -338,43 +432,42 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
         arrival[batch] = step
         available = np.union1d(available, batch)
         age = np.where(arrival >= 0, step - arrival, 10 ** 6)
-        new_pool = available[age[available] < config.new_age]
+        is_new = age < config.new_age  # (n_items,)
         users = env.users if config.users_per_step is None or config.users_per_step >= len(env.users) \
             else np.sort(rng.choice(env.users, config.users_per_step, replace=False))
         step_seed = int(rng.integers(2 ** 31))
+        # what the users of this step would pick is drawn once; each strategy's truth is that
+        # draw less what its own users have already interacted with
+        relevance = env.relevance(users, available, np.random.default_rng([step_seed, 2]))
         for name, run in runs.items():
             strat, log = run["strategy"], run["log"]
             strat.arrive(batch)
             srng = np.random.default_rng([step_seed, 1])
             lists = np.asarray(strat.serve(users, log, available, srng), dtype=np.int64)
-            # the relevant items of a step are the same for every strategy given the same history
-            truth_new = env.truth(users, new_pool, log, np.random.default_rng([step_seed, 2]))
-            truth_all = env.truth(users, available, log, np.random.default_rng([step_seed, 3]))
+            seen = log[users][:, available]
+            truth_all = env.truth(users, available, relevance, seen)
+            truth_new = env.truth(users, available, relevance, seen, is_new[available])
             rec_new, hit_new = _recall(lists, truth_new, config.k)
             rec_all, _ = _recall(lists, truth_all, config.k)
-            shown_new = (lists >= 0) & (age[np.maximum(lists, 0)] < config.new_age)
+            shown = lists >= 0
+            shown_new = shown & is_new[np.maximum(lists, 0)]
             cu, ci = env.react(users, lists, np.random.default_rng([step_seed, 4]))
             fresh = np.asarray(log[cu, ci]).ravel() == 0
             cu, ci = cu[fresh], ci[fresh]
-            # warm-up curve: recall of the truth items of each age
-            for a in range(config.new_age):
-                items_a = available[age[available] == a]
-                if items_a.size:
-                    m = np.zeros(n_items, dtype=np.float32)
-                    m[items_a] = 1
-                    ta = (truth_all @ sp.diags(m)).tocsr()
-                    ra, _ = _recall(lists, ta, config.k)
-                    if np.isfinite(ra).any():
-                        run["recall_by_age"].setdefault(a, []).append(float(np.nanmean(ra)))
-                    run["clicks_by_age"].setdefault(a, []).append(int(np.isin(ci, items_a).sum()))
+            # warm-up curve: recall of the relevant items of each age, clicks per item of that age
+            for a in range(min(config.warmup_ages, step + 1)):
+                ra, _ = _recall(lists, _keep_items(truth_all, age == a), config.k)
+                if np.isfinite(ra).any():
+                    run["recall_by_age"].setdefault(a, []).append(float(np.nanmean(ra)))
+                run["clicks_by_age"].setdefault(a, []).append(int((age[ci] == a).sum()))
             out = run["out"]
             out["step"].append(step)
-            out["new_item_recall"].append(float(np.nanmean(rec_new)) if np.isfinite(rec_new).any() else 0.0)
-            out["new_item_hit_rate"].append(float(np.nanmean(hit_new)) if np.isfinite(hit_new).any() else 0.0)
-            out["new_item_exposure"].append(float(shown_new.sum() / max((lists >= 0).sum(), 1)))
-            out["overall_recall"].append(float(np.nanmean(rec_all)) if np.isfinite(rec_all).any() else 0.0)
+            out["new_item_recall"].append(_mean(rec_new))
+            out["new_item_hit_rate"].append(_mean(hit_new))
+            out["new_item_exposure"].append(float(shown_new.sum() / max(shown.sum(), 1)))
+            out["overall_recall"].append(_mean(rec_all))
             out["clicks"].append(int(len(ci)))
-            out["new_item_clicks"].append(int((age[ci] < config.new_age).sum()))
+            out["new_item_clicks"].append(int(is_new[ci].sum()))
             first = run["first"]
             newly = np.unique(ci[first[ci] < 0])
             first[newly] = step
@@ -406,6 +499,7 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
         out["warmup_clicks_per_item"] = [
             float(np.mean(run["clicks_by_age"][a])) / max(config.items_per_step, 1) for a in ages]
         out["fit_seconds"] = run["fit_seconds"]
+        out["refits"] = int(getattr(run["strategy"], "refits", 0))
         result["strategies"][name] = out
     return result
 
