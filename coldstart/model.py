@@ -104,7 +104,7 @@ class ColdStartRecommender(BaseEstimator):
         Whether the factors were learned content-constrained.
     """
 
-    def __init__(self, factors: int = 256, regularization: float = 0.01, alpha: Any = "auto",
+    def __init__(self, factors: int = 256, regularization: float = 0.1, alpha: Any = "auto",
                  iterations: int = 4, collaborative: Any = None, mapper: Any = None,
                  weighting: Any = "auto", map_alpha: float = 3.0, prior_weight: Any = "auto",
                  zero_shot_scale: float = 2.0, featurizer: Any = None, random_state: int | None = None,
