@@ -105,3 +105,67 @@ def gram_matrix(factors: np.ndarray) -> np.ndarray:
     """``factors.T @ factors`` of shape (k, k), float64."""
     f = np.asarray(factors)
     return (f.T @ f).astype(np.float64)
+
+
+def solve_from_prior(rows: sp.csr_matrix, fixed: np.ndarray, regularization: float, alpha: float,
+                     prior: np.ndarray, prior_weight: float, gram: np.ndarray | None = None,
+                     iters: int = 10) -> np.ndarray:
+    """Posterior means of items (or users) around a prior, for all rows at once.
+
+    For row i with confidences ``c = alpha * rows[i]`` and prior vector ``z_i`` returns
+    ``v_i = z_i + (H + A_i)^-1 (b_i - A_i z_i)`` with ``H = F'F + (regularization + prior_weight) I``,
+    ``A_i = sum_j (c_j - 1) f_j f_j'`` and ``b_i = sum_j c_j f_j``: the minimiser of the
+    implicit-ALS loss of the row plus a Gaussian prior whose mean is placed so that a row
+    without interactions gets exactly ``z_i`` (its zero-shot vector) and every interaction
+    moves it from there. Preconditioned conjugate gradients per row in the eigenbasis of
+    ``F'F`` (where ``H`` is diagonal), ``iters`` steps; O(nnz × k) per step, no per-row loop.
+
+    Parameters
+    ----------
+    rows : csr_matrix of shape (b, m)
+    fixed : ndarray of shape (m, k)
+    prior : ndarray of shape (b, k)
+    gram : ndarray of shape (k, k), optional
+        ``fixed.T @ fixed`` (or the Gram of the part of ``fixed`` that counts as unobserved).
+
+    Returns
+    -------
+    ndarray of shape (b, k), float32
+    """
+    from .mapping import _pair_dots
+
+    rows = sp.csr_matrix(rows, dtype=np.float32)
+    G = gram_matrix(fixed) if gram is None else np.asarray(gram, dtype=np.float64)
+    ev, Q = np.linalg.eigh(G)
+    Q = Q.astype(np.float32)
+    h = (np.maximum(ev, 0.0) + regularization + prior_weight).astype(np.float32)
+    Ft = np.ascontiguousarray(fixed @ Q, dtype=np.float32)
+    conf = (alpha * rows.data).astype(np.float32)
+    C = sp.csr_matrix((conf, rows.indices, rows.indptr), shape=rows.shape)
+    Cm1 = sp.csr_matrix((conf - 1.0, rows.indices, rows.indptr), shape=rows.shape)
+    Z = np.ascontiguousarray(np.asarray(prior, dtype=np.float32) @ Q)
+
+    def A(P):  # rows' sum_j (c_j - 1) (f_j . p_i) f_j, eigenbasis
+        t = _pair_dots(P, C, Ft) * (conf - 1.0)
+        return np.asarray(sp.csr_matrix((t, C.indices, C.indptr), shape=C.shape) @ Ft)
+
+    r = np.asarray(C @ Ft) - A(Z)  # b - A z; the solution is z + delta with (H + A) delta = r
+    minv = 1.0 / (h[None, :] + np.asarray(Cm1 @ (Ft * Ft)))
+    D = np.zeros_like(Z)
+    z = r * minv
+    p = z.copy()
+    rz = np.einsum("ij,ij->i", r, z)
+    for it in range(iters):
+        ap = p * h + A(p)
+        pap = np.einsum("ij,ij->i", p, ap)
+        a = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
+        D += a[:, None] * p
+        if it == iters - 1:
+            break
+        r -= a[:, None] * ap
+        z = r * minv
+        rz_new = np.einsum("ij,ij->i", r, z)
+        beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
+        p = z + beta[:, None] * p
+        rz = rz_new
+    return ((Z + D) @ Q.T).astype(np.float32)

@@ -15,7 +15,7 @@ from ._buffer import RowBuffer
 from ._topk import topk_batched
 from ._validation import check_ids, check_item_features, check_positive, check_user_items
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
-                            to_numpy_factors)
+                            solve_from_prior, to_numpy_factors)
 from .mapping import RidgeMap, fit_map_on_interactions
 from .weighting import AttributeWeighting
 
@@ -23,6 +23,8 @@ _FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered can
 #: The plug-in map (a backend's fixed factors): CG steps of the ridge start and of the
 #: refinement on the ALS loss; chosen on cold validation items (coldstart.spark uses the same).
 PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS = 5, 5
+#: prior_weight="auto": the attribute prior weighs as much as this many typical interactions.
+PRIOR_INTERACTIONS = 10.0
 
 
 class ColdStartRecommender(BaseEstimator):
@@ -69,11 +71,11 @@ class ColdStartRecommender(BaseEstimator):
         eigenvalue of the users' Gram matrix ``U'U`` (the units of the data term); in plug-in
         mode it is :class:`RidgeMap`'s ``alpha`` on L2-normalised attribute rows.
     prior_weight : float or "auto"
-        Precision of the attribute prior around which items' vectors are fitted from their
-        interactions (at fit for warm items, and in :meth:`partial_fit_items`), in the units of
-        ``regularization``. "auto": estimated from the data as 1 / mean squared difference
-        between the collaborative item vectors and the mapped ones (empirical Bayes): weak
-        attributes give a weak prior.
+        Precision of the attribute prior from which new items' vectors are refitted as their
+        interactions arrive (:meth:`partial_fit_items`), in the units of ``regularization``.
+        "auto": as much as ten typical interactions (ten times the mean precision one observed
+        interaction adds per dimension), so the rate at which items warm up does not depend on
+        the catalog's size or confidence scale.
     zero_shot_scale : float
         Multiplier of the mapped vectors of items without interactions. Ridge predictions are
         shrunk toward the mean; scaling them up lets new items compete with established ones
@@ -125,7 +127,7 @@ class ColdStartRecommender(BaseEstimator):
         self.show_progress = show_progress
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, user_items, item_features) -> "ColdStartRecommender":
+    def fit(self, user_items, item_features, new_items=None) -> "ColdStartRecommender":
         """Fit the collaborative model and the attribute map.
 
         Parameters
@@ -135,6 +137,12 @@ class ColdStartRecommender(BaseEstimator):
             zero-shot vectors.
         item_features : sparse matrix or array-like of shape (n_items, n_features)
             Real-valued attributes (counts, indicators, signed numbers, dense vectors).
+        new_items : array-like of item indices, optional
+            Items still warming up (e.g. those that arrived in the last few retraining
+            periods). Their vectors are what :meth:`partial_fit_items` gives — the posterior
+            from their zero-shot vector with their interactions — so a refit does not take a
+            new item's zero-shot boost away after its first interactions. Other items with
+            interactions are established: their vectors are collaborative.
 
         Returns
         -------
@@ -143,6 +151,8 @@ class ColdStartRecommender(BaseEstimator):
         self._check_params()
         user_items = check_user_items(user_items)
         n_users, n_items = user_items.shape
+        if new_items is not None:
+            new_items, _ = check_ids(new_items, n_items, "new_items")
         if self.featurizer is not None:
             self.featurizer_ = clone(self.featurizer)
             item_features = self.featurizer_.fit_transform(item_features)
@@ -176,7 +186,6 @@ class ColdStartRecommender(BaseEstimator):
             self.mapper_ = self._fit_plugin_map(col, user_items, Xw, warm, users, items)
             content = self._predict(Xw)
             self.content_constrained_ = False
-            self.prior_weight_ = self._resolve_prior_weight(items[warm], content[warm])
         else:
             with threadpool_limits(1, "blas"):  # implicit's ALS wants single-threaded BLAS
                 base = col if col is not None else make_als(
@@ -191,14 +200,21 @@ class ColdStartRecommender(BaseEstimator):
                         base, user_items, show_progress=self.show_progress)
                     self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
                     content = self._predict(Xw)
-                    self.prior_weight_ = self._resolve_prior_weight(items[warm], content[warm])
 
         self._cf_reg = float(getattr(self.collaborative_, "regularization", self.regularization))
-        self._cf_alpha = float(getattr(self.collaborative_, "alpha", self.alpha))
+        self._cf_alpha = float(getattr(self.collaborative_, "alpha", self._alpha_for(user_items, None)))
+        self.prior_weight_ = self._resolve_prior_weight(user_items, users)
         self._k = items.shape[1]
         prior = np.ascontiguousarray(self.zero_shot_scale * content, dtype=np.float32)
         items = np.array(items, dtype=np.float32)
         items[~warm] = prior[~warm]
+        if new_items is not None:
+            new = np.unique(new_items)
+            new = new[warm[new]]
+            if new.size:
+                rows = user_items.T.tocsr()[new]
+                items[new] = solve_from_prior(rows, users, self._reg(), self._alpha(), prior[new],
+                                              max(self.prior_weight_, 1e-12), gram=gram_matrix(users))
         self._users = RowBuffer(users)
         self._items = RowBuffer(items)
         self._prior = RowBuffer(prior)
@@ -254,7 +270,6 @@ class ColdStartRecommender(BaseEstimator):
         als.user_factors, als.item_factors = U, Vs
         self.collaborative_ = als
         content = self._predict(Xw)
-        self.prior_weight_ = self._resolve_prior_weight(Vs[warm], content[warm])
         if not (np.all(np.isfinite(U)) and np.all(np.isfinite(Vs))):
             raise FloatingPointError("the content-constrained ALS produced NaN/inf factors; raise "
                                      "regularization or lower alpha")
@@ -289,13 +304,18 @@ class ColdStartRecommender(BaseEstimator):
         density = user_items.nnz / float(user_items.shape[0] * user_items.shape[1])
         return float(np.clip(0.05 / density, 1.0, 1000.0))
 
-    def _resolve_prior_weight(self, collaborative: np.ndarray, content: np.ndarray) -> float:
-        """``prior_weight``, or with "auto" the empirical-Bayes precision of the attribute prior:
-        1 / mean squared difference between the collaborative and the mapped item vectors."""
+    def _resolve_prior_weight(self, user_items: sp.csr_matrix, users: np.ndarray) -> float:
+        """``prior_weight``, or with "auto" the attribute prior worth ``PRIOR_INTERACTIONS``
+        typical interactions: that many times the mean, over observed pairs, of the precision
+        one interaction adds per dimension, ``(c_ui - 1) ||u_u||^2 / k``. A new item's first
+        interactions then move it at a rate that does not depend on the catalog's scale."""
         if self.prior_weight != "auto":
             return float(self.prior_weight)
-        diff = np.asarray(collaborative, dtype=np.float64) - content
-        return float(1.0 / max(float(np.mean(diff * diff)), 1e-12))
+        conf = self._alpha() * user_items.data.astype(np.float64)
+        pair_user = np.repeat(np.arange(user_items.shape[0]), np.diff(user_items.indptr))
+        sq = np.einsum("ij,ij->i", users, users).astype(np.float64)[pair_user]
+        per = float(np.mean(np.maximum(conf - 1.0, 0.0) * sq)) / users.shape[1] if conf.size else 0.0
+        return float(max(PRIOR_INTERACTIONS * per, 1e-6))
 
     def _make_weighting(self):
         if self.weighting == "auto":
@@ -391,18 +411,20 @@ class ColdStartRecommender(BaseEstimator):
         return idx
 
     def partial_fit_items(self, itemids, item_users) -> "ColdStartRecommender":
-        """Refit the vectors of ``itemids`` from their interactions, starting from their prior.
+        """Refit the vectors of ``itemids`` from all their interactions, starting from their prior.
 
         Parameters
         ----------
         itemids : array-like of shape (n,)
         item_users : sparse matrix of shape (n, n_users)
-            All interactions of each item so far (rows in the order of ``itemids``).
+            All interactions of each item so far (rows in the order of ``itemids``); calling
+            again with the same rows gives the same vectors (nothing is counted twice).
 
-        The solution minimises the ALS loss of the item's interactions plus
-        ``prior_weight * ||v - v_zero_shot||^2``: an item with one interaction moves a
-        little from where its attributes put it, an item with many ends near its pure
-        collaborative vector.
+        The solution minimises the ALS loss of the item's interactions plus a Gaussian prior
+        of precision ``prior_weight_`` centred so that an item without interactions keeps its
+        zero-shot vector: a first interaction moves it from where its attributes put it, many
+        take it to its collaborative vector. An item without interactions is reset to its
+        zero-shot vector.
         """
         check_is_fitted(self)
         ids, _ = check_ids(itemids, self.n_items_, "itemids")
@@ -415,16 +437,12 @@ class ColdStartRecommender(BaseEstimator):
         users = self._users.view
         if self._gram_users is None:
             self._gram_users = gram_matrix(users)
-        # Sequential Bayesian update: the current vector x0 is the posterior mean of an item
-        # without interactions, whose precision is P0 = U'U + (reg + prior_weight) I (the
-        # unobserved-negative term and the attribute prior). New interactions add their terms:
-        # v = (P0 + sum (c-1) u u')^-1 (P0 x0 + sum c u), so no interaction leaves v = x0 and
-        # many take it to the collaborative solution. fold_in's prior term carries P0 x0.
-        x0 = self._items.view[ids].astype(np.float64)
-        pw = max(self.prior_weight_, 1e-12)
-        prior = x0 + (x0 @ (self._gram_users + self._reg() * np.eye(x0.shape[1]))) / pw
-        V = fold_in(users, item_users, self._reg(), self._alpha(), prior=prior, prior_weight=pw,
-                    gram=self._gram_users)
+        # Posterior mean from the item's zero-shot vector z with all its interactions:
+        # v = z + (U'U + (reg + prior_weight) I + sum (c-1) u u')^-1 (sum c u - sum (c-1) u u' z),
+        # the minimiser of the item's ALS loss plus a prior placed so that no interaction
+        # gives exactly z; many interactions take it to the collaborative solution.
+        V = solve_from_prior(item_users, users, self._reg(), self._alpha(), self._prior.view[ids],
+                             max(self.prior_weight_, 1e-12), gram=self._gram_users)
         has = np.diff(item_users.indptr) > 0
         self._items.view[ids[has]] = V[has]
         self._items.view[ids[~has]] = self._prior.view[ids[~has]]

@@ -216,6 +216,59 @@ def test_partial_fit_items_starts_from_zero_shot_prior(clustered):
     assert cos > 0.9
 
 
+def test_partial_fit_items_counts_each_interaction_once(clustered):
+    """Called again with the same (all-so-far) rows, the vectors do not move: the update starts
+    from the zero-shot prior, not from the current vector; and it equals the exact posterior."""
+    ui, X, uc, ic = clustered
+    m = ColdStartRecommender(**SMALL).fit(ui, X)
+    idx = m.add_items(X[:3])
+    fans = [np.flatnonzero(uc == ic[j])[:k] for j, k in zip(range(3), (1, 4, 12))]
+    rows = sp.vstack([sp.csr_matrix((np.ones(len(f), np.float32), (np.zeros(len(f), int), f)),
+                                    shape=(1, m.n_users_)) for f in fans]).tocsr()
+    m.partial_fit_items(idx, rows)
+    first = m.item_factors_[idx].copy()
+    m.partial_fit_items(idx, rows)
+    np.testing.assert_allclose(m.item_factors_[idx], first, rtol=1e-5, atol=1e-6)
+    # the exact posterior: fold-in with the prior mean placed so that no interaction gives z
+    from coldstart.factorization import fold_in, gram_matrix
+
+    z = m.embed_items(X[:3]).astype(np.float64)
+    G = gram_matrix(m.user_factors_)
+    pw = m.prior_weight_
+    mean = z + (z @ (G + m._reg() * np.eye(G.shape[0]))) / pw
+    exact = fold_in(m.user_factors_, rows, m._reg(), m._alpha(), prior=mean, prior_weight=pw, gram=G)
+    np.testing.assert_allclose(first, exact, rtol=2e-3, atol=2e-3 * np.abs(exact).max())
+
+
+def test_auto_prior_weight_is_ten_typical_interactions(clustered):
+    ui, X, uc, ic = clustered
+    m = ColdStartRecommender(**SMALL).fit(ui, X)
+    U = m.user_factors_.astype(np.float64)
+    rows = np.repeat(np.arange(ui.shape[0]), np.diff(ui.indptr))
+    per = np.mean((m._alpha() * ui.data - 1.0) * (U[rows] ** 2).sum(1)) / U.shape[1]
+    assert m.prior_weight_ == pytest.approx(10.0 * per, rel=1e-4)
+    assert ColdStartRecommender(**SMALL, prior_weight=5.0).fit(ui, X).prior_weight_ == 5.0
+
+
+def test_fit_new_items_get_the_partial_fit_posterior(clustered):
+    """Items passed as new_items keep the warm-up estimate through a refit: the same vectors
+    partial_fit_items gives; the other items are those of a plain fit."""
+    ui, X, uc, ic = clustered
+    counts = np.bincount(ui.indices, minlength=ui.shape[1])
+    new = np.flatnonzero(counts > 0)[:5]
+    plain = ColdStartRecommender(**SMALL).fit(ui, X)
+    m = ColdStartRecommender(**SMALL).fit(ui, X, new_items=new)
+    rest = np.setdiff1d(np.arange(ui.shape[1]), new)
+    np.testing.assert_allclose(m.item_factors_[rest], plain.item_factors_[rest], rtol=1e-6, atol=1e-7)
+    assert not np.allclose(m.item_factors_[new], plain.item_factors_[new])
+    before = m.item_factors_[new].copy()
+    m.partial_fit_items(new, ui.T.tocsr()[new])
+    np.testing.assert_allclose(m.item_factors_[new], before, rtol=1e-5, atol=1e-6)
+    assert not m.is_zero_shot_[new].any()
+    with pytest.raises(IndexError, match="new_items"):
+        ColdStartRecommender(**SMALL).fit(ui, X, new_items=[ui.shape[1]])
+
+
 def test_partial_fit_users_adds_new_users(fitted, clustered):
     ui, X, uc, ic = clustered
     m = clone(fitted).fit(ui, X)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from coldstart.simulation import SimulationConfig, _SyntheticEnv, simulate
 from coldstart.synthetic import make_world
@@ -69,3 +70,134 @@ def test_bad_strategy_names_are_refused():
     with pytest.raises(ValueError, match="unknown or inapplicable"):
         simulate(make_world(n_users=100, n_items=300, random_state=0),
                  strategies=("zero-shot", "magic"), config=SimulationConfig(n_steps=1, items_per_step=10))
+
+
+# ----------------------------------------------------------------------------- strategy bookkeeping
+@pytest.fixture
+def started():
+    """A zero-shot strategy without refits after step 0's arrivals, and a log with clicks on new
+    items and on established ones."""
+    from coldstart.simulation import ZeroShot
+
+    world = make_world(n_users=200, n_items=400, random_state=3)
+    cfg = SimulationConfig(n_steps=2, items_per_step=40, refit_every=None,
+                           model_params={"factors": 8, "random_state": 0})
+    env = _SyntheticEnv(world, cfg, np.random.default_rng(0))
+    strat = ZeroShot(world.item_features, cfg)
+    strat.start(env.initial_log, env.initial)
+    strat.arrive(env.batches[0])
+    rng = np.random.default_rng(1)
+    new = env.batches[0][:10]
+    old = env.initial[:10]
+    users = rng.choice(world.n_users, 30, replace=False)
+    delta = sp.csr_matrix((np.ones(60, np.float32), (np.repeat(users, 2), np.concatenate(
+        [rng.choice(new, 30), rng.choice(old, 30)]))), shape=env.initial_log.shape)
+    delta.data[:] = 1.0
+    log = env.initial_log + delta
+    log.data[:] = 1.0
+    return strat, log.tocsr(), new, old, users
+
+
+def test_partial_fits_count_each_interaction_once(started):
+    strat, log, new, old, users = started
+    clicked = np.unique(log[:, new].nonzero()[1])
+    items = new[clicked]
+    prior = strat.model._prior.view[items].copy()
+    no_users = np.zeros(0, np.int64)  # user vectors fixed, so only the item side can change
+    strat.update(log, items, no_users, step=0)
+    once = strat.model.item_factors_[items].copy()
+    assert not np.allclose(once, prior)  # the clicks moved the new items
+    # the same log again (no new interaction): the vectors must not move again
+    strat.update(log, items, no_users, step=1)
+    np.testing.assert_allclose(strat.model.item_factors_[items], once, rtol=1e-5, atol=1e-9)
+
+
+def test_partial_fits_leave_established_items_to_the_refit(started):
+    strat, log, new, old, users = started
+    before = strat.model.item_factors_[old].copy()
+    strat.update(log, old, np.unique(users), step=0)
+    np.testing.assert_array_equal(strat.model.item_factors_[old], before)
+
+
+def test_refits_keep_young_items_warming_up(started):
+    """At a refit, items younger than warmup_window get the partial-fit posterior from their
+    zero-shot prior (the refit does not take their boost away); with a window of 0 they are
+    established like every other item with interactions."""
+    strat, log, new, old, users = started
+    clicked = new[np.unique(log[:, new].nonzero()[1])]
+    strat._fit(log)  # a refit right after the batch arrived (age 0 < warmup_window = 3)
+    young = strat.model.item_factors_[clicked].copy()
+    strat.model.partial_fit_items(clicked, log.T.tocsr()[clicked])
+    np.testing.assert_allclose(strat.model.item_factors_[clicked], young, rtol=1e-5, atol=1e-7)
+    strat.config = SimulationConfig(**{**strat.config.__dict__, "warmup_window": 0})
+    strat._fit(log)
+    assert not np.allclose(strat.model.item_factors_[clicked], young)
+
+
+def test_refit_cadence_and_warmup_ages():
+    world = make_world(n_users=200, n_items=500, random_state=4)
+    base = dict(n_steps=4, items_per_step=30, users_per_step=100, warmup_ages=2,
+                model_params={"factors": 8, "random_state": 0})
+    # refits after the steps where (step + 1) % every == 0, none after the last step
+    for every, expected in ((1, 3), (2, 1), (3, 1), (None, 0)):
+        res = simulate(world, strategies=("zero-shot", "no-attributes"),
+                       config=SimulationConfig(refit_every=every, **base))
+        for out in res["strategies"].values():
+            assert out["refits"] == expected, every
+            assert out["warmup_age"] == [0, 1]
+
+
+def test_no_attributes_ignores_attributes():
+    from coldstart.simulation import NoAttributes
+
+    world = make_world(n_users=200, n_items=400, random_state=5)
+    cfg = SimulationConfig(n_steps=2, items_per_step=40, model_params={"factors": 8, "random_state": 0})
+    env = _SyntheticEnv(world, cfg, np.random.default_rng(0))
+    noise = sp.random(world.n_items, 50, density=0.1, format="csr", random_state=0, dtype=np.float32)
+    lists = []
+    for X in (world.item_features, noise):
+        strat = NoAttributes(sp.csr_matrix(X), cfg)
+        strat.start(env.initial_log, env.initial)
+        strat.arrive(env.batches[0])
+        available = np.union1d(env.initial, env.batches[0])
+        lists.append(strat.serve(np.arange(60), env.initial_log, available, np.random.default_rng(0)))
+        # items without interactions have no vector, and nothing pulls them toward attributes
+        empty = np.diff(env.initial_log.tocsc().indptr) == 0
+        assert not strat.model.item_factors_[empty].any()
+        assert not strat.model._prior.view.any()
+    np.testing.assert_array_equal(lists[0], lists[1])
+    # the exploration slots go to the step's arrivals only
+    assert np.isin(lists[0][:, -cfg.explore_slots:], env.batches[0]).all()
+
+
+def test_truth_is_one_draw_less_each_strategys_history():
+    world = make_world(n_users=100, n_items=300, random_state=6)
+    cfg = SimulationConfig(n_steps=2, items_per_step=30, relevant_per_user=4)
+    env = _SyntheticEnv(world, cfg, np.random.default_rng(0))
+    users = np.arange(0, 100, 2)
+    cand = np.union1d(env.initial, env.batches[0])
+    rel = env.relevance(users, cand, np.random.default_rng(1))
+    none = sp.csr_matrix((len(users), len(cand)))
+    t0 = env.truth(users, cand, rel, none)
+    assert (np.diff(t0.indptr) == cfg.relevant_per_user).all()
+    assert np.isin(t0.indices, cand).all()
+    # a strategy whose users already took some of those items: they drop out, others replace them
+    r, c = t0.nonzero()
+    took = sp.csr_matrix((np.ones(len(users)), (np.arange(len(users)), np.searchsorted(cand, c[np.r_[0, np.cumsum(
+        np.diff(t0.indptr))[:-1]]]))), shape=none.shape)
+    t1 = env.truth(users, cand, rel, took)
+    assert t1.multiply(t0).nnz == t0.nnz - len(users)
+    assert (np.diff(t1.indptr) == cfg.relevant_per_user).all()
+    # restricted to the new items: the first picks among them, within the same draw
+    is_new = np.isin(cand, env.batches[0])
+    tn = env.truth(users, cand, rel, none, is_new)
+    assert np.isin(tn.indices, env.batches[0]).all()
+    assert (np.diff(tn.indptr) == cfg.relevant_per_user).all()
+
+
+@pytest.mark.parametrize("knob, value", [("n_steps", 0), ("new_age", 0), ("refit_every", 0),
+                                         ("explore_slots", 20), ("initial_items", 1.0)])
+def test_bad_config_is_refused_naming_the_knob(knob, value):
+    with pytest.raises(ValueError, match=f"SimulationConfig.{knob}"):
+        simulate(make_world(n_users=50, n_items=200, random_state=0),
+                 config=SimulationConfig(**{knob: value}))
