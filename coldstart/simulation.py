@@ -94,11 +94,13 @@ class SimulationConfig:
 
     def check(self) -> "SimulationConfig":
         """Raise ValueError naming the first invalid knob; returns self."""
-        for name in ("n_steps", "items_per_step", "k", "relevant_per_user", "new_age", "warmup_ages",
-                     "warmup_window"):
+        for name in ("n_steps", "items_per_step", "k", "relevant_per_user", "new_age", "warmup_ages"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v >= 1):
                 raise ValueError(f"SimulationConfig.{name} must be a positive integer; received {v!r}")
+        if not (isinstance(self.warmup_window, (int, np.integer)) and self.warmup_window >= 0):
+            raise ValueError("SimulationConfig.warmup_window must be a non-negative integer; "
+                             f"received {self.warmup_window!r}")
         for name in ("users_per_step", "refit_every"):
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, np.integer)) and v >= 1):
