@@ -3,12 +3,18 @@
 Rows (all fitted on ``split.train``, scored with ``evaluate(..., settings=("cold",), K=20)``):
 
 * ``local default``   ``ColdStartRecommender(random_state=0).fit`` (content-constrained ALS).
+* ``local plug-in``   implicit's plain ALS (the local default's factors, regularization, alpha and
+                      sweeps) + ``ColdStartRecommender(collaborative=<it>)``: the local
+                      counterpart of the Spark path (plain ALS factors, the plug-in map).
 * ``spark``           ``SparkColdStartRecommender(random_state=0).fit`` in ``local[N]``: Spark's
-                      ALS + the distributed map, scored after ``to_local()``; its time is split
-                      into ALS and map.
-* ``map only``        the attribute map alone on the same (Spark ALS) item factors: the local
-                      ``AttributeWeighting`` + ``RidgeMap`` vs :class:`coldstart.spark.SparkAttributeMap`,
-                      with the largest difference between their zero-shot vectors.
+                      ALS + the distributed plug-in map (ridge start refined on the ALS loss),
+                      scored after ``to_local()``; its time is split into ALS and map.
+* ``map only``        the attribute map alone on the same (Spark ALS) factors and interactions,
+                      local functions vs :class:`coldstart.spark.SparkAttributeMap`, with the
+                      largest difference between their zero-shot vectors; ``plug-in``: the
+                      weighting, the ridge start and :func:`coldstart.mapping.fit_map_on_interactions`
+                      (confidence ``1 + alpha``, what the Spark path uses); ``ridge``: the weighting
+                      and ``RidgeMap(alpha=map_alpha)`` (the family without interactions).
 
 Prints a table and writes ``benchmarks/results/spark_fit.json``.
 
@@ -30,6 +36,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -37,6 +44,9 @@ sys.path.insert(0, str(ROOT))
 from coldstart import AttributeWeighting, ColdStartRecommender, RidgeMap  # noqa: E402
 from coldstart.datasets import load_citeulike  # noqa: E402
 from coldstart.evaluation import evaluate  # noqa: E402
+from coldstart.factorization import fit_collaborative, make_als  # noqa: E402
+from coldstart.mapping import fit_map_on_interactions  # noqa: E402
+from coldstart.model import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "spark_fit.json"
 
@@ -69,6 +79,14 @@ def main(argv=None) -> dict:
     local = ColdStartRecommender(random_state=0).fit(split.train, X)
     rows.append({"path": "local default", "fit_s": time.perf_counter() - t, "recall@20": _recall(local, split),
                  "detail": f"ColdStartRecommender(random_state=0), {local.item_factors_.shape[1]} factors"})
+
+    t = time.perf_counter()
+    als = make_als(local.factors, local.regularization, local._cf_alpha, local.iterations, 0)
+    with threadpool_limits(1, "blas"):  # as the local model fits implicit's ALS
+        col, _, _ = fit_collaborative(als, split.train)
+    plug = ColdStartRecommender(collaborative=col, random_state=0).fit(split.train, X)
+    rows.append({"path": "local plug-in", "fit_s": time.perf_counter() - t, "recall@20": _recall(plug, split),
+                 "detail": f"implicit ALS (alpha {local._cf_alpha:.1f}) + ColdStartRecommender(collaborative=...)"})
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -111,35 +129,56 @@ def main(argv=None) -> dict:
     exported = model.to_local(n_users=split.n_users, n_items=split.n_items)
     rows.append({"path": "spark", "fit_s": end - t, "recall@20": _recall(exported, split),
                  "detail": f"{args.master}: Spark ALS {als_s:.1f} s ({args.factors} factors, {args.iterations} "
-                           f"sweeps) + map {map_s:.1f} s ({model.map_.n_iter_} CG iterations)"})
+                           f"sweeps) + plug-in map and prior weight {map_s:.1f} s ({model.map_.n_iter_} CG "
+                           f"steps, {model.map_.n_train_pairs_} interactions)"})
 
-    # the map alone on the same item factors (Spark ALS's), local vs Spark
+    # the map alone on the same factors (Spark ALS's) and interactions, local vs Spark
     ids, V = spark_to_factors(model.item_factors_)
-    t = time.perf_counter()
-    wl = AttributeWeighting().fit(X[ids])
-    rl = RidgeMap(alpha=model.map_.mapper_.alpha).fit(wl.transform(X[ids]), V)
-    local_map_s = time.perf_counter() - t
-    zs_local = rl.predict(wl.transform(X))
-    t = time.perf_counter()
-    sm = SparkAttributeMap(alpha=model.map_.mapper_.alpha).fit(model.item_factors_, attrs)
-    spark_map_s = time.perf_counter() - t
-    zs_spark = sm.embed(X)
-    diff = float(np.abs(zs_spark - zs_local).max() / np.abs(zs_local).max())
-    rows.append({"path": "map only, local", "fit_s": local_map_s, "recall@20": None,
-                 "detail": f"AttributeWeighting + RidgeMap, {rl.n_iter_} CG iterations"})
-    rows.append({"path": "map only, spark", "fit_s": spark_map_s, "recall@20": None,
-                 "detail": f"SparkAttributeMap, {sm.n_iter_} CG iterations; max |Δ zero-shot| / max = {diff:.1e}"})
+    order = np.argsort(ids)
+    ids, V = ids[order], V[order]
+    uid, Uf = spark_to_factors(model.user_factors_)
+    U = np.zeros((split.n_users, Uf.shape[1]), np.float32)
+    U[uid] = Uf  # users without factors: zero rows, no change to U'U
+    scale, map_alpha = model._fold_in_alpha(), model.map_.mapper_.alpha
+    diffs = {}
+    for family in ("plug-in", "ridge"):
+        t = time.perf_counter()
+        wl = AttributeWeighting().fit(X[ids])
+        Xw = wl.transform(X[ids])
+        if family == "plug-in":
+            W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0).fit(Xw, V).coef_
+            ciu = (scale * split.train).astype(np.float32).T.tocsr()[ids]
+            W = fit_map_on_interactions(Xw, ciu, U, map_alpha, W, iters=PLUGIN_MAP_ITERS)
+            rl = RidgeMap(alpha=map_alpha, fit_intercept=False)
+            rl.coef_, rl.intercept_, rl.n_features_in_ = W, np.zeros(W.shape[1], np.float32), W.shape[0]
+            steps, what = PLUGIN_INIT_ITERS + PLUGIN_MAP_ITERS, "ridge start + fit_map_on_interactions"
+        else:
+            rl = RidgeMap(alpha=map_alpha).fit(Xw, V)
+            steps, what = rl.n_iter_, "RidgeMap"
+        local_map_s = time.perf_counter() - t
+        zs_local = rl.predict(wl.transform(X))
+        refine = ({"interactions": inter, "user_factors": model.user_factors_, "confidence_scale": scale}
+                  if family == "plug-in" else {})
+        t = time.perf_counter()
+        sm = SparkAttributeMap(alpha=map_alpha).fit(model.item_factors_, attrs, **refine)
+        spark_map_s = time.perf_counter() - t
+        zs_spark = sm.embed(X)
+        diffs[family] = diff = float(np.abs(zs_spark - zs_local).max() / np.abs(zs_local).max())
+        rows.append({"path": f"map only ({family}), local", "fit_s": local_map_s, "recall@20": None,
+                     "detail": f"AttributeWeighting + {what}, {steps} CG steps"})
+        rows.append({"path": f"map only ({family}), spark", "fit_s": spark_map_s, "recall@20": None,
+                     "detail": f"SparkAttributeMap, {sm.n_iter_} CG steps; max |Δ zero-shot| / max = {diff:.1e}"})
     spark.stop()
 
     print(f"\nciteulike-t: {split.n_users} users, {split.n_items} items, {X.shape[1]} attributes, "
           f"{split.train.nnz} training interactions; Spark {args.master} (start-up {start_s:.0f} s)\n")
-    print(f"{'path':<18} {'fit (s)':>8} {'cold R@20':>10}  detail")
+    print(f"{'path':<28} {'fit (s)':>8} {'cold R@20':>10}  detail")
     for r in rows:
         rec = "" if r["recall@20"] is None else f"{r['recall@20']:.4f}"
-        print(f"{r['path']:<18} {r['fit_s']:>8.1f} {rec:>10}  {r['detail']}")
+        print(f"{r['path']:<28} {r['fit_s']:>8.1f} {rec:>10}  {r['detail']}")
     result = {"dataset": "citeulike-t", "master": args.master, "factors": args.factors,
               "iterations": args.iterations, "spark_start_s": start_s, "rows": rows,
-              "zero_shot_max_rel_diff": diff,
+              "zero_shot_max_rel_diff": diffs,
               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                           "platform": platform.platform()}}
     args.out.parent.mkdir(parents=True, exist_ok=True)

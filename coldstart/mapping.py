@@ -67,29 +67,41 @@ class _RidgePCG:
         self.Y = Y.copy()
         norm0 = np.linalg.norm(self._xct(self.w[:, None] * Y), axis=0)
         norm0[norm0 == 0] = 1.0
-        R, B = self.R, self.B
-        Z = self.minv * R
-        P = Z.copy()
-        rz = np.einsum("ij,ij->j", R, Z)
-        it = 0
-        for it in range(1, max_iter + 1):
-            AP = self._op(P)
-            pap = np.einsum("ij,ij->j", P, AP)
-            step = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
-            B += step * P
-            R -= step * AP
-            if tol and np.all(np.linalg.norm(R, axis=0) <= tol * norm0):
-                break
-            Z = self.minv * R
-            rz_new = np.einsum("ij,ij->j", R, Z)
-            beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
-            P = Z + beta * P
-            rz = rz_new
-        return it
+        return _ridge_pcg(self._op, self.B, self.R, self.minv, max_iter, tol, norm0)
 
     def intercept(self) -> np.ndarray:
         ybar = self.w @ self.Y / self.sw
         return (ybar - self.mu @ self.B).astype(np.float32)
+
+
+def _ridge_pcg(op, B: np.ndarray, R: np.ndarray, minv: np.ndarray, max_iter: int, tol: float,
+               norm0: np.ndarray) -> int:
+    """The conjugate-gradient loop of :class:`_RidgePCG`, the data product given.
+
+    ``op(P)``: the operator ``Xc' W Xc P + lam P`` (n_features, k); ``B`` and ``R`` (the
+    iterate and its residual, (n_features, k) float32) are updated in place; ``minv``
+    (n_features, 1) is the Jacobi preconditioner; stops after ``max_iter`` steps or when every
+    column's residual is at most ``tol`` times ``norm0`` (k,). Returns the steps run.
+    ``coldstart.spark`` runs it with the product summed over Spark partitions.
+    """
+    Z = minv * R
+    P = Z.copy()
+    rz = np.einsum("ij,ij->j", R, Z)
+    it = 0
+    for it in range(1, max_iter + 1):
+        AP = op(P)
+        pap = np.einsum("ij,ij->j", P, AP)
+        step = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
+        B += step * P
+        R -= step * AP
+        if tol and np.all(np.linalg.norm(R, axis=0) <= tol * norm0):
+            break
+        Z = minv * R
+        rz_new = np.einsum("ij,ij->j", R, Z)
+        beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
+        P = Z + beta * P
+        rz = rz_new
+    return it
 
 
 class RidgeMap(RegressorMixin, BaseEstimator):
@@ -332,27 +344,43 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
     """
     Xw = sp.csr_matrix(Xw, dtype=np.float32)
     Ciu = sp.csr_matrix(Ciu, dtype=np.float32)
-    ev, Q = np.linalg.eigh((U.T @ U).astype(np.float64))
-    ev = np.maximum(ev, 1e-9)
-    Q = Q.astype(np.float32)
+    evf, Q, lam = _gram_eigen(U.T @ U, lam_rel)
     Ut = np.ascontiguousarray(U @ Q, dtype=np.float32)
-    evf = ev.astype(np.float32)
-    lam = float(lam_rel * ev.mean())
     Wt = np.ascontiguousarray(W0 @ Q, dtype=np.float32)
     blocks = _ItemBlocks(Xw, Ciu, num_threads=num_threads)
     k = Ut.shape[1]
-    start = blocks.reduce(lambda Xb, Cb, _: _block_start(Xb, Cb, Ut, evf, Wt), 2 * k)
-    r = start[:, :k] - lam * Wt
-    minv = 1.0 / (start[:, k:] + lam)
+    Wt = _map_cg(lambda W: blocks.reduce(lambda Xb, Cb, _: _block_start(Xb, Cb, Ut, evf, W), 2 * k),
+                 lambda P: blocks.reduce(lambda Xb, Cb, _: _block_op(Xb, Cb, Ut, evf, P), k),
+                 Wt, lam, iters)
+    return (Wt @ Q.T).astype(np.float32)
 
-    def op(P):
-        return blocks.reduce(lambda Xb, Cb, _: _block_op(Xb, Cb, Ut, evf, P), k) + lam * P
 
+def _gram_eigen(G: np.ndarray, lam_rel: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """The eigenbasis of the users' Gram matrix ``G = U'U`` (k, k) in which the map's CG runs:
+    ``(ev, Q, lam)`` with the eigenvalues ``ev`` (k,) floored at 1e-9 and the eigenvectors
+    ``Q`` (k, k), both float32, and ``lam = lam_rel * mean(ev)``."""
+    ev, Q = np.linalg.eigh(np.asarray(G, dtype=np.float64))
+    ev = np.maximum(ev, 1e-9)
+    return ev.astype(np.float32), Q.astype(np.float32), float(lam_rel * ev.mean())
+
+
+def _map_cg(start, op, Wt: np.ndarray, lam: float, iters: int) -> np.ndarray:
+    """The preconditioned CG of :func:`fit_map_on_interactions`, eigenbasis, data products given.
+
+    ``start(Wt)``: the sum over item blocks of :func:`_block_start` at ``Wt`` (n_features, 2k);
+    ``op(P)``: the sum over item blocks of :func:`_block_op` at ``P`` (n_features, k). The
+    local fit sums them over a thread pool, ``coldstart.spark`` over Spark partitions.
+    ``iters`` steps from ``Wt`` (n_features, k) float32, updated in place and returned.
+    """
+    k = Wt.shape[1]
+    start_ = start(Wt)
+    r = start_[:, :k] - lam * Wt
+    minv = 1.0 / (start_[:, k:] + lam)
     z = r * minv
     p = z.copy()
     rz = float((r * z).sum())
     for it in range(iters):
-        ap = op(p)
+        ap = op(p) + lam * p
         a = rz / max(float((p * ap).sum()), 1e-30)
         Wt += a * p
         if it == iters - 1:
@@ -362,4 +390,4 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
         rz_new = float((r * z).sum())
         p = z + (rz_new / max(rz, 1e-30)) * p
         rz = rz_new
-    return (Wt @ Q.T).astype(np.float32)
+    return Wt

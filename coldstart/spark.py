@@ -3,14 +3,18 @@
 Optional extra ``spark`` (``pip install 'coldstart[spark]'``: pyspark ≥ 4 and pyarrow; classic
 Spark, because the map and the top-K use RDDs, which Spark Connect does not offer).
 
-* :class:`SparkAttributeMap` fits the same map as the local :class:`~coldstart.weighting.
-  AttributeWeighting` + :class:`~coldstart.mapping.RidgeMap` pair from a DataFrame of item
+* :class:`SparkAttributeMap` fits the local model's attribute map from a DataFrame of item
   factors (e.g. ``ALSModel.itemFactors``) and a DataFrame of item attributes (Spark ML
-  vectors), without collecting the data: the weighting statistics are one aggregation over
-  the partitions, and the ridge solve is the local solver's preconditioned conjugate
-  gradients whose data products ``Xᵀ(w ∘ X B)`` are computed partition by partition and
-  summed (``treeReduce``), the iterates (n_features × n_factors) broadcast each step. The
-  driver holds O(n_features × n_factors) numbers. The fitted state *is* a local
+  vectors), without collecting the data. Given the interactions and the user factors it is the
+  local plug-in map (``ColdStartRecommender(collaborative=<fitted>)``): a ridge start refined
+  on the implicit-ALS loss with the users fixed (:func:`coldstart.mapping.
+  fit_map_on_interactions`); without them the plain ``AttributeWeighting`` + ``RidgeMap``. The
+  weighting statistics are one aggregation over the partitions; ``UᵀU`` another; the
+  interactions are joined with their users' factor vectors and grouped by item into cached
+  item blocks; the solvers are the local conjugate-gradient loops whose data products (the
+  local block functions) are computed partition by partition and summed (``treeReduce``),
+  the iterates (n_features × n_factors) broadcast each step. The driver holds
+  O(n_features × n_factors + n_factors²) numbers. The fitted state *is* a local
   ``AttributeWeighting`` and ``RidgeMap`` (``weighting_``, ``mapper_``), and the partitions
   run the local ``transform``/``predict`` code, so zero-shot vectors are the local ones.
 * :meth:`SparkAttributeMap.transform` / :meth:`SparkColdStartRecommender.embed_items` give
@@ -20,7 +24,8 @@ Spark, because the map and the top-K use RDDs, which Spark Connect does not offe
   blocks, every (user block, item block) pair scored by one matrix product with a per-user
   top-K (excluded pairs removed), the partial lists merged per user block.
 * :class:`SparkColdStartRecommender` fits Spark's implicit-feedback ALS and the map together
-  (the local model's plug-in mode); :meth:`~SparkColdStartRecommender.to_local` exports a
+  (the local model's plug-in mode, same map family and defaults);
+  :meth:`~SparkColdStartRecommender.to_local` exports a
   local :class:`~coldstart.model.ColdStartRecommender` for serving,
   :meth:`~SparkColdStartRecommender.from_local` imports one.
 
@@ -42,7 +47,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from .mapping import RidgeMap
+from .mapping import RidgeMap, _block_op, _block_start, _gram_eigen, _map_cg, _ridge_pcg
 from .weighting import AttributeWeighting
 
 try:  # pragma: no cover - exercised only without pyspark
@@ -368,16 +373,62 @@ def _weighting_from_stats(template: AttributeWeighting, n: int, df: np.ndarray, 
                                                           "sublinear": sub})
 
 
-def _raw_blocks_fn(factors_col: str, attributes_col: str, weight_col: str | None, block_rows: int):
-    """mapInArrow: a partition of (factors, attributes[, weight]) rows → pickled raw blocks."""
+def _pairs_from_arrow(col) -> tuple:
+    """A ``list<struct<u long, r double, f array<float>>>`` column (an item's interactions, each
+    with its user's factor vector; null f: a user without factors) → (pairs per row (n,),
+    user ids, ratings (nnz,), user vectors (nnz, k) or None when some are null, nulls)."""
+    lens = col.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    flat = col.flatten()
+    f = dict(zip([flat.type.field(i).name for i in range(flat.type.num_fields)], flat.flatten()))
+    u = f["u"].fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    r = f["r"].fill_null(np.nan).to_numpy(zero_copy_only=False).astype(np.float64)
+    nulls = int(f["f"].null_count)
+    return lens, u, r, (None if nulls else _factors_from_arrow(f["f"])), nulls
+
+
+def _pair_block(parts: list, scale: float, Q: np.ndarray) -> dict:
+    """One block's interactions in the layout of the local map's blocks: ``C`` (n_rows,
+    n_pairs) CSR of confidences ``scale * rating`` whose columns are the block's pairs (in user
+    order within a row, like the local item × user matrix), and ``Ut`` (n_pairs, k), the pairs'
+    user vectors in the eigenbasis ``Q`` of ``U'U``."""
+    lens = np.concatenate([p[0] for p in parts])
+    u = np.concatenate([p[1] for p in parts])
+    r = np.concatenate([p[2] for p in parts])
+    nulls = sum(p[4] for p in parts)
+    ks = {p[3].shape[1] for p in parts if p[3] is not None and p[3].shape[0]}
+    stats = {"pairs": int(u.size), "bad_u": nulls, "bad_r": int(np.count_nonzero(~np.isfinite(r) | (r < 0))),
+             "ku": ks}
+    if nulls or stats["bad_r"] or ks - {Q.shape[0]}:
+        return {**stats, "C": None, "Ut": None}  # refused on the driver (_raw_check)
+    n = lens.size
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lens, out=indptr[1:])
+    order = np.lexsort((u, np.repeat(np.arange(n), lens)))
+    ups = [p[3] for p in parts if p[3].shape[0]]
+    Up = np.concatenate(ups) if ups else np.zeros((0, Q.shape[0]), np.float32)
+    conf = r[order].astype(np.float32) * np.float32(scale)  # the local (scale * user_items), float32
+    C = sp.csr_matrix((conf, np.arange(u.size, dtype=np.int32), indptr), shape=(n, u.size))
+    return {**stats, "C": C, "Ut": np.ascontiguousarray(Up[order] @ Q, dtype=np.float32)}
+
+
+def _raw_blocks_fn(factors_col: str, attributes_col: str, weight_col: str | None, block_rows: int,
+                   pairs: tuple | None = None):
+    """mapInArrow: a partition of (factors, attributes[, weight][, pairs]) rows → pickled raw blocks.
+
+    ``pairs``: ``(column, confidence scale, Q)``, the items' interactions (:func:`_pairs_from_arrow`)
+    made into each block's ``C`` and ``Ut`` (:func:`_pair_block`).
+    """
 
     def emit(key, parts):
         width = max(max(p[1] for p in parts), max(p[0].shape[1] for p in parts))
         mats = [sp.csr_matrix((p[0].data, p[0].indices, p[0].indptr), shape=(p[0].shape[0], width))
                 for p in parts]
         X = sp.vstack(mats, format="csr") if len(mats) > 1 else mats[0]
-        return _blob(key, {"X": X, "width": width, "Y": np.concatenate([p[2] for p in parts]),
-                           "w": np.concatenate([p[3] for p in parts])})
+        block = {"X": X, "width": width, "Y": np.concatenate([p[2] for p in parts]),
+                 "w": np.concatenate([p[3] for p in parts])}
+        if pairs is not None:
+            block.update(_pair_block([p[4] for p in parts], pairs[1], pairs[2]))
+        return _blob(key, block)
 
     def fn(batches):
         parts, rows, key = [], 0, 0
@@ -388,7 +439,7 @@ def _raw_blocks_fn(factors_col: str, attributes_col: str, weight_col: str | None
             Y = _factors_from_arrow(_column(b, factors_col))
             w = (np.ones(b.num_rows) if weight_col is None else
                  _column(b, weight_col).fill_null(np.nan).to_numpy(zero_copy_only=False).astype(np.float64))
-            parts.append((X, width, Y, w))
+            parts.append((X, width, Y, w, None if pairs is None else _pairs_from_arrow(_column(b, pairs[0]))))
             rows += b.num_rows
             if rows >= block_rows:
                 yield emit(key, parts)
@@ -405,7 +456,9 @@ def _raw_check(block: dict) -> dict:
             "bad_x": int(np.count_nonzero(~np.isfinite(X.data))),
             "bad_y": int(np.count_nonzero(~np.isfinite(Y))),
             "bad_w": int(np.count_nonzero(~np.isfinite(w) | (w < 0))),
-            "k": {Y.shape[1]} if Y.shape[0] else set()}
+            "k": {Y.shape[1]} if Y.shape[0] else set(),
+            "pairs": block.get("pairs", 0), "bad_u": block.get("bad_u", 0), "bad_r": block.get("bad_r", 0),
+            "ku": block.get("ku", set())}
 
 
 def _weighted_block(block: dict, weighting: AttributeWeighting | None, d: int) -> dict:
@@ -419,7 +472,7 @@ def _weighted_block(block: dict, weighting: AttributeWeighting | None, d: int) -
     local = np.searchsorted(cols, Xw.indices).astype(np.int32)
     Xa = sp.csr_matrix((Xw.data, local, Xw.indptr), shape=(Xw.shape[0], cols.size))
     return {"X": Xa, "Xt": Xa.T.tocsr(), "cols": cols, "Y": np.asarray(block["Y"], np.float32),
-            "w": np.asarray(block["w"], np.float64)}
+            "w": np.asarray(block["w"], np.float64), "C": block.get("C"), "Ut": block.get("Ut")}
 
 
 def _merge_rows(a, b):
@@ -460,6 +513,32 @@ def _rhs_part(blocks):
         yield acc
 
 
+def _value(a):
+    """An array shipped in the task closure, or the value of its broadcast."""
+    return a.value if hasattr(a, "value") else a
+
+
+def _tree_rows(sc, rdd, make_part, arrays: list, depth: int):
+    """``rdd.mapPartitions(make_part(*arrays)).treeReduce(_merge_rows)``: the arrays travel in the
+    task closure when small, else as broadcasts (destroyed afterwards)."""
+    if sum(a.nbytes for a in arrays) <= _INLINE_BYTES:  # no broadcast round trip
+        return rdd.mapPartitions(make_part(*arrays)).treeReduce(_merge_rows, depth)
+    bcs = [sc.broadcast(a) for a in arrays]
+    try:
+        return rdd.mapPartitions(make_part(*bcs)).treeReduce(_merge_rows, depth)
+    finally:
+        for b in bcs:
+            b.destroy()
+
+
+def _gather_rows(result, d: int, width: int) -> np.ndarray:
+    """Row-sparse ``(rows, values, ...)`` → dense (d, width) float32 (zero rows elsewhere)."""
+    S = np.zeros((d, width))
+    if result is not None:
+        S[result[0]] = result[1]
+    return S.astype(np.float32)
+
+
 def _op_part(P, muP):
     """One CG product per partition: rows of Xᵀ(w ∘ (X P − μP)) and the column sums.
 
@@ -467,8 +546,7 @@ def _op_part(P, muP):
     """
 
     def fn(blocks):
-        P_ = P.value if hasattr(P, "value") else P
-        muP_ = muP.value if hasattr(muP, "value") else muP
+        P_, muP_ = _value(P), _value(muP)
         acc = None
         for _, blk in blocks:
             V = blk["w"].astype(np.float32)[:, None] * (np.asarray(blk["X"] @ P_[blk["cols"]]) - muP_)
@@ -515,58 +593,85 @@ class _DistributedPCG:
         diag[diag <= 0] = 1.0
         self.minv = (1.0 / diag).astype(np.float32)[:, None]
 
-    def _gather(self, result, k: int):
-        S = np.zeros((self.d, k))
-        if result is not None:
-            S[result[0]] = result[1]
-        return S
-
     def _op(self, B: np.ndarray) -> np.ndarray:
-        muB = self.mu @ B
-        if B.nbytes <= _INLINE_BYTES:  # small: travels in the task closure, no broadcast round trip
-            res = self.blocks.mapPartitions(_op_part(B, muB)).treeReduce(_merge_rows, self.depth)
-        else:
-            p_bc, mup_bc = self.sc.broadcast(B), self.sc.broadcast(muB)
-            try:
-                res = self.blocks.mapPartitions(_op_part(p_bc, mup_bc)).treeReduce(_merge_rows, self.depth)
-            finally:
-                p_bc.destroy()
-                mup_bc.destroy()
-        S = self._gather(res, B.shape[1]).astype(np.float32)
+        res = _tree_rows(self.sc, self.blocks, _op_part, [B, self.mu @ B], self.depth)
+        S = _gather_rows(res, self.d, B.shape[1])
         return S - np.outer(self.mu, res[2].astype(np.float32)) + self.lam * B
 
     def solve(self, max_iter: int, tol: float) -> int:
-        """``_RidgePCG.solve`` from a cold start (B = 0) on the blocks' targets."""
+        """``_RidgePCG.solve`` from a cold start (B = 0) on the blocks' targets: the local loop
+        (``mapping._ridge_pcg``) with the distributed product."""
         res = self.blocks.mapPartitions(_rhs_part).treeReduce(_merge_rows, self.depth)
         k = res[1].shape[1]
-        R = self._gather(res, k).astype(np.float32) - np.outer(self.mu, res[2].astype(np.float32))
+        R = _gather_rows(res, self.d, k) - np.outer(self.mu, res[2].astype(np.float32))
         self.wy = res[3].astype(np.float32)
-        B = np.zeros((self.d, k), np.float32)
+        self.B = np.zeros((self.d, k), np.float32)
         norm0 = np.linalg.norm(R, axis=0)
         norm0[norm0 == 0] = 1.0
-        Z = self.minv * R
-        P = Z.copy()
-        rz = np.einsum("ij,ij->j", R, Z)
-        it = 0
-        for it in range(1, max_iter + 1):
-            AP = self._op(P)
-            pap = np.einsum("ij,ij->j", P, AP)
-            step = np.divide(rz, pap, out=np.zeros_like(rz), where=pap > 0)
-            B += step * P
-            R -= step * AP
-            if tol and np.all(np.linalg.norm(R, axis=0) <= tol * norm0):
-                break
-            Z = self.minv * R
-            rz_new = np.einsum("ij,ij->j", R, Z)
-            beta = np.divide(rz_new, rz, out=np.zeros_like(rz), where=rz > 0)
-            P = Z + beta * P
-            rz = rz_new
-        self.B = B
-        return it
+        return _ridge_pcg(self._op, self.B, R, self.minv, max_iter, tol, norm0)
 
     def intercept(self) -> np.ndarray:
         ybar = self.wy / self.sw
         return (ybar - self.mu @ self.B).astype(np.float32)
+
+
+def _gram_fn(factors_col: str):
+    """mapInArrow: a partition of user factor rows → one pickled ``{k: UᵀU}`` (float32 products
+    summed in float64), the row count and the non-finite entries."""
+
+    def fn(batches):
+        acc: dict = {"G": {}, "n": 0, "bad": 0}
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            U = _factors_from_arrow(_column(b, factors_col))
+            acc["n"] += U.shape[0]
+            acc["bad"] += int(np.count_nonzero(~np.isfinite(U)))
+            k = U.shape[1]
+            acc["G"][k] = acc["G"].get(k, 0.0) + (U.T @ U).astype(np.float64)
+        yield _blob(0, acc)
+
+    return fn
+
+
+def _add_gram(a: dict, b: dict) -> dict:
+    G = dict(a["G"])
+    for k, g in b["G"].items():
+        G[k] = G.get(k, 0.0) + g
+    return {"G": G, "n": a["n"] + b["n"], "bad": a["bad"] + b["bad"]}
+
+
+def _interaction_part(block_fn, ev: np.ndarray):
+    """Per partition: rows of ``sum_b block_fn(X_b, C_b, Ut_b, ev, P[cols_b])`` — the local map's
+    block products (``mapping._block_start`` / ``_block_op``) on the cached item blocks."""
+
+    def make(P):
+        def fn(blocks):
+            P_ = _value(P)
+            acc = None
+            for _, blk in blocks:
+                out = block_fn(blk["X"], blk["C"], blk["Ut"], ev, P_[blk["cols"]])
+                acc = _merge_rows(acc, (blk["cols"], out))
+            if acc is not None:
+                yield acc
+
+        return fn
+
+    return make
+
+
+def _refine_on_interactions(sc, blocks, d: int, W0: np.ndarray, ev: np.ndarray, Q: np.ndarray, lam: float,
+                            iters: int, depth: int) -> np.ndarray:
+    """:func:`coldstart.mapping.fit_map_on_interactions` on the cached item blocks: the same CG
+    (``mapping._map_cg``) in the eigenbasis ``Q`` of ``UᵀU``, each block product summed over the
+    partitions. The driver holds (n_features, k) iterates and (k, k) matrices."""
+    k = W0.shape[1]
+    start_part, op_part = _interaction_part(_block_start, ev), _interaction_part(_block_op, ev)
+    Wt = np.ascontiguousarray(W0 @ Q, dtype=np.float32)
+    Wt = _map_cg(lambda W: _gather_rows(_tree_rows(sc, blocks, start_part, [W], depth), d, 2 * k),
+                 lambda P: _gather_rows(_tree_rows(sc, blocks, op_part, [P], depth), d, k),
+                 Wt, lam, iters)
+    return (Wt @ Q.T).astype(np.float32)
 
 
 def _check_weighting(weighting) -> AttributeWeighting | None:
@@ -630,22 +735,80 @@ def _embed_frame(df: "DataFrame", embedder, n_features: int, *, attributes_col: 
     return sdf.mapInArrow(fn, schema)
 
 
-class SparkAttributeMap:
-    """Attribute weighting + ridge map fitted over Spark partitions.
+def _item_pairs(interactions: "DataFrame", user_factors: "DataFrame", user_col: str, item_col: str,
+                rating_col: str | None, id_col: str, factors_col: str) -> "DataFrame":
+    """``(__id, __p)``: per item, its interactions ``list<struct<u, r, f>>`` (user id, summed
+    rating, the user's factor vector; null when the user has none), in Spark."""
+    uf = user_factors.select(F.col(id_col).cast("long").alias("u"), F.col(factors_col).alias("f"))
+    return (_summed_interactions(interactions, user_col, item_col, rating_col).join(uf, on="u", how="left")
+            .groupBy("__id").agg(F.collect_list(F.struct("u", "r", "f")).alias("__p")))
 
-    The same model as the local ``AttributeWeighting().fit(X_warm)`` followed by
-    ``RidgeMap().fit(weighting.transform(X_warm), V_warm)`` (same formulas, intercept,
-    implicit centring, penalty, float32 Jacobi-preconditioned CG and stopping rule); only the
-    order of floating-point sums differs.
+
+def _summed_interactions(interactions: "DataFrame", user_col: str, item_col: str,
+                         rating_col: str | None) -> "DataFrame":
+    """``(__id long, u long, r double)``: one row per (user, item), duplicate rows' ratings summed
+    (default rating 1), as a scipy matrix built from them would hold."""
+    r = F.col(rating_col).cast("double") if rating_col else F.lit(1.0)
+    return (interactions.select(F.col(item_col).cast("long").alias("__id"), F.col(user_col).cast("long").alias("u"),
+                                r.alias("r"))
+            .groupBy("__id", "u").agg(F.sum("r").alias("r")))
+
+
+def _pair_precision_fn(scale: float):
+    """mapInArrow: (rating, user vector) rows → one pickled ``{sum of max(scale * r - 1, 0) ||u||²,
+    pairs, pairs without a user vector, bad ratings}``, in ``_resolve_prior_weight``'s arithmetic."""
+
+    def fn(batches):
+        acc = {"sum": 0.0, "n": 0, "bad_u": 0, "bad_r": 0}
+        for b in batches:
+            if b.num_rows == 0:
+                continue
+            f = _column(b, "f")
+            r = _column(b, "r").fill_null(np.nan).to_numpy(zero_copy_only=False).astype(np.float64)
+            acc["bad_u"] += f.null_count
+            acc["bad_r"] += int(np.count_nonzero(~np.isfinite(r) | (r < 0)))
+            if f.null_count:
+                continue
+            U = _factors_from_arrow(f)
+            sq = np.einsum("ij,ij->i", U, U).astype(np.float64)
+            conf = scale * r.astype(np.float32).astype(np.float64)  # the local float32 user_items
+            acc["sum"] += float(np.sum(np.maximum(conf - 1.0, 0.0) * sq))
+            acc["n"] += r.size
+        yield _blob(0, acc)
+
+    return fn
+
+
+class SparkAttributeMap:
+    """Attribute weighting + attribute → factor map fitted over Spark partitions.
+
+    Two map families, those of the local model:
+
+    * without ``interactions`` (or with a ``mapper``): the ridge map, the same model as the local
+      ``AttributeWeighting().fit(X_warm)`` followed by ``RidgeMap().fit(weighting.transform(X_warm),
+      V_warm)`` (same formulas, intercept, implicit centring, penalty, float32
+      Jacobi-preconditioned CG and stopping rule);
+    * with ``interactions`` and ``user_factors``: the local plug-in map
+      (``ColdStartRecommender(collaborative=<fitted>)``): a ridge start on the item factors
+      (``RidgeMap(alpha=1, fit_intercept=False)``, ``PLUGIN_INIT_ITERS`` CG steps), then
+      ``PLUGIN_MAP_ITERS`` CG steps of :func:`coldstart.mapping.fit_map_on_interactions`, the
+      map refined on the implicit-ALS loss with the users fixed; no intercept.
+
+    Both run the local code on cached item blocks (the local CG loops, the local block products)
+    with every data product summed over the partitions; only the order of floating-point
+    sums differs from the local fit.
 
     Parameters
     ----------
     alpha : float, optional
-        Ridge penalty (default: ``RidgeMap``'s); ignored when ``mapper`` is given.
+        Penalty of the map; ignored when ``mapper`` is given. Ridge family: ``RidgeMap``'s
+        ``alpha`` (default 0.5). Refined family: relative to the mean eigenvalue of ``UᵀU``, as
+        ``ColdStartRecommender(map_alpha=...)`` (default: its ``map_alpha``, 3.0).
     weighting : "auto", None or AttributeWeighting
         As ``ColdStartRecommender(weighting=...)``.
     mapper : RidgeMap, optional
-        Template whose ``alpha``, ``fit_intercept``, ``tol`` and ``max_iter`` are used.
+        Ridge family only: template whose ``alpha``, ``fit_intercept``, ``tol`` and
+        ``max_iter`` are used.
     num_partitions : int, optional
         Repartition the joined training data into this many partitions (default: as the join
         leaves it). Each conjugate-gradient iteration runs one task per partition.
@@ -658,10 +821,18 @@ class SparkAttributeMap:
     ----------
     weighting_ : fitted AttributeWeighting or None
     mapper_ : fitted RidgeMap
+        Refined family: ``RidgeMap(alpha=alpha, fit_intercept=False)`` holding the refined
+        coefficients and a zero intercept, as the local plug-in model's ``mapper_``.
+    refined_ : bool or None
+        Whether the map was refined on the interactions (the plug-in family); None when
+        imported with :meth:`from_local`.
     train_msd_ : float
-        Mean squared difference between the training factors and the map's predictions
-        (what ``prior_weight="auto"`` inverts).
-    n_features_in_, n_factors_, n_train_items_, n_iter_ : int
+        Mean squared difference between the training factors and the map's predictions.
+    n_features_in_, n_factors_, n_train_items_ : int
+    n_iter_ : int
+        CG steps run (refined family: the ridge start's plus the refinement's).
+    n_train_pairs_ : int
+        (user, item) pairs the refinement used (0 for the ridge family, -1 when imported).
     """
 
     def __init__(self, alpha: float | None = None, weighting: Any = "auto", mapper: RidgeMap | None = None,
@@ -677,7 +848,9 @@ class SparkAttributeMap:
     def fit(self, item_factors: "DataFrame", item_attributes: "DataFrame", *, id_col: str = "id",
             factors_col: str = "features", attributes_col: str = "attributes",
             attributes_id_col: str | None = None, weight_col: str | None = None,
-            weighting_on: str = "train") -> "SparkAttributeMap":
+            weighting_on: str = "train", interactions: "DataFrame | None" = None,
+            user_factors: "DataFrame | None" = None, confidence_scale: float = 1.0, user_col: str = "user",
+            item_col: str = "item", rating_col: str | None = None) -> "SparkAttributeMap":
         """Fit on the items of ``item_factors`` (the warm items) and their attributes.
 
         Parameters
@@ -685,7 +858,7 @@ class SparkAttributeMap:
         item_factors : DataFrame
             ``id_col`` (integer) and ``factors_col`` (array of numbers or ML vector), e.g.
             ``ALSModel.itemFactors``. Optionally ``weight_col``, a non-negative weight per item
-            (``RidgeMap.fit(sample_weight=...)``).
+            (``RidgeMap.fit(sample_weight=...)``; ridge family only).
         item_attributes : DataFrame
             The catalog: ``attributes_id_col`` (default ``id_col``) and ``attributes_col``
             (Spark ML ``SparseVector``/``DenseVector``, or an array of numbers), one row per
@@ -694,17 +867,56 @@ class SparkAttributeMap:
             Rows the weighting statistics come from: the training items (those of
             ``item_factors``, as ``ColdStartRecommender.fit`` does), or every row of
             ``item_attributes``.
+        interactions : DataFrame, optional
+            ``user_col``, ``item_col`` and optionally ``rating_col`` (default: every
+            interaction weighs 1): refine the map on the implicit-ALS loss (the plug-in
+            family). Duplicate (user, item) rows are summed; interactions of items not in
+            ``item_factors`` are ignored.
+        user_factors : DataFrame
+            Required with ``interactions``: ``id_col`` and ``factors_col`` as ``item_factors``
+            (e.g. ``ALSModel.userFactors``), every user of ``interactions`` included.
+        confidence_scale : float
+            Confidence of an interaction = ``confidence_scale * rating`` (implicit's convention,
+            the local model's ``alpha``). For Spark ALS factors, ``1 + alpha`` (Spark's
+            confidence of a rating 1) is the consistent choice;
+            :class:`SparkColdStartRecommender` passes its ``fold_in_alpha``.
         """
         _require_pyspark()
+        from .model import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS
+
         weighting = _check_weighting(self.weighting)
-        mapper = _check_mapper(self.mapper, self.alpha)
-        if not (np.isscalar(mapper.alpha) and mapper.alpha >= 0):
-            raise ValueError(f"alpha must be a non-negative number; received {mapper.alpha!r}")
+        refined = interactions is not None
+        if refined:
+            if self.mapper is not None:
+                raise ValueError("mapper selects the ridge family, which does not use interactions; pass "
+                                 "interactions without a mapper, or a mapper without interactions")
+            if user_factors is None:
+                raise ValueError("user_factors is required with interactions (the users the map is "
+                                 "refined against)")
+            if weight_col is not None:
+                raise ValueError("weight_col applies to the ridge family only; the refined map weighs "
+                                 "items by their interactions")
+            if not (np.isscalar(confidence_scale) and np.isfinite(confidence_scale) and confidence_scale > 0):
+                raise ValueError(f"confidence_scale must be a positive number; received {confidence_scale!r}")
+            lam_rel = _local_default("map_alpha") if self.alpha is None else self.alpha
+            if not (np.isscalar(lam_rel) and lam_rel >= 0):
+                raise ValueError(f"alpha must be a non-negative number; received {lam_rel!r}")
+            mapper = RidgeMap(alpha=lam_rel, fit_intercept=False)
+        else:
+            if user_factors is not None:
+                raise ValueError("user_factors is used only with interactions; pass both or neither")
+            mapper = _check_mapper(self.mapper, self.alpha)
+            if not (np.isscalar(mapper.alpha) and mapper.alpha >= 0):
+                raise ValueError(f"alpha must be a non-negative number; received {mapper.alpha!r}")
         if weighting_on not in ("catalog", "train"):
             raise ValueError(f"weighting_on must be 'catalog' or 'train'; received {weighting_on!r}")
         aid = attributes_id_col or id_col
-        for df_, cols, name in ((item_factors, [id_col, factors_col] + ([weight_col] if weight_col else []),
-                                 "item_factors"), (item_attributes, [aid, attributes_col], "item_attributes")):
+        frames = [(item_factors, [id_col, factors_col] + ([weight_col] if weight_col else []), "item_factors"),
+                  (item_attributes, [aid, attributes_col], "item_attributes")]
+        if refined:
+            frames += [(interactions, [user_col, item_col] + ([rating_col] if rating_col else []), "interactions"),
+                       (user_factors, [id_col, factors_col], "user_factors")]
+        for df_, cols, name in frames:
             missing = [c for c in cols if c not in df_.columns]
             if missing:
                 raise ValueError(f"{name} lacks columns {missing}; it has {df_.columns}")
@@ -713,10 +925,17 @@ class SparkAttributeMap:
         left = item_factors.select(F.col(id_col).alias("__id"), F.col(factors_col).alias("__y"),
                                    *([F.col(weight_col).cast("double").alias("__w")] if weight_col else []))
         right = item_attributes.select(F.col(aid).alias("__id"), F.col(attributes_col).alias("__x"))
-        joined = left.join(right, on="__id", how="left").drop("__id")
+        joined = left.join(right, on="__id", how="left")
+        pairs = None
+        if refined:
+            ev, Q, lam = self._user_eigenbasis(user_factors, id_col, factors_col, lam_rel, depth)
+            joined = joined.join(_item_pairs(interactions, user_factors, user_col, item_col, rating_col, id_col,
+                                             factors_col), on="__id", how="left")
+            pairs = ("__p", float(confidence_scale), Q)
+        joined = joined.drop("__id")
         if self.num_partitions:
             joined = joined.repartition(int(self.num_partitions))
-        fn = _raw_blocks_fn("__y", "__x", "__w" if weight_col else None, int(self.block_rows))
+        fn = _raw_blocks_fn("__y", "__x", "__w" if weight_col else None, int(self.block_rows), pairs)
         raw = _blobs_to_rdd(joined.mapInArrow(fn, _BLOB_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK)
         bcs: list = []
         weighted = None
@@ -728,6 +947,16 @@ class SparkAttributeMap:
                 raise ValueError(f"{weight_col} has {chk['bad_w']} negative, null or non-finite weights")
             if len(chk["k"]) != 1:
                 raise ValueError(f"item factors have different lengths {sorted(chk['k'])}; expected one")
+            k = next(iter(chk["k"]))
+            if refined:
+                if chk["bad_u"]:
+                    raise ValueError(f"interactions hold {chk['bad_u']} (user, item) pairs whose {user_col!r} has no "
+                                     "row in user_factors (or is null); expected factors for every user")
+                if chk["bad_r"]:
+                    raise ValueError(f"interactions hold {chk['bad_r']} negative, null or non-finite "
+                                     f"{'ratings' if rating_col is None else repr(rating_col) + ' values'}")
+                if chk["ku"] - {k} or Q.shape[0] != k:
+                    raise ValueError(f"user factors have length {Q.shape[0]}, item factors {k}; expected one")
             if weighting_on == "catalog":
                 st = _blobs_to_rdd(right.drop("__id").mapInArrow(_catalog_stats_fn("__x"), _BLOB_SCHEMA)) \
                     .values().treeReduce(_add_stats, depth)
@@ -746,11 +975,18 @@ class SparkAttributeMap:
             bcs.append(w_bc)
             weighted = raw.mapValues(lambda b: _weighted_block(b, w_bc.value, d)).persist(
                 StorageLevel.MEMORY_AND_DISK)
-            k = next(iter(chk["k"]))
-            solver = _DistributedPCG(sc, weighted, d, float(mapper.alpha), bool(mapper.fit_intercept), depth)
-            raw.unpersist()
-            n_iter = solver.solve(int(mapper.max_iter), float(mapper.tol))
-            coef, intercept = solver.B, solver.intercept()
+            if refined:  # the local plug-in map: ridge start, then the refinement on the ALS loss
+                solver = _DistributedPCG(sc, weighted, d, 1.0, False, depth)
+                raw.unpersist()
+                n_iter = solver.solve(PLUGIN_INIT_ITERS, 0.0)
+                coef = _refine_on_interactions(sc, weighted, d, solver.B, ev, Q, lam, PLUGIN_MAP_ITERS, depth)
+                intercept = np.zeros(k, np.float32)
+                n_iter += PLUGIN_MAP_ITERS
+            else:
+                solver = _DistributedPCG(sc, weighted, d, float(mapper.alpha), bool(mapper.fit_intercept), depth)
+                raw.unpersist()
+                n_iter = solver.solve(int(mapper.max_iter), float(mapper.tol))
+                coef, intercept = solver.B, solver.intercept()
             coef_bc, b_bc = sc.broadcast(coef), sc.broadcast(intercept)
             bcs += [coef_bc, b_bc]
             total, count = weighted.mapPartitions(_msd_part(coef_bc, b_bc)).treeReduce(
@@ -763,13 +999,29 @@ class SparkAttributeMap:
                 b.destroy()
         self.weighting_ = weighting_
         self.mapper_ = RidgeMap.from_state(mapper.get_params(), {"coef": coef, "intercept": intercept})
-        self.mapper_.n_iter_ = n_iter
+        self.mapper_.n_iter_ = 0 if refined else n_iter  # as the local plug-in model's mapper_
+        self.refined_ = refined
         self.n_iter_ = n_iter
         self.n_features_in_ = d
         self.n_factors_ = int(k)
         self.n_train_items_ = int(solver.n)
+        self.n_train_pairs_ = int(chk["pairs"])
         self.train_msd_ = total / max(count, 1)
         return self
+
+    @staticmethod
+    def _user_eigenbasis(user_factors: "DataFrame", id_col: str, factors_col: str, lam_rel: float,
+                         depth: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """``G = UᵀU`` aggregated over the partitions of ``user_factors`` → ``mapping._gram_eigen``."""
+        uf = user_factors.select(F.col(factors_col).alias("__f"))
+        acc = _blobs_to_rdd(uf.mapInArrow(_gram_fn("__f"), _BLOB_SCHEMA)).values().treeReduce(_add_gram, depth)
+        if acc["n"] == 0:
+            raise ValueError("user_factors is empty; expected the factors of the users of interactions")
+        if acc["bad"]:
+            raise ValueError("user factors contain NaN or infinite values; expected finite factors")
+        if len(acc["G"]) != 1:
+            raise ValueError(f"user factors have different lengths {sorted(acc['G'])}; expected one")
+        return _gram_eigen(next(iter(acc["G"].values())), float(lam_rel))
 
     # ------------------------------------------------------------------ use
     def _check_fitted(self) -> None:
@@ -813,7 +1065,8 @@ class SparkAttributeMap:
         obj.mapper_.n_iter_ = obj.n_iter_
         obj.n_features_in_ = obj.mapper_.coef_.shape[0]
         obj.n_factors_ = obj.mapper_.coef_.shape[1]
-        obj.n_train_items_ = -1
+        obj.n_train_items_ = obj.n_train_pairs_ = -1
+        obj.refined_ = None
         obj.train_msd_ = float("nan")
         return obj
 
@@ -995,16 +1248,24 @@ def _local_default(name: str):
 class SparkColdStartRecommender:
     """Collaborative factors from Spark's ALS plus the attribute map, fitted in Spark.
 
-    The counterpart of the local model's *plug-in mode* with a ridge map,
-    ``ColdStartRecommender(collaborative=<fitted model>, mapper=RidgeMap(alpha=map_alpha))``:
-    the collaborative factors are taken as they are (Spark's ALS, or factors you bring to
-    :meth:`fit_factors`), the weighting and the ridge map are fitted on the warm items,
-    zero-shot vectors are ``zero_shot_scale`` × the map's predictions and ``prior_weight="auto"``
-    is estimated the same way (1 / mean squared difference between the warm items' factors and
-    their predictions). Not reproduced in Spark: the local default's content-constrained ALS
-    (the map fitted inside the ALS sweeps; Spark's ALS has no per-sweep hook) and the local
-    plug-in default's refinement of the map on the ALS loss
-    (:func:`coldstart.mapping.fit_map_on_interactions`).
+    The counterpart of the local model's *plug-in mode*, ``ColdStartRecommender(collaborative=
+    <fitted model>)``: the collaborative factors are taken as they are (Spark's ALS, or factors
+    you bring to :meth:`fit_factors`); the weighting is fitted on the warm items and the map is
+    the local plug-in map, a ridge start on the warm items' factors refined on the implicit-ALS
+    loss with the users fixed (:func:`coldstart.mapping.fit_map_on_interactions`), both
+    distributed (:class:`SparkAttributeMap`); zero-shot vectors are ``zero_shot_scale`` × the
+    map's predictions and ``prior_weight="auto"`` is estimated the same way
+    (``PRIOR_INTERACTIONS`` × the mean over the interactions of ``max(c - 1, 0) ||u||² / k``).
+    With a ``mapper``, or :meth:`fit_factors` without interactions, the map is the plain ridge
+    regression of the factors on the attributes (``ColdStartRecommender(collaborative=...,
+    mapper=RidgeMap(...))``). Not reproduced in Spark: the local default's content-constrained
+    ALS (the map fitted inside the ALS sweeps; Spark's ALS has no per-sweep hook), and
+    ``fit(new_items=...)``.
+
+    Confidence: the refinement weighs an interaction ``fold_in_alpha * rating`` (implicit's
+    convention, as the exported local model folds in). With the default ``fold_in_alpha = 1 +
+    alpha`` that is exactly the confidence Spark's ALS gives a rating 1 (``1 + alpha * r``);
+    for other ratings it is the local model's proportional convention.
 
     Parameters
     ----------
@@ -1014,7 +1275,10 @@ class SparkColdStartRecommender:
         ``1 + alpha * r`` (implicit: a fixed penalty and confidence ``alpha * r``).
     map_alpha, prior_weight, zero_shot_scale : optional
         As in :class:`~coldstart.model.ColdStartRecommender`; ``None`` takes its default.
-    weighting, mapper : the map (see :class:`SparkAttributeMap`).
+    weighting : "auto", None or AttributeWeighting
+        As in :class:`SparkAttributeMap`.
+    mapper : RidgeMap, optional
+        Use the plain ridge map with this template instead of the plug-in map.
     random_state : int, optional
         ALS seed.
     num_blocks : int, optional
@@ -1023,8 +1287,9 @@ class SparkColdStartRecommender:
         Partitions of the map's training data.
     fold_in_regularization, fold_in_alpha : float, optional
         Penalty and confidence scale the exported local model uses when it folds users/items
-        in (implicit's semantics). Default: ``regularization`` and ``1 + alpha`` (the
-        confidence Spark gives a 0/1 interaction).
+        in (implicit's semantics); ``fold_in_alpha`` is also the confidence scale of the map's
+        refinement. Default: ``regularization`` and ``1 + alpha`` (the confidence Spark gives
+        a 0/1 interaction).
 
     Attributes
     ----------
@@ -1096,17 +1361,31 @@ class SparkColdStartRecommender:
             als.setNumUserBlocks(int(self.num_blocks)).setNumItemBlocks(int(self.num_blocks))
         als_model = als.fit(data)
         self.fit_factors(als_model.userFactors, als_model.itemFactors, item_attributes,
-                         attributes_col=attributes_col, attributes_id_col=attributes_id_col)
+                         attributes_col=attributes_col, attributes_id_col=attributes_id_col,
+                         interactions=data, user_col=user_col, item_col=item_col, rating_col=rating_col)
         self.als_model_ = als_model
         return self
 
     def fit_factors(self, user_factors: "DataFrame", item_factors: "DataFrame", item_attributes: "DataFrame",
                     *, id_col: str = "id", factors_col: str = "features", attributes_col: str = "attributes",
-                    attributes_id_col: str = "id") -> "SparkColdStartRecommender":
+                    attributes_id_col: str = "id", interactions: "DataFrame | None" = None,
+                    user_col: str = "user", item_col: str = "item",
+                    rating_col: str | None = None) -> "SparkColdStartRecommender":
         """Plug-in mode: take collaborative factors as they are (e.g. a fitted ``ALSModel``'s
         ``userFactors``/``itemFactors``) and fit only the map; the items of ``item_factors``
-        are the warm ones."""
+        are the warm ones.
+
+        ``interactions`` (``user_col``, ``item_col``[, ``rating_col``], the data the factors
+        were fitted on): the plug-in map, refined on the implicit-ALS loss with confidence
+        ``fold_in_alpha * rating``, as the local ``ColdStartRecommender(collaborative=...)``,
+        and ``prior_weight="auto"`` estimated from them. Without them (or with a ``mapper``)
+        the plain ridge map; without them ``prior_weight`` must be a number.
+        """
         _require_pyspark()
+        pw = self._param("prior_weight")
+        if interactions is None and pw == "auto":
+            raise ValueError("prior_weight='auto' is estimated from the interactions (as ColdStartRecommender "
+                             "does); pass interactions= or set prior_weight to a number")
         self.als_model_ = None
         self.user_factors_ = user_factors.select(F.col(id_col).alias("id"), F.col(factors_col).alias("features"))
         self.item_factors_ = item_factors.select(F.col(id_col).alias("id"), F.col(factors_col).alias("features"))
@@ -1115,11 +1394,39 @@ class SparkColdStartRecommender:
         self._item_priors = None
         self.map_ = SparkAttributeMap(alpha=self._param("map_alpha"), weighting=self.weighting,
                                       mapper=self.mapper, num_partitions=self.num_partitions)
-        self.map_.fit(self.item_factors_, self.item_attributes_, weighting_on=_WEIGHTING_ON)
-        pw = self._param("prior_weight")
-        # as ColdStartRecommender._resolve_prior_weight: 1 / mean squared (collaborative - mapped)
-        self.prior_weight_ = (float(1.0 / max(self.map_.train_msd_, 1e-12)) if pw == "auto" else float(pw))
+        refine = {}
+        if interactions is not None and self.mapper is None:  # as the local plug-in with its own map
+            refine = {"interactions": interactions, "user_factors": self.user_factors_,
+                      "confidence_scale": self._fold_in_alpha(), "user_col": user_col, "item_col": item_col,
+                      "rating_col": rating_col}
+        self.map_.fit(self.item_factors_, self.item_attributes_, weighting_on=_WEIGHTING_ON, **refine)
+        self.prior_weight_ = (self._auto_prior_weight(interactions, user_col, item_col, rating_col)
+                              if pw == "auto" else float(pw))
         return self
+
+    def _auto_prior_weight(self, interactions: "DataFrame", user_col: str, item_col: str,
+                           rating_col: str | None) -> float:
+        """``ColdStartRecommender._resolve_prior_weight`` with "auto": ``PRIOR_INTERACTIONS`` ×
+        the mean over the (user, item) pairs of ``max(c - 1, 0) ||u||² / k``, ``c =
+        fold_in_alpha * rating``; one aggregation over the interactions joined with the users."""
+        from .model import PRIOR_INTERACTIONS
+
+        pairs = _summed_interactions(interactions, user_col, item_col, rating_col).join(
+            self.user_factors_.select(F.col("id").cast("long").alias("u"), F.col("features").alias("f")),
+            on="u", how="left").select("r", "f")
+        acc = (_blobs_to_rdd(pairs.mapInArrow(_pair_precision_fn(self._fold_in_alpha()), _BLOB_SCHEMA)).values()
+               .treeReduce(_add_stats, max(int(self.map_.tree_depth), 1)))
+        if acc["bad_u"]:
+            raise ValueError(f"interactions hold {acc['bad_u']} (user, item) pairs whose {user_col!r} has no row "
+                             "in user_factors (or is null); expected factors for every user")
+        if acc["bad_r"]:
+            raise ValueError(f"interactions hold {acc['bad_r']} negative, null or non-finite ratings")
+        per = acc["sum"] / acc["n"] / self.map_.n_factors_ if acc["n"] else 0.0
+        return float(max(PRIOR_INTERACTIONS * per, 1e-6))
+
+    def _fold_in_alpha(self) -> float:
+        """Confidence scale of the exported model's fold-ins and of the map's refinement."""
+        return float(1.0 + self.alpha if self.fold_in_alpha is None else self.fold_in_alpha)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "map_"):
@@ -1137,7 +1444,7 @@ class SparkColdStartRecommender:
         prior = items.copy() if prior is None else prior
         zero = np.zeros(items.shape[0], bool) if zero is None else zero
         reg = self.regularization if self.fold_in_regularization is None else self.fold_in_regularization
-        alpha = 1.0 + self.alpha if self.fold_in_alpha is None else self.fold_in_alpha
+        alpha = self._fold_in_alpha()
         model = ColdStartRecommender(factors=int(k), regularization=float(reg), alpha=float(alpha),
                                      iterations=int(self.iterations), map_alpha=float(self._param("map_alpha")),
                                      mapper=None if self.mapper is None else clone(self.mapper),
