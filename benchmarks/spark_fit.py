@@ -6,9 +6,12 @@ Rows (all fitted on ``split.train``, scored with ``evaluate(..., settings=("cold
 * ``local plug-in``   implicit's plain ALS (the local default's factors, regularization, alpha and
                       sweeps) + ``ColdStartRecommender(collaborative=<it>)``: the local
                       counterpart of the Spark path (plain ALS factors, the plug-in map).
-* ``spark``           ``SparkColdStartRecommender(random_state=0).fit`` in ``local[N]``: Spark's
-                      ALS + the distributed plug-in map (ridge start refined on the ALS loss),
-                      scored after ``to_local()``; its time is split into ALS and map.
+* ``spark``           ``SparkColdStartRecommender(random_state=0).fit`` in ``local[N]``: the
+                      default, the content-constrained ALS distributed (the local default's
+                      recipe and defaults), scored after ``to_local()``.
+* ``spark-als``       ``SparkColdStartRecommender(method="spark-als", ...)``: Spark's ALS + the
+                      distributed plug-in map (ridge start refined on the ALS loss); its time
+                      is split into ALS and map.
 * ``map only``        the attribute map alone on the same (Spark ALS) factors and interactions,
                       local functions vs :class:`coldstart.spark.SparkAttributeMap`, with the
                       largest difference between their zero-shot vectors; ``plug-in``: the
@@ -20,8 +23,8 @@ Prints a table and writes ``benchmarks/results/spark_fit.json``.
 
 Usage::
 
-    python benchmarks/spark_fit.py                      # local[2], ALS rank 128, 10 sweeps
-    python benchmarks/spark_fit.py --factors 64 --iterations 4
+    python benchmarks/spark_fit.py                      # local[2]; spark-als: rank 128, 10 sweeps
+    python benchmarks/spark_fit.py --factors 64 --iterations 4   # the spark-als row's ALS
 """
 
 from __future__ import annotations
@@ -109,8 +112,18 @@ def main(argv=None) -> dict:
     SparkAttributeMap().fit(spark.createDataFrame([(0, [1.0])], "id long, features array<float>"),
                             attrs.where("id = 0"))
 
-    model = SparkColdStartRecommender(factors=args.factors, iterations=args.iterations, random_state=0,
-                                      num_blocks=n_cores)
+    t = time.perf_counter()
+    cc = SparkColdStartRecommender(random_state=0).fit(inter, attrs)
+    cc_s = time.perf_counter() - t
+    exported = cc.to_local(n_users=split.n_users, n_items=split.n_items)
+    rows.append({"path": "spark", "fit_s": cc_s, "recall@20": _recall(exported, split),
+                 "detail": f"{args.master}: content-constrained ALS ({cc.map_.n_factors_} factors, "
+                           f"{local.iterations} sweeps, alpha {cc._fold_in_alpha():.1f}), "
+                           f"{cc.map_.n_iter_} map CG steps, prior weight"})
+    diffs = {}
+
+    model = SparkColdStartRecommender(method="spark-als", factors=args.factors, iterations=args.iterations,
+                                      random_state=0, num_blocks=n_cores)
     map_fit = SparkAttributeMap.fit
     timing = {}
 
@@ -127,7 +140,7 @@ def main(argv=None) -> dict:
         SparkAttributeMap.fit = map_fit
     als_s, map_s = timing["als_end"] - t, end - timing["als_end"]
     exported = model.to_local(n_users=split.n_users, n_items=split.n_items)
-    rows.append({"path": "spark", "fit_s": end - t, "recall@20": _recall(exported, split),
+    rows.append({"path": "spark-als", "fit_s": end - t, "recall@20": _recall(exported, split),
                  "detail": f"{args.master}: Spark ALS {als_s:.1f} s ({args.factors} factors, {args.iterations} "
                            f"sweeps) + plug-in map and prior weight {map_s:.1f} s ({model.map_.n_iter_} CG "
                            f"steps, {model.map_.n_train_pairs_} interactions)"})
@@ -140,7 +153,6 @@ def main(argv=None) -> dict:
     U = np.zeros((split.n_users, Uf.shape[1]), np.float32)
     U[uid] = Uf  # users without factors: zero rows, no change to U'U
     scale, map_alpha = model._fold_in_alpha(), model.map_.mapper_.alpha
-    diffs = {}
     for family in ("plug-in", "ridge"):
         t = time.perf_counter()
         wl = AttributeWeighting().fit(X[ids])
