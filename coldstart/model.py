@@ -141,8 +141,10 @@ class ColdStartRecommender(BaseEstimator):
             Items still warming up (e.g. those that arrived in the last few retraining
             periods). Their vectors are what :meth:`partial_fit_items` gives — the posterior
             from their zero-shot vector with their interactions — so a refit does not take a
-            new item's zero-shot boost away after its first interactions. Other items with
-            interactions are established: their vectors are collaborative.
+            new item's zero-shot boost away after its first interactions. The other items are
+            established: collaborative vectors, and for those without any interaction the
+            attributes' estimate without the ``zero_shot_scale`` boost. Default (None): every
+            item without interactions is new (the cold-start protocol's view).
 
         Returns
         -------
@@ -209,12 +211,18 @@ class ColdStartRecommender(BaseEstimator):
         items = np.array(items, dtype=np.float32)
         items[~warm] = prior[~warm]
         if new_items is not None:
-            new = np.unique(new_items)
-            new = new[warm[new]]
+            is_new = np.zeros(n_items, dtype=bool)
+            is_new[new_items] = True
+            new = np.flatnonzero(is_new & warm)
             if new.size:
                 rows = user_items.T.tocsr()[new]
                 items[new] = solve_from_prior(rows, users, self._reg(), self._alpha(), prior[new],
                                               max(self.prior_weight_, 1e-12), gram=gram_matrix(users))
+            # established items that never got an interaction: the attributes' estimate without
+            # the new-item boost (and later interactions start from it)
+            old_cold = ~is_new & ~warm
+            prior[old_cold] = content[old_cold]
+            items[old_cold] = content[old_cold]
         self._users = RowBuffer(users)
         self._items = RowBuffer(items)
         self._prior = RowBuffer(prior)

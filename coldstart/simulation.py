@@ -167,6 +167,8 @@ class _ModelStrategy(_Strategy):
         self.refits = 0
         self.arrived = np.zeros(self.features.shape[0], dtype=bool)
         self.arrival = np.full(self.features.shape[0], -1, dtype=np.int64)  # step of arrival
+        self.initial = np.zeros(self.features.shape[0], dtype=bool)
+        self.initial[available] = True
         self.step = -1
         self._fit(log)
 
@@ -184,7 +186,8 @@ class _ModelStrategy(_Strategy):
             # vectors and items without interactions none; and no attribute prior in the updates
             X = sp.identity(self.features.shape[0], dtype=np.float32, format="csr")
             params["prior_weight"] = 0.0
-        young = np.flatnonzero(self.arrived & (self.step - self.arrival < self.config.warmup_window))
+        # new = not yet arrived (future items) or arrived within the warm-up window
+        young = np.flatnonzero(~self.initial & (~self.arrived | (self.step - self.arrival < self.config.warmup_window)))
         self.model = ColdStartRecommender(**params).fit(log, X, new_items=young if self.use_attributes else None)
         self.established = np.diff(log.tocsc().indptr) > 0
         if not self.use_attributes:

@@ -267,6 +267,16 @@ def test_fit_new_items_get_the_partial_fit_posterior(clustered):
     assert not m.is_zero_shot_[new].any()
     with pytest.raises(IndexError, match="new_items"):
         ColdStartRecommender(**SMALL).fit(ui, X, new_items=[ui.shape[1]])
+    # items without interactions that are not new are established: no zero-shot boost
+    ui2 = ui.tocsc()
+    ui2[:, [7, 8]] = 0
+    ui2 = ui2.tocsr()
+    ui2.eliminate_zeros()
+    a = ColdStartRecommender(**SMALL).fit(ui2, X)
+    b = ColdStartRecommender(**SMALL).fit(ui2, X, new_items=[7])
+    np.testing.assert_allclose(b.item_factors_[7], a.item_factors_[7], rtol=1e-6)
+    np.testing.assert_allclose(b.item_factors_[8] * a.zero_shot_scale, a.item_factors_[8], rtol=1e-5, atol=1e-7)
+    assert b.is_zero_shot_[[7, 8]].all()
 
 
 def test_partial_fit_users_adds_new_users(fitted, clustered):
