@@ -900,7 +900,7 @@ def _fit_targets(fitted: list, all_fits: list | None = None) -> list[str]:
     out.append(f"- Map memory O(features × factors), never features² dense: **{'gap' if grows else 'met'}** — no "
                f"features² array (a dense features² Gram would be {VOCAB ** 2 * 4 / 2 ** 30:.0f} GiB in float32, one "
                f"features × factors float32 array is {dk:.0f} MiB), "
-               + ("but the fit's peak grows with interactions × factors: " if grows else "peak extra RSS of the fit: ")
+               + ("but the fit's peak grows with the catalog (several items × factors arrays; the pair products are chunked): " if grows else "peak extra RSS of the fit: ")
                + f"{mem}.")
     return out
 

@@ -244,10 +244,14 @@ class _ItemBlocks:
     def reduce(self, fn, k: int) -> np.ndarray:
         """``sum_b fn(X_b, C_b, slice_b)``, each of shape (n_features, k); float32."""
         def work(j):
-            acc = np.zeros((self.d, k), np.float32)
+            acc = None  # the first block's product is the accumulator: no zeroed array to add
             for (Xb, Cb), sl in zip(self.blocks[j::self.threads], self.slices[j::self.threads]):
-                acc += fn(Xb, Cb, sl)
-            return acc
+                part = np.asarray(fn(Xb, Cb, sl), dtype=np.float32)
+                if acc is None:
+                    acc = part if part.flags.writeable and part.flags.c_contiguous else part.copy()
+                else:
+                    acc += part
+            return np.zeros((self.d, k), np.float32) if acc is None else acc
 
         parts = self._run(work)
         out = parts[0]

@@ -254,7 +254,7 @@ class ColdStartRecommender(BaseEstimator):
         solver(cui, U, V, reg, num_threads=threads)
         solver(ciu, V, U, reg, num_threads=threads)
         X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
-        start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=5, tol=0.0,
+        start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=3, tol=0.0,
                          num_threads=threads).fit(X_warm, V[warm])
         W = start.coef_
         ciu_warm = ciu[np.flatnonzero(warm)]
