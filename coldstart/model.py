@@ -23,6 +23,9 @@ _FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered can
 #: The plug-in map (a backend's fixed factors): CG steps of the ridge start and of the
 #: refinement on the ALS loss; chosen on cold validation items (coldstart.spark uses the same).
 PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS = 5, 5
+#: The default (content-constrained) fit: CG steps of the ridge start and of the map's
+#: refinement per sweep (chosen on cold validation items; coldstart.spark uses the same).
+CC_INIT_ITERS, CC_MAP_ITERS = 3, 3
 #: prior_weight="auto": the attribute prior weighs as much as this many typical interactions.
 PRIOR_INTERACTIONS = 10.0
 
@@ -254,7 +257,7 @@ class ColdStartRecommender(BaseEstimator):
         solver(cui, U, V, reg, num_threads=threads)
         solver(ciu, V, U, reg, num_threads=threads)
         X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
-        start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=3, tol=0.0,
+        start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=CC_INIT_ITERS, tol=0.0,
                          num_threads=threads).fit(X_warm, V[warm])
         W = start.coef_
         ciu_warm = ciu[np.flatnonzero(warm)]
@@ -265,7 +268,7 @@ class ColdStartRecommender(BaseEstimator):
                       disable=not self.show_progress):
             M[warm] = np.asarray(X_warm @ W)
             solver(cui, U, M, reg, num_threads=threads)
-            W = fit_map_on_interactions(X_warm, ciu_warm, U, self.map_alpha, W, iters=3,
+            W = fit_map_on_interactions(X_warm, ciu_warm, U, self.map_alpha, W, iters=CC_MAP_ITERS,
                                         num_threads=threads)
         M[warm] = np.asarray(X_warm @ W)
         solver(cui, U, M, reg, num_threads=threads)

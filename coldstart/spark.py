@@ -50,6 +50,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from .mapping import RidgeMap, _block_op, _block_start, _gram_eigen, _map_cg, _ridge_pcg
+from .model import CC_INIT_ITERS, CC_MAP_ITERS
 from .weighting import AttributeWeighting
 
 try:  # pragma: no cover - exercised only without pyspark
@@ -1241,9 +1242,8 @@ def recommend_for_all_users(user_factors: "DataFrame", item_factors: "DataFrame"
 
 
 # ====================================================================== content-constrained ALS
-#: CG steps of the content-constrained fit's ridge start and of its map refinement per sweep
-#: (the local ``ColdStartRecommender._fit_content_constrained``'s).
-CC_INIT_ITERS, CC_MAP_ITERS = 5, 3
+# CG steps of the ridge start and of the map refinement per sweep: ``CC_INIT_ITERS`` /
+# ``CC_MAP_ITERS`` of coldstart.model, the local ``_fit_content_constrained``'s.
 
 
 def _solve_rows(F: np.ndarray, C: sp.csr_matrix, reg: float, G: np.ndarray, x0: np.ndarray | None = None,
