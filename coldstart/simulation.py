@@ -203,12 +203,9 @@ class _ModelStrategy(_Strategy):
             return
         items = changed_items[~self.established[changed_items]]
         if items.size:
-            model = self.model
-            # partial_fit_items takes *all* interactions of an item and starts from the item's
-            # current vector: put the prior (zero-shot vector; zero without attributes) back
-            # first, or the interactions of earlier steps would be counted once per step again
-            model._items.view[items] = model._prior.view[items]
-            model.partial_fit_items(items, _columns_csc(log, items))
+            # all interactions so far, from the item's prior (zero-shot vector; zero without
+            # attributes): partial_fit_items counts nothing twice
+            self.model.partial_fit_items(items, _columns_csc(log, items))
             if self.has_vector is not None:
                 self.has_vector[items] = True
         if changed_users.size:
