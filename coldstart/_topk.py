@@ -14,19 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-from .mapping import n_workers
+from .mapping import _blas_controller, n_workers
 
 _MIN_QUERIES_PER_THREAD = 64
-_controller = None
-
-
-def _blas_controller():
-    global _controller
-    if _controller is None:  # scanning the loaded libraries costs milliseconds: do it once
-        from threadpoolctl import ThreadpoolController
-
-        _controller = ThreadpoolController()
-    return _controller
 
 
 def topk_batched(factors: np.ndarray, queries: np.ndarray, k: int, item_norms: np.ndarray | None = None,

@@ -32,6 +32,15 @@ def _linear_parts(model) -> tuple[np.ndarray, np.ndarray]:
     return scale * coef, scale * intercept
 
 
+def _length_factor(model, v: np.ndarray) -> float:
+    """The zero-shot length calibration's factor for the scaled prediction ``v`` (k,)."""
+    fn = getattr(model, "_length_factor", None)
+    if fn is None:
+        return 1.0
+    scale = float(getattr(model, "zero_shot_scale", 1.0))
+    return float(fn(np.asarray(v, dtype=np.float64)[None, :] / scale)[0])
+
+
 def _weighted_row(model, item_features) -> sp.csr_matrix:
     if getattr(model, "featurizer_", None) is not None and hasattr(item_features, "columns"):
         item_features = model.featurizer_.transform(item_features)
@@ -85,7 +94,7 @@ def explain_item(model, item_features: Any, feature_names: Any = None, top: int 
     cols, vals = x.indices, x.data.astype(np.float64)
     v = vals @ coef[cols] + intercept
     norm = np.linalg.norm(v) or 1.0
-    contrib = vals * (coef[cols] @ v) / norm
+    contrib = vals * (coef[cols] @ v) / norm * _length_factor(model, v)
     return _frame(cols, vals, contrib, _names(model, feature_names), top)
 
 
@@ -93,7 +102,8 @@ def explain_score(model, userid: int, item_features: Any, feature_names: Any = N
                   top: int = 10) -> pd.DataFrame:
     """Attributes that contributed most to the score of an item (by its attributes) for a user.
 
-    The contributions plus the intercept's term add up to the zero-shot score ``u.v``.
+    The contributions plus the intercept's term add up to the zero-shot score ``u.v`` (each
+    scaled by the vector's length calibration, ``zero_shot_norm_power``).
     """
     check_is_fitted(model)
     uid, _ = check_ids(userid, model.n_users_, "userid", kind="user")
@@ -101,7 +111,7 @@ def explain_score(model, userid: int, item_features: Any, feature_names: Any = N
     u = model.user_factors_[uid[0]].astype(np.float64)
     x = _weighted_row(model, item_features)
     cols, vals = x.indices, x.data.astype(np.float64)
-    contrib = vals * (coef[cols] @ u)
+    contrib = vals * (coef[cols] @ u) * _length_factor(model, vals @ coef[cols] + intercept)
     return _frame(cols, vals, contrib, _names(model, feature_names), top)
 
 

@@ -561,17 +561,20 @@ def _op_part(P, muP):
 
 
 def _msd_part(coef_bc, intercept_bc):
-    """Sum of squared differences between the targets and the map's float32 predictions."""
+    """Sum of squared differences between the targets and the map's float32 predictions, their
+    count, the sum of the predictions' squared lengths and the number of rows."""
 
     def fn(blocks):
         coef, b = coef_bc.value, intercept_bc.value
-        total, count = 0.0, 0
+        total, count, sq, rows = 0.0, 0, 0.0, 0
         for _, blk in blocks:
             pred = np.asarray(blk["X"] @ coef[blk["cols"]]) + b
             diff = blk["Y"].astype(np.float64) - pred
             total += float(np.sum(diff * diff))
             count += diff.size
-        yield (total, count)
+            sq += float(np.sum(pred.astype(np.float64) ** 2))
+            rows += pred.shape[0]
+        yield (total, count, sq, rows)
 
     return fn
 
@@ -831,6 +834,9 @@ class SparkAttributeMap:
         imported with :meth:`from_local`.
     train_msd_ : float
         Mean squared difference between the training factors and the map's predictions.
+    pred_rms_ : float or None
+        RMS length of the map's predictions for the training items: the reference length of
+        the recommender's ``zero_shot_norm_power`` (the local model's ``content_norm_``).
     n_features_in_, n_factors_, n_train_items_ : int
     n_iter_ : int
         CG steps run (refined family: the ridge start's plus the refinement's).
@@ -992,8 +998,8 @@ class SparkAttributeMap:
                 coef, intercept = solver.B, solver.intercept()
             coef_bc, b_bc = sc.broadcast(coef), sc.broadcast(intercept)
             bcs += [coef_bc, b_bc]
-            total, count = weighted.mapPartitions(_msd_part(coef_bc, b_bc)).treeReduce(
-                lambda a, b: (a[0] + b[0], a[1] + b[1]), depth)
+            total, count, sq, rows = weighted.mapPartitions(_msd_part(coef_bc, b_bc)).treeReduce(
+                lambda a, b: tuple(x + y for x, y in zip(a, b)), depth)
         finally:
             raw.unpersist()
             if weighted is not None:
@@ -1010,6 +1016,7 @@ class SparkAttributeMap:
         self.n_train_items_ = int(solver.n)
         self.n_train_pairs_ = int(chk["pairs"])
         self.train_msd_ = total / max(count, 1)
+        self.pred_rms_ = float(np.sqrt(sq / max(rows, 1)))
         return self
 
     @staticmethod
@@ -1042,8 +1049,8 @@ class SparkAttributeMap:
 
         Returns the columns ``keep`` (default: every column but ``attributes_col``) followed by
         ``output_col`` (array<float>, ``n_factors_`` long). These are the raw map outputs; the
-        recommender's zero-shot vectors are them times ``zero_shot_scale``
-        (:meth:`SparkColdStartRecommender.embed_items`).
+        recommender's zero-shot vectors are them length-calibrated (``zero_shot_norm_power``,
+        reference ``pred_rms_``) times ``zero_shot_scale`` (:meth:`SparkColdStartRecommender.embed_items`).
         """
         _require_pyspark()
         self._check_fitted()
@@ -1052,8 +1059,10 @@ class SparkAttributeMap:
 
     # ------------------------------------------------------------------ local
     @classmethod
-    def from_local(cls, weighting: AttributeWeighting | None, mapper: RidgeMap) -> "SparkAttributeMap":
-        """Wrap a fitted local weighting (or None) and RidgeMap, e.g. ``model.weighting_, model.mapper_``."""
+    def from_local(cls, weighting: AttributeWeighting | None, mapper: RidgeMap,
+                   pred_rms: float | None = None) -> "SparkAttributeMap":
+        """Wrap a fitted local weighting (or None) and RidgeMap, e.g. ``model.weighting_, model.mapper_``
+        (``pred_rms``: the model's ``content_norm_``)."""
         if not isinstance(mapper, RidgeMap) or not hasattr(mapper, "coef_"):
             raise TypeError("mapper must be a fitted coldstart.RidgeMap")
         if weighting is not None and not (isinstance(weighting, AttributeWeighting)
@@ -1071,6 +1080,7 @@ class SparkAttributeMap:
         obj.n_train_items_ = obj.n_train_pairs_ = -1
         obj.refined_ = None
         obj.train_msd_ = float("nan")
+        obj.pred_rms_ = None if pred_rms is None else float(pred_rms)
         return obj
 
 
@@ -1563,9 +1573,13 @@ def _fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFr
         cached.append(vblocks)
         Wv = _ship(sc, W)
         shipped.append(Wv)
-        total, count = vblocks.map(lambda kb: (float(np.sum((kb[1]["Y"].astype(np.float64) - _item_vectors(
-            kb[1], _value(Wv), k, seed, "ids")) ** 2)), kb[1]["Y"].size)).treeReduce(
-            lambda a, b: (a[0] + b[0], a[1] + b[1]), depth)
+        def _fit_stats(kb):
+            pred = _item_vectors(kb[1], _value(Wv), k, seed, "ids").astype(np.float64)
+            return (float(np.sum((kb[1]["Y"].astype(np.float64) - pred) ** 2)), kb[1]["Y"].size,
+                    float(np.sum(pred * pred)), pred.shape[0])
+
+        total, count, sq, n_rows = vblocks.map(_fit_stats).treeReduce(
+            lambda a, b: tuple(x + y for x, y in zip(a, b)), depth)
         if not np.isfinite(total):
             raise FloatingPointError("the content-constrained ALS produced NaN/inf item factors; raise "
                                      "regularization or lower alpha")
@@ -1580,7 +1594,7 @@ def _fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFr
         _release(*shipped)
     return {"user_ids": user_ids, "U": U[user_ids], "item_factors": item_factors, "weighting": weighting_,
             "W": W, "alpha": alpha_, "n_features": d, "n_warm": n_warm, "n_pairs": int(agg["n"]),
-            "n_iter": n_iter, "msd": total / max(count, 1)}
+            "n_iter": n_iter, "msd": total / max(count, 1), "pred_rms": float(np.sqrt(sq / max(n_rows, 1)))}
 
 
 # ====================================================================== ALS + map
@@ -1610,7 +1624,7 @@ class SparkColdStartRecommender:
     fixed (3 CG steps of :func:`coldstart.mapping.fit_map_on_interactions`, distributed); then
     the users are solved once more and the warm items get one half-step started from ``x_i W``
     (implicit's CG, ``item_cg_steps`` steps; None: exact). Cold items get ``zero_shot_scale`` ×
-    ``x W``. The local model solves its users with implicit's 3-step CG instead: the factors are
+    ``x W`` length-calibrated as locally (``zero_shot_norm_power``). The local model solves its users with implicit's 3-step CG instead: the factors are
     not float-equal to the local ones (same recipe, same cold Recall@20 on citeulike-t).
 
     Distribution: the interactions are grouped twice and cached, by item (item blocks: the
@@ -1631,7 +1645,7 @@ class SparkColdStartRecommender:
     a ``mapper``, or :meth:`fit_factors` without interactions, the map is the plain ridge
     regression of the factors on the attributes (``ColdStartRecommender(collaborative=...,
     mapper=RidgeMap(...))``). Either way zero-shot vectors are ``zero_shot_scale`` × the map's
-    predictions and ``prior_weight="auto"`` is estimated as locally (``PRIOR_INTERACTIONS`` ×
+    length-calibrated predictions and ``prior_weight="auto"`` is estimated as locally (``PRIOR_INTERACTIONS`` ×
     the mean over the interactions of ``max(c - 1, 0) ||u||² / k``). Not reproduced:
     ``fit(new_items=...)``.
 
@@ -1652,7 +1666,7 @@ class SparkColdStartRecommender:
         Spark ALS's ``rank``, ``regParam``, ``alpha`` and ``maxIter`` (defaults 128, 0.01, 40,
         10), Spark's semantics (penalty scaled by each user's/item's number of interactions,
         confidence ``1 + alpha * r``).
-    map_alpha, prior_weight, zero_shot_scale : optional
+    map_alpha, prior_weight, zero_shot_scale, zero_shot_norm_power : optional
         As in :class:`~coldstart.model.ColdStartRecommender`; ``None`` takes its default.
     weighting : "auto", None or AttributeWeighting
         As in :class:`SparkAttributeMap`.
@@ -1689,8 +1703,8 @@ class SparkColdStartRecommender:
 
     def __init__(self, factors: int | None = None, regularization: float | None = None, alpha: Any = None,
                  iterations: int | None = None, map_alpha: float | None = None, prior_weight: Any = None,
-                 zero_shot_scale: float | None = None, weighting: Any = "auto",
-                 mapper: RidgeMap | None = None, random_state: int | None = None,
+                 zero_shot_scale: float | None = None, zero_shot_norm_power: float | None = None,
+                 weighting: Any = "auto", mapper: RidgeMap | None = None, random_state: int | None = None,
                  num_blocks: int | None = None, num_partitions: int | None = None,
                  fold_in_regularization: float | None = None, fold_in_alpha: float | None = None,
                  method: str = "content-constrained", item_cg_steps: int | None = 3):
@@ -1703,6 +1717,7 @@ class SparkColdStartRecommender:
         self.map_alpha = map_alpha
         self.prior_weight = prior_weight
         self.zero_shot_scale = zero_shot_scale
+        self.zero_shot_norm_power = zero_shot_norm_power
         self.weighting = weighting
         self.mapper = mapper
         self.random_state = random_state
@@ -1821,6 +1836,7 @@ class SparkColdStartRecommender:
         mp.n_train_items_ = res["n_warm"]
         mp.n_train_pairs_ = res["n_pairs"]
         mp.train_msd_ = res["msd"]
+        mp.pred_rms_ = res["pred_rms"]
         self.map_ = mp
         pw = self._param("prior_weight")
         self.prior_weight_ = (self._auto_prior_weight(interactions, user_col, item_col, rating_col)
@@ -1925,6 +1941,7 @@ class SparkColdStartRecommender:
                                      mapper=None if self.mapper is None else clone(self.mapper),
                                      prior_weight=self._param("prior_weight"),
                                      zero_shot_scale=float(self._param("zero_shot_scale")),
+                                     zero_shot_norm_power=float(self._param("zero_shot_norm_power")),
                                      random_state=self.random_state)
         wt = self.map_.weighting_
         model.weighting_ = None if wt is None else AttributeWeighting.from_state(wt.get_params(), wt.get_state())
@@ -1932,7 +1949,8 @@ class SparkColdStartRecommender:
         model.featurizer_ = None
         model._set_state({"n_users": users.shape[0], "n_items": items.shape[0],
                           "n_features_in": self.map_.n_features_in_, "prior_weight": self.prior_weight_,
-                          "content_constrained": bool(getattr(self, "_content_constrained", False))},
+                          "content_constrained": bool(getattr(self, "_content_constrained", False)),
+                          "content_norm": getattr(self.map_, "pred_rms_", None)},
                          {"regularization": float(reg), "alpha": float(alpha)},
                          {"user_factors": users, "item_factors": items, "item_prior": prior, "is_zero_shot": zero})
         return model
@@ -1940,7 +1958,8 @@ class SparkColdStartRecommender:
     def embed_items(self, item_attributes: "DataFrame", *, id_col: str = "id",
                     attributes_col: str = "attributes") -> "DataFrame":
         """Zero-shot factors ``(id, features)`` of items from their attributes: the local
-        model's ``embed_items`` (map prediction × ``zero_shot_scale``) per Arrow batch."""
+        model's ``embed_items`` (length-calibrated map prediction × ``zero_shot_scale``) per Arrow
+        batch."""
         self._check_fitted()
         sdf = item_attributes.select(F.col(id_col).alias("id"), F.col(attributes_col).alias("attributes"))
         shell = self._local_model()
@@ -2040,13 +2059,15 @@ class SparkColdStartRecommender:
         if getattr(model, "featurizer_", None) is not None:
             raise TypeError("models with a featurizer are not supported in Spark: featurize the attributes "
                             "into ML vectors first")
-        mp = SparkAttributeMap.from_local(model.weighting_, model.mapper_)
+        mp = SparkAttributeMap.from_local(model.weighting_, model.mapper_,
+                                          pred_rms=getattr(model, "content_norm_", None))
         state = model._get_state()
         arrays, col = state["arrays"], state["collaborative_meta"]
         obj = cls(factors=int(model.item_factors_.shape[1]), regularization=float(col["regularization"]),
                   alpha=max(float(col["alpha"]) - 1.0, 0.0), iterations=int(model.iterations),
                   map_alpha=float(model.map_alpha), prior_weight=model.prior_weight,
-                  zero_shot_scale=float(model.zero_shot_scale), weighting=mp.weighting,
+                  zero_shot_scale=float(model.zero_shot_scale),
+                  zero_shot_norm_power=float(model.zero_shot_norm_power), weighting=mp.weighting,
                   mapper=None if model.mapper is None else clone(model.mapper),
                   random_state=model.random_state, fold_in_regularization=float(col["regularization"]),
                   fold_in_alpha=float(col["alpha"]))

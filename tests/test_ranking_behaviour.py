@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from coldstart import ColdStartRecommender
@@ -43,3 +44,31 @@ def test_alpha_auto_follows_density():
     m, ui, *_ = _fit()
     density = ui.nnz / (ui.shape[0] * ui.shape[1])
     assert m.collaborative_.alpha == np.clip(0.05 / density, 1.0, 1000.0)
+
+
+def test_zero_shot_lengths_are_pulled_toward_the_typical_length():
+    """zero_shot_norm_power p: a zero-shot vector is s * xW * (r / |xW|) ** p, r the RMS length of
+    the map's predictions for the warm items; directions never change."""
+    m0, ui, X, *_ = _fit(zero_shot_norm_power=0.0)
+    raw = m0.embed_items(X) / m0.zero_shot_scale  # the map's own predictions
+    warm = ~m0.is_zero_shot_
+    r = np.sqrt(np.mean(np.sum(raw[warm].astype(np.float64) ** 2, axis=1)))
+    assert m0.content_norm_ == pytest.approx(r, rel=1e-5)
+    n = np.linalg.norm(raw, axis=1)
+    assert n.std() / n.mean() > 0.05  # the map's lengths vary: the calibration has work to do
+    for p in (0.5, 1.0):
+        m, *_ = _fit(zero_shot_norm_power=p)
+        v = m.embed_items(X)
+        np.testing.assert_allclose(np.linalg.norm(v, axis=1), m.zero_shot_scale * n ** (1 - p) * r ** p, rtol=1e-4)
+        cos = np.sum(v * raw, axis=1) / (np.linalg.norm(v, axis=1) * n)
+        assert cos.min() > 1 - 1e-5
+        np.testing.assert_allclose(m.item_factors_[~warm], v[~warm], rtol=1e-5, atol=1e-7)  # fit = embed
+    lengths = np.linalg.norm(m.embed_items(X), axis=1)  # p = 1: one length for every new item
+    np.testing.assert_allclose(lengths, m.zero_shot_scale * r, rtol=1e-4)
+
+
+def test_zero_shot_norm_power_is_validated():
+    ui, X, *_ = make_clustered(n_users=50, n_items=60, seed=1)
+    for bad in (-0.1, 1.5, float("nan"), "half"):
+        with pytest.raises(ValueError, match="zero_shot_norm_power"):
+            ColdStartRecommender(factors=4, zero_shot_norm_power=bad).fit(ui, X)

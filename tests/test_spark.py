@@ -350,6 +350,7 @@ def test_plug_in_mode_matches_local(spark, clustered, family):
     for key in ("n_users", "n_items", "n_features_in", "content_constrained"):
         assert a["meta"][key] == b["meta"][key], key
     np.testing.assert_allclose(a["meta"]["prior_weight"], b["meta"]["prior_weight"], rtol=1e-4)
+    np.testing.assert_allclose(a["meta"]["content_norm"], b["meta"]["content_norm"], rtol=1e-4)
     assert {k_: v for k_, v in a["collaborative_meta"].items() if k_ != "class"} == \
         {k_: v for k_, v in b["collaborative_meta"].items() if k_ != "class"}
     assert a["arrays"].keys() == b["arrays"].keys()
@@ -357,7 +358,7 @@ def test_plug_in_mode_matches_local(spark, clustered, family):
     np.testing.assert_array_equal(a["arrays"]["is_zero_shot"], b["arrays"]["is_zero_shot"])
     for key in ("item_factors", "item_prior"):
         assert _rel(a["arrays"][key], b["arrays"][key]) < RTOL, key
-    for key in ("map_alpha", "zero_shot_scale", "prior_weight"):
+    for key in ("map_alpha", "zero_shot_scale", "zero_shot_norm_power", "prior_weight"):
         assert exported.get_params()[key] == local.get_params()[key], key
     np.testing.assert_allclose(exported.weighting_.column_weight_, local.weighting_.column_weight_, rtol=1e-6)
     assert exported.mapper_.get_params() == local.mapper_.get_params()
@@ -415,7 +416,13 @@ def test_content_constrained_matches_local_half_steps(spark, clustered):
                      num_threads=1, cg_steps=3)
     assert _rel(ex.item_factors_[warm], items[warm]) < RTOL
     np.testing.assert_array_equal(ex.is_zero_shot_, ~warm)
-    assert _rel(ex.item_factors_[~warm], 2.0 * ex.mapper_.predict(ex.weighting_.transform(X[~warm]))) < 1e-6
+    # cold items: 2 x the map's prediction, its length calibrated against the same reference
+    rms = np.sqrt(np.mean(np.sum(M[warm].astype(np.float64) ** 2, axis=1)))
+    assert abs(ex.content_norm_ - rms) / rms < 1e-5
+    assert abs(ex.content_norm_ - local.content_norm_) / local.content_norm_ < 0.05  # same recipe
+    pred = ex.mapper_.predict(ex.weighting_.transform(X[~warm]))
+    assert _rel(ex.item_factors_[~warm], 2.0 * ex._calibrate(pred)) < 1e-6
+    assert not np.allclose(ex._calibrate(pred), pred)  # the calibration does something here
     conf = ex._alpha() * train.data.astype(np.float64)  # prior_weight="auto", the local formula
     sq = np.einsum("ij,ij->i", ex.user_factors_, ex.user_factors_)[np.repeat(np.arange(n_users),
                                                                              np.diff(train.indptr))]
