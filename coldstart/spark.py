@@ -1617,7 +1617,7 @@ class SparkColdStartRecommender:
     with implicit's confidence ``alpha * rating``, ``iterations`` 4, ``map_alpha``,
     ``prior_weight``, ``zero_shot_scale``): item vectors constrained to ``x_i W``. One plain
     sweep from uniform(0, 0.01) starts it (an exact user half-step, then an exact item
-    half-step), a ridge of the warm items' vectors on their attributes starts ``W`` (5 CG
+    half-step), a ridge of the warm items' vectors on their attributes starts ``W`` (3 CG
     steps, alpha 1, no intercept); each of ``iterations`` sweeps solves every user exactly
     against ``M = X_warm W`` (per user ``(MᵀM + reg I + Σ_j (c_j - 1) m_j m_jᵀ) u = Σ_j c_j m_j``,
     :func:`coldstart.factorization.fold_in`) and refines ``W`` on the ALS loss with the users
