@@ -272,7 +272,7 @@ class ColdStartRecommender(BaseEstimator):
         solver, threads = als.solver, self.num_threads
         solver(cui, U, V, reg, num_threads=threads)
         solver(ciu, V, U, reg, num_threads=threads)
-        X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
+        X_warm, cols, d = _active_columns(Xw[warm])
         start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=CC_INIT_ITERS, tol=0.0,
                          num_threads=threads).fit(X_warm, V[warm])
         W = start.coef_
@@ -296,8 +296,8 @@ class ColdStartRecommender(BaseEstimator):
         Vs = M.copy()
         solver(ciu, Vs, U, reg, num_threads=threads)
         mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
-        mapper.coef_, mapper.intercept_ = W, np.zeros(k, np.float32)
-        mapper.n_features_in_, mapper.n_iter_ = X_warm.shape[1], 0
+        mapper.coef_, mapper.intercept_ = _all_columns(W, cols, d), np.zeros(k, np.float32)
+        mapper.n_features_in_, mapper.n_iter_ = d, 0
         self.mapper_ = mapper
         als.user_factors, als.item_factors = U, Vs
         self.collaborative_ = als
@@ -313,7 +313,7 @@ class ColdStartRecommender(BaseEstimator):
         on the item vectors and refined on the ALS loss with the backend's users."""
         if self.mapper is not None:
             return self._make_mapper().fit(Xw[warm], items[warm])
-        X_warm = Xw[warm].tocsr() if sp.issparse(Xw) else sp.csr_matrix(Xw[warm])
+        X_warm, cols, d = _active_columns(Xw[warm])
         threads = self.num_threads
         W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
                      num_threads=threads).fit(X_warm, items[warm]).coef_
@@ -322,8 +322,8 @@ class ColdStartRecommender(BaseEstimator):
         W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha, W, iters=PLUGIN_MAP_ITERS,
                                     num_threads=threads)
         mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
-        mapper.coef_, mapper.intercept_ = W, np.zeros(W.shape[1], np.float32)
-        mapper.n_features_in_, mapper.n_iter_ = X_warm.shape[1], 0
+        mapper.coef_, mapper.intercept_ = _all_columns(W, cols, d), np.zeros(W.shape[1], np.float32)
+        mapper.n_features_in_, mapper.n_iter_ = d, 0
         return mapper
 
     def _alpha_for(self, user_items, als) -> float:
@@ -731,6 +731,29 @@ class ColdStartRecommender(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "_items")
+
+
+def _active_columns(X_warm) -> tuple[sp.csr_matrix, np.ndarray | None, int]:
+    """The warm items' attribute columns that hold a value, ``(X[:, cols], cols, n_features)``
+    (``cols`` None when all do). The map's coefficients of the other attributes are exactly
+    zero (no gradient, penalised), so its CG runs on the active ones only: the (features ×
+    factors) iterates shrink with a catalog that uses part of a large vocabulary."""
+    X = X_warm.tocsr() if sp.issparse(X_warm) else sp.csr_matrix(X_warm)
+    d = X.shape[1]
+    used = np.bincount(X.indices[X.data != 0], minlength=d) > 0
+    if used.all():
+        return X, None, d
+    cols = np.flatnonzero(used)
+    return X[:, cols].tocsr(), cols, d
+
+
+def _all_columns(W: np.ndarray, cols: np.ndarray | None, d: int) -> np.ndarray:
+    """Coefficients (n_active, k) back on every attribute (d, k), zero for the inactive ones."""
+    if cols is None:
+        return W
+    out = np.zeros((d, W.shape[1]), np.float32)
+    out[cols] = W
+    return out
 
 
 def _implicit_als_class():

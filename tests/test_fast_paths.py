@@ -272,3 +272,33 @@ def test_similar_items_on_grown_catalog_equal_brute_force_cosine(grown):
         ref = np.argsort(-cos, kind="stable")[:15]
         np.testing.assert_allclose(scores, cos[ids], rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(np.sort(cos[ids]), np.sort(cos[ref]), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("plug_in", [False, True])
+def test_map_on_active_attributes_equals_the_full_map(plug_in):
+    """Attributes no warm item has get exactly zero coefficients; the CG on the active columns
+    only gives what it gives with the inactive ones present."""
+    ui, X, _, _ = make_clustered(n_users=120, n_items=200, seed=5)
+    ui = ui.tolil()
+    ui[:, 190:] = 0  # the last items are cold
+    ui = ui.tocsr()
+    ui.eliminate_zeros()
+    extra = sp.random(200, 40, density=0.3, format="csr", random_state=1, dtype=np.float32)
+    extra = sp.csr_matrix(extra.multiply(np.arange(200)[:, None] >= 190))  # only cold items use them
+    X2 = sp.hstack([extra, X]).tocsr()
+    if plug_in:
+        from coldstart.factorization import make_als
+
+        base = make_als(8, 0.05, 10.0, 5, 0, 1)
+        base.fit(ui, show_progress=False)
+        a = ColdStartRecommender(collaborative=base, random_state=0, num_threads=1).fit(ui, X)
+        b = ColdStartRecommender(collaborative=base, random_state=0, num_threads=1).fit(ui, X2)
+    else:
+        a = ColdStartRecommender(factors=8, random_state=0, num_threads=1).fit(ui, X)
+        b = ColdStartRecommender(factors=8, random_state=0, num_threads=1).fit(ui, X2)
+    Wa, Wb = a.mapper_.coef_, b.mapper_.coef_
+    assert Wb.shape == (X2.shape[1], 8)
+    assert not Wb[:40].any()
+    np.testing.assert_allclose(Wb[40:], Wa, rtol=1e-4, atol=1e-6 * np.abs(Wa).max())
+    np.testing.assert_allclose(b.item_factors_[:190], a.item_factors_[:190], rtol=1e-4,
+                               atol=1e-5 * np.abs(a.item_factors_).max())
