@@ -22,6 +22,9 @@ def register(sub) -> None:
                         "partial fits only)")
     p.add_argument("--new-age", type=int, default=1,
                    help="items younger than this many steps count as new (default 1: the step's arrivals)")
+    p.add_argument("--warmup-window", type=int, default=None,
+                   help="refits establish items older than this many steps (default: none, an item "
+                        "that arrived with attributes keeps its prior at any age)")
     p.add_argument("--strategies", default=None, help="comma-separated subset of the strategies")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", dest="json_out", default=None, help="write the results here")
@@ -36,7 +39,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     t = time.perf_counter()
     config = SimulationConfig(n_steps=args.steps, items_per_step=args.items_per_step,
                               users_per_step=args.users_per_step, refit_every=args.refit_every or None,
-                              new_age=args.new_age, random_state=args.seed)
+                              new_age=args.new_age, warmup_window=args.warmup_window,
+                              random_state=args.seed)
     if args.data == "synthetic":
         from .synthetic import make_world
 

@@ -17,9 +17,12 @@ and, on synthetic data, ``oracle`` (ranks by the true scores).
 Per step: ``new_item_recall`` / ``new_item_hit_rate`` (of the relevant new items of the user,
 K = ``k``), ``new_item_exposure`` (share of list slots given to items younger than
 ``new_age`` steps; the default 1 = the step's own arrivals, so the pool of new items has the
-same size at every step), ``overall_recall`` and ``clicks``; per arrival cohort the mean time
-to first interaction; and the warm-up curve: recall of relevant items by their age
-(0 .. ``warmup_ages`` - 1), averaged over the steps.
+same size at every step), ``overall_recall``, ``established_recall`` (of the items established
+before the run) and ``clicks``; per arrival cohort the mean time to first interaction; and the
+warm-up curve: recall of relevant items by their age (0 .. ``warmup_ages`` - 1), averaged over
+the steps, with clicks per item at each age (and cumulated), and with an oracle in the run the
+curve relative to the oracle's (whose own recall falls with age: its users have already taken
+the items of each cohort they like most, so the relevant items left are the harder ones).
 """
 
 from __future__ import annotations
@@ -59,10 +62,16 @@ class SimulationConfig:
         items that arrived in the step itself, a pool of the same size at every step).
     warmup_ages : int
         Ages (in steps) the warm-up curve covers.
-    warmup_window : int
-        Items younger than this many steps are still warming up: refits pass them as
-        ``new_items`` (their vectors stay the posterior from their zero-shot prior, as
-        between refits); older items with interactions become established.
+    warmup_window : int or None
+        Items that arrived during the run and are younger than this many steps are still
+        warming up: refits pass them as ``new_items`` (their vectors stay the posterior from
+        their zero-shot prior, as between refits); older items with interactions become
+        established (plain collaborative vectors). None (default): no age limit, an item that
+        arrived with attributes keeps its prior and its interactions decide how much it
+        weighs. With the current model the posterior keeps far more of the prior's score
+        than the established vector at any click count, so a finite window drops an item's
+        score at the hand-over (the warm-up curve falls off a cliff at that age); 0 = every
+        item with interactions is established at the next refit.
     explore_slots : int
         ``no-attributes``: slots per list given to random items that arrived without a vector.
     refit_every : int or None
@@ -85,7 +94,7 @@ class SimulationConfig:
     relevant_per_user: int = 5
     new_age: int = 1
     warmup_ages: int = 3
-    warmup_window: int = 3
+    warmup_window: int | None = None
     explore_slots: int = 2
     refit_every: int | None = 1
     base_rate: float = 0.05
@@ -98,8 +107,9 @@ class SimulationConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v >= 1):
                 raise ValueError(f"SimulationConfig.{name} must be a positive integer; received {v!r}")
-        if not (isinstance(self.warmup_window, (int, np.integer)) and self.warmup_window >= 0):
-            raise ValueError("SimulationConfig.warmup_window must be a non-negative integer; "
+        if self.warmup_window is not None and not (isinstance(self.warmup_window, (int, np.integer))
+                                                   and self.warmup_window >= 0):
+            raise ValueError("SimulationConfig.warmup_window must be a non-negative integer or None; "
                              f"received {self.warmup_window!r}")
         for name in ("users_per_step", "refit_every"):
             v = getattr(self, name)
@@ -186,8 +196,11 @@ class _ModelStrategy(_Strategy):
             # vectors and items without interactions none; and no attribute prior in the updates
             X = sp.identity(self.features.shape[0], dtype=np.float32, format="csr")
             params["prior_weight"] = 0.0
-        # new = not yet arrived (future items) or arrived within the warm-up window
-        young = np.flatnonzero(~self.initial & (~self.arrived | (self.step - self.arrival < self.config.warmup_window)))
+        # new = not yet arrived (future items) or arrived within the warm-up window (None: at
+        # any age); items established before the run are never new
+        window = self.config.warmup_window
+        warming = self.step - self.arrival < (np.inf if window is None else window)
+        young = np.flatnonzero(~self.initial & (~self.arrived | warming))
         self.model = ColdStartRecommender(**params).fit(log, X, new_items=young if self.use_attributes else None)
         self.established = np.diff(log.tocsc().indptr) > 0
         if not self.use_attributes:
@@ -444,8 +457,8 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
                       "first": np.full(n_items, -1), "fit_seconds": time.perf_counter() - t,
                       "clicks_by_age": {}, "recall_by_age": {}, "out": {
                           "step": [], "new_item_recall": [], "new_item_hit_rate": [],
-                          "new_item_exposure": [], "overall_recall": [], "clicks": [],
-                          "new_item_clicks": []}}
+                          "new_item_exposure": [], "overall_recall": [], "established_recall": [],
+                          "clicks": [], "new_item_clicks": []}}
     arrival = np.full(n_items, -1)
     available = env.initial.copy()
     for step, batch in enumerate(env.batches):
@@ -480,12 +493,14 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
                 if np.isfinite(ra).any():
                     run["recall_by_age"].setdefault(a, []).append(float(np.nanmean(ra)))
                 run["clicks_by_age"].setdefault(a, []).append(int((age[ci] == a).sum()))
+            rec_est, _ = _recall(lists, _keep_items(truth_all, arrival < 0), config.k)
             out = run["out"]
             out["step"].append(step)
             out["new_item_recall"].append(_mean(rec_new))
             out["new_item_hit_rate"].append(_mean(hit_new))
             out["new_item_exposure"].append(float(shown_new.sum() / max(shown.sum(), 1)))
             out["overall_recall"].append(_mean(rec_all))
+            out["established_recall"].append(_mean(rec_est))
             out["clicks"].append(int(len(ci)))
             out["new_item_clicks"].append(int(is_new[ci].sum()))
             first = run["first"]
@@ -504,6 +519,7 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
                          "initial_items": int(len(env.initial))}, "strategies": {}}
     if synthetic:
         result["config"]["world"] = {k: v for k, v in data.params.items() if not hasattr(v, "__len__") or isinstance(v, str)}
+    batch_size = float(np.mean([len(b) for b in env.batches]))  # replay: not items_per_step
     for name, run in runs.items():
         out = run["out"]
         first = run["first"]
@@ -518,10 +534,18 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
         out["warmup_age"] = ages
         out["warmup_recall"] = [float(np.mean(run["recall_by_age"][a])) for a in ages]
         out["warmup_clicks_per_item"] = [
-            float(np.mean(run["clicks_by_age"][a])) / max(config.items_per_step, 1) for a in ages]
+            float(np.mean(run["clicks_by_age"][a])) / max(batch_size, 1.0) for a in ages]
+        out["warmup_cumulative_clicks_per_item"] = np.cumsum(out["warmup_clicks_per_item"]).tolist()
         out["fit_seconds"] = run["fit_seconds"]
         out["refits"] = int(getattr(run["strategy"], "refits", 0))
         result["strategies"][name] = out
+    if "oracle" in result["strategies"]:
+        # the oracle's own curve falls with age (its users have already taken the items they
+        # like most of each cohort): the ratio is what a strategy keeps of the attainable recall
+        ora = result["strategies"]["oracle"]["warmup_recall"]
+        for name, out in result["strategies"].items():
+            out["warmup_recall_vs_oracle"] = [x / o if o > 0 else None
+                                              for x, o in zip(out["warmup_recall"], ora)]
     return result
 
 

@@ -29,7 +29,15 @@ def test_output_layout(small):
         assert len(out["time_to_first_interaction"]) == cfg.n_steps
         assert all(x is None or 0 <= x < cfg.n_steps for x in out["time_to_first_interaction"])
         assert out["warmup_age"] == sorted(out["warmup_age"])
+        assert len(out["established_recall"]) == cfg.n_steps
+        assert all(0.0 <= x <= 1.0 for x in out["established_recall"])
+        np.testing.assert_allclose(out["warmup_cumulative_clicks_per_item"],
+                                   np.cumsum(out["warmup_clicks_per_item"]))
+        ratio = [a / b for a, b in zip(out["warmup_recall"], res["strategies"]["oracle"]["warmup_recall"])]
+        np.testing.assert_allclose(out["warmup_recall_vs_oracle"], ratio)
+    assert res["strategies"]["oracle"]["warmup_recall_vs_oracle"] == [1.0] * len(out["warmup_age"])
     assert res["config"]["n_steps"] == 3 and res["config"]["data"] == "synthetic"
+    assert res["config"]["warmup_window"] is None  # the default: no age limit on warming up
 
 
 def test_no_attributes_gives_new_items_only_their_exploration_slots_at_arrival(small):
@@ -119,19 +127,68 @@ def test_partial_fits_leave_established_items_to_the_refit(started):
     np.testing.assert_array_equal(strat.model.item_factors_[old], before)
 
 
+def _partial_fit_again(strat, items, log):
+    """What partial_fit_items gives ``items`` from the strategy's log: a refit must give items
+    still warming up the same."""
+    strat.model.partial_fit_items(items, log.T.tocsr()[items])
+
+
 def test_refits_keep_young_items_warming_up(started):
     """At a refit, items younger than warmup_window get the partial-fit posterior from their
     zero-shot prior (the refit does not take their boost away); with a window of 0 they are
     established like every other item with interactions."""
     strat, log, new, old, users = started
     clicked = new[np.unique(log[:, new].nonzero()[1])]
+    strat.config = SimulationConfig(**{**strat.config.__dict__, "warmup_window": 3})
     strat._fit(log)  # a refit right after the batch arrived (age 0 < warmup_window = 3)
     young = strat.model.item_factors_[clicked].copy()
-    strat.model.partial_fit_items(clicked, log.T.tocsr()[clicked])
+    _partial_fit_again(strat, clicked, log)
     np.testing.assert_allclose(strat.model.item_factors_[clicked], young, rtol=1e-5, atol=1e-7)
     strat.config = SimulationConfig(**{**strat.config.__dict__, "warmup_window": 0})
     strat._fit(log)
     assert not np.allclose(strat.model.item_factors_[clicked], young)
+
+
+@pytest.mark.parametrize("window, warming", [(None, True), (3, False), (11, True)])
+def test_warmup_window_counts_steps_since_arrival(started, window, warming):
+    """Ten steps after arrival an item is still warming up without a window (the default) or
+    with a longer one, and established with a shorter one; items established before the run
+    are never passed as new."""
+    strat, log, new, old, users = started
+    clicked = new[np.unique(log[:, new].nonzero()[1])]
+    strat.config = SimulationConfig(**{**strat.config.__dict__, "warmup_window": window})
+    strat.step += 10
+    strat._fit(log)
+    got = strat.model.item_factors_[clicked].copy()
+    _partial_fit_again(strat, clicked, log)
+    assert np.allclose(strat.model.item_factors_[clicked], got, rtol=1e-5, atol=1e-7) == warming
+    old_clicked = old[np.unique(log[:, old].nonzero()[1])]
+    before = strat.model.item_factors_[old_clicked].copy()
+    strat.model.partial_fit_items(old_clicked, log.T.tocsr()[old_clicked])
+    assert not np.allclose(strat.model.item_factors_[old_clicked], before)
+
+
+def _worst_step_down(curve):
+    """The smallest ratio of warm-up recall at an age to the age before (1 = never falls)."""
+    c = np.asarray(curve)
+    return float(np.min(c[1:] / c[:-1]))
+
+
+def test_warmup_curve_has_no_cliff():
+    """Recall by age falls gently for every strategy (users take the best items of each cohort
+    first: the oracle's falls too), but a refit that establishes items at some age drops them
+    from their zero-shot-boosted posterior to a far smaller collaborative vector: a cliff at
+    that age. The default (no window) must not have one; a 1-step window on the same world
+    shows the test can see it."""
+    world = make_world(n_users=600, n_items=1200, interactions_per_user=20, random_state=2)
+    base = dict(n_steps=6, items_per_step=40, users_per_step=400, warmup_ages=5,
+                model_params={"factors": 16, "random_state": 0}, random_state=2)
+    default = simulate(world, strategies=("zero-shot",), config=SimulationConfig(**base))
+    windowed = simulate(world, strategies=("zero-shot",), config=SimulationConfig(warmup_window=1, **base))
+    curve = default["strategies"]["zero-shot"]["warmup_recall"]
+    assert len(curve) == 5
+    assert _worst_step_down(curve) > 0.7, curve
+    assert _worst_step_down(windowed["strategies"]["zero-shot"]["warmup_recall"]) < 0.55
 
 
 def test_refit_cadence_and_warmup_ages():
@@ -196,7 +253,8 @@ def test_truth_is_one_draw_less_each_strategys_history():
 
 
 @pytest.mark.parametrize("knob, value", [("n_steps", 0), ("new_age", 0), ("refit_every", 0),
-                                         ("explore_slots", 20), ("initial_items", 1.0)])
+                                         ("explore_slots", 20), ("initial_items", 1.0),
+                                         ("warmup_window", -1), ("warmup_window", 1.5)])
 def test_bad_config_is_refused_naming_the_knob(knob, value):
     with pytest.raises(ValueError, match=f"SimulationConfig.{knob}"):
         simulate(make_world(n_users=50, n_items=200, random_state=0),
