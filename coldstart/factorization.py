@@ -109,7 +109,7 @@ def gram_matrix(factors: np.ndarray) -> np.ndarray:
 
 def solve_from_prior(rows: sp.csr_matrix, fixed: np.ndarray, regularization: float, alpha: float,
                      prior: np.ndarray, prior_weight: float, gram: np.ndarray | None = None,
-                     iters: int = 10) -> np.ndarray:
+                     iters: int = 10, exposed: sp.csr_matrix | None = None) -> np.ndarray:
     """Posterior means of items (or users) around a prior, for all rows at once.
 
     For row i with confidences ``c = alpha * rows[i]`` and prior vector ``z_i`` returns
@@ -127,6 +127,13 @@ def solve_from_prior(rows: sp.csr_matrix, fixed: np.ndarray, regularization: flo
     prior : ndarray of shape (b, k)
     gram : ndarray of shape (k, k), optional
         ``fixed.T @ fixed`` (or the Gram of the part of ``fixed`` that counts as unobserved).
+    exposed : csr_matrix of shape (b, m), optional
+        Pattern of the columns (users) each row was shown to, interacted or not. Without it the
+        prior's anchor holds every column's score at ``f_j . z_i`` unless interactions move it;
+        with it only the columns not exposed keep that anchor, and an exposed column without an
+        interaction is an ordinary negative of the ALS loss (pulls its score toward 0):
+        ``(H + A_i) v_i = b_i + (H - E_i) z_i`` with ``E_i = sum_{j exposed} f_j f_j'``. Exposure
+        to every column gives the plain ALS solution with a ``prior_weight`` pull toward ``z_i``.
 
     Returns
     -------
@@ -150,6 +157,13 @@ def solve_from_prior(rows: sp.csr_matrix, fixed: np.ndarray, regularization: flo
         return np.asarray(sp.csr_matrix((t, C.indices, C.indptr), shape=C.shape) @ Ft)
 
     r = np.asarray(C @ Ft) - A(Z)  # b - A z; the solution is z + delta with (H + A) delta = r
+    if exposed is not None:  # exposed columns lose the anchor: r -= E z
+        Ex = sp.csr_matrix(exposed, dtype=np.float32)
+        Ex = (Ex + sp.csr_matrix((np.ones(rows.nnz, np.float32), rows.indices, rows.indptr),
+                                 shape=rows.shape)).tocsr()  # an interaction is an exposure
+        Ex.data[:] = 1.0
+        t = _pair_dots(Z, Ex, Ft)
+        r -= np.asarray(sp.csr_matrix((t, Ex.indices, Ex.indptr), shape=Ex.shape) @ Ft)
     minv = 1.0 / (h[None, :] + np.asarray(Cm1 @ (Ft * Ft)))
     D = np.zeros_like(Z)
     z = r * minv

@@ -143,7 +143,7 @@ class ColdStartRecommender(BaseEstimator):
         self.show_progress = show_progress
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, user_items, item_features, new_items=None) -> "ColdStartRecommender":
+    def fit(self, user_items, item_features, new_items=None, exposures=None) -> "ColdStartRecommender":
         """Fit the collaborative model and the attribute map.
 
         Parameters
@@ -161,6 +161,11 @@ class ColdStartRecommender(BaseEstimator):
             established: collaborative vectors, and for those without any interaction the
             attributes' estimate without the ``zero_shot_scale`` boost. Default (None): every
             item without interactions is new (the cold-start protocol's view).
+        exposures : sparse matrix of shape (n_users, n_items), optional
+            Impressions (nonzero = the user was shown the item), used for ``new_items`` only:
+            a new item keeps its zero-shot score for the users who have not seen it yet, and
+            the users who saw it and did not interact count as negatives, so the item leaves
+            its prior as it is shown, not at an arbitrary age (see :meth:`partial_fit_items`).
 
         Returns
         -------
@@ -171,6 +176,11 @@ class ColdStartRecommender(BaseEstimator):
         n_users, n_items = user_items.shape
         if new_items is not None:
             new_items, _ = check_ids(new_items, n_items, "new_items")
+        if exposures is not None:
+            exposures = check_user_items(exposures, "exposures", n_items=n_items, allow_empty=True)
+            if exposures.shape[0] != n_users:
+                raise ValueError(f"exposures must have the shape of user_items {user_items.shape}; "
+                                 f"received {exposures.shape}")
         if self.featurizer is not None:
             self.featurizer_ = clone(self.featurizer)
             item_features = self.featurizer_.fit_transform(item_features)
@@ -232,11 +242,15 @@ class ColdStartRecommender(BaseEstimator):
         if new_items is not None:
             is_new = np.zeros(n_items, dtype=bool)
             is_new[new_items] = True
-            new = np.flatnonzero(is_new & warm)
+            # with impressions, a new item shown without any interaction moves too
+            moved = warm if exposures is None else warm | (np.diff(exposures.tocsc().indptr) > 0)
+            new = np.flatnonzero(is_new & moved)
             if new.size:
                 rows = user_items.T.tocsr()[new]
+                shown = None if exposures is None else exposures.T.tocsr()[new]
                 items[new] = solve_from_prior(rows, users, self._reg(), self._alpha(), prior[new],
-                                              max(self.prior_weight_, 1e-12), gram=gram_matrix(users))
+                                              max(self.prior_weight_, 1e-12), gram=gram_matrix(users),
+                                              exposed=shown)
             # established items that never got an interaction: the attributes' estimate without
             # the new-item boost (and later interactions start from it)
             old_cold = ~is_new & ~warm
@@ -461,7 +475,7 @@ class ColdStartRecommender(BaseEstimator):
         self._gram_items = None
         return idx
 
-    def partial_fit_items(self, itemids, item_users) -> "ColdStartRecommender":
+    def partial_fit_items(self, itemids, item_users, item_exposures=None) -> "ColdStartRecommender":
         """Refit the vectors of ``itemids`` from all their interactions, starting from their prior.
 
         Parameters
@@ -470,6 +484,12 @@ class ColdStartRecommender(BaseEstimator):
         item_users : sparse matrix of shape (n, n_users)
             All interactions of each item so far (rows in the order of ``itemids``); calling
             again with the same rows gives the same vectors (nothing is counted twice).
+        item_exposures : sparse matrix of shape (n, n_users), optional
+            The users each item has been shown to so far (interacted or not). Without it every
+            user who has not interacted keeps the item's zero-shot score, however long the item
+            has been shown; with it only the users who have not seen the item keep it and the
+            others who did not interact count as negatives, so the prior's hold fades as the
+            item is shown (an item shown to everyone gets its collaborative vector).
 
         The solution minimises the ALS loss of the item's interactions plus a Gaussian prior
         of precision ``prior_weight_`` centred so that an item without interactions keeps its
@@ -491,13 +511,24 @@ class ColdStartRecommender(BaseEstimator):
         # Posterior mean from the item's zero-shot vector z with all its interactions:
         # v = z + (U'U + (reg + prior_weight) I + sum (c-1) u u')^-1 (sum c u - sum (c-1) u u' z),
         # the minimiser of the item's ALS loss plus a prior placed so that no interaction
-        # gives exactly z; many interactions take it to the collaborative solution.
+        # gives exactly z. The placement holds every user without an interaction at z's score
+        # (the U'U z in the mean), so without impressions even many interactions leave much of
+        # z; with item_exposures only the users who have not seen the item are held there
+        # (b - A z - E z on the right), and an item shown to everyone is collaborative.
+        if item_exposures is not None:
+            item_exposures = check_user_items(item_exposures, "item_exposures", n_items=self.n_users_,
+                                              allow_empty=True)
+            if item_exposures.shape[0] != len(ids):
+                raise ValueError(f"item_exposures must have one row per item in itemids ({len(ids)}); "
+                                 f"received shape {item_exposures.shape}")
         V = solve_from_prior(item_users, users, self._reg(), self._alpha(), self._prior.view[ids],
-                             max(self.prior_weight_, 1e-12), gram=self._gram_users)
+                             max(self.prior_weight_, 1e-12), gram=self._gram_users, exposed=item_exposures)
         has = np.diff(item_users.indptr) > 0
+        if item_exposures is not None:  # shown without an interaction: moved too (still zero-shot:
+            has = has | (np.diff(item_exposures.indptr) > 0)  # no interaction to fold users in on)
         self._items.view[ids[has]] = V[has]
         self._items.view[ids[~has]] = self._prior.view[ids[~has]]
-        self._zero_shot.view[ids] = ~has
+        self._zero_shot.view[ids] = np.diff(item_users.indptr) == 0
         self._item_norms = None
         self._gram_items = None
         return self

@@ -180,6 +180,9 @@ class _ModelStrategy(_Strategy):
         self.initial = np.zeros(self.features.shape[0], dtype=bool)
         self.initial[available] = True
         self.step = -1
+        # impressions (user, item): a backend with an impression log tells the model who has
+        # seen a new item, so the users who saw it and did not click count against it
+        self.shown = sp.csr_matrix(log.shape, dtype=np.float32)
         self._fit(log)
 
     def arrive(self, items):
@@ -201,7 +204,9 @@ class _ModelStrategy(_Strategy):
         window = self.config.warmup_window
         warming = self.step - self.arrival < (np.inf if window is None else window)
         young = np.flatnonzero(~self.initial & (~self.arrived | warming))
-        self.model = ColdStartRecommender(**params).fit(log, X, new_items=young if self.use_attributes else None)
+        self.model = ColdStartRecommender(**params).fit(
+            log, X, new_items=young if self.use_attributes else None,
+            exposures=self.shown if self.use_attributes else None)
         self.established = np.diff(log.tocsc().indptr) > 0
         if not self.use_attributes:
             self.model._items.view[~self.established] = 0.0
@@ -218,7 +223,8 @@ class _ModelStrategy(_Strategy):
         if items.size:
             # all interactions so far, from the item's prior (zero-shot vector; zero without
             # attributes): partial_fit_items counts nothing twice
-            self.model.partial_fit_items(items, _columns_csc(log, items))
+            self.model.partial_fit_items(items, _columns_csc(log, items),
+                                         _columns_csc(self.shown, items) if self.use_attributes else None)
             if self.has_vector is not None:
                 self.has_vector[items] = True
         if changed_users.size:
@@ -234,6 +240,10 @@ class _ModelStrategy(_Strategy):
         n_exp = min(cfg.explore_slots, explore.size) if not self.use_attributes else 0
         ids, _ = self.model.recommend(users, log[users], N=cfg.k - n_exp, items=with_vec)
         ids = np.atleast_2d(ids)
+        r, c = np.nonzero(ids >= 0)
+        seen = sp.csr_matrix((np.ones(len(r), np.float32), (users[r], ids[r, c])), shape=self.shown.shape)
+        self.shown = (self.shown + seen).tocsr()
+        self.shown.data[:] = 1.0
         if n_exp:  # distinct random items without a vector, independently per user
             pick = np.argpartition(rng.random((len(users), explore.size)), n_exp - 1, axis=1)[:, :n_exp]
             ids = np.hstack([ids, explore[pick]])

@@ -130,7 +130,7 @@ def test_partial_fits_leave_established_items_to_the_refit(started):
 def _partial_fit_again(strat, items, log):
     """What partial_fit_items gives ``items`` from the strategy's log: a refit must give items
     still warming up the same."""
-    strat.model.partial_fit_items(items, log.T.tocsr()[items])
+    strat.model.partial_fit_items(items, log.T.tocsr()[items], strat.shown.T.tocsr()[items])
 
 
 def test_refits_keep_young_items_warming_up(started):
