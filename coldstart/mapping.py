@@ -31,6 +31,7 @@ class _RidgePCG:
         self.X = X.tocsr() if sp.issparse(X) else np.asarray(X, dtype=np.float32)
         self._blocks = _ItemBlocks(self.X, num_threads=num_threads)
         self.w = w.astype(np.float32)
+        self.unweighted = bool(np.all(self.w == 1.0))
         self.sw = float(w.sum())
         self.lam = lam
         self.fit_intercept = fit_intercept
@@ -59,8 +60,14 @@ class _RidgePCG:
             XtV -= np.outer(self.mu, V.sum(axis=0))
         return XtV
 
+    def _weigh(self, V):
+        """``diag(w) V`` (a new array; V itself when every weight is 1)."""
+        return V if self.unweighted else self.w[:, None] * V
+
     def _op(self, B):
-        return self._xct(self.w[:, None] * self._xc(B)) + self.lam * B
+        out = self._xct(self._weigh(self._xc(B)))
+        out += self.lam * B
+        return out
 
     def solve(self, Y: np.ndarray, max_iter: int, tol: float = 0.0) -> int:
         """Move the solution to the targets ``Y`` (n, k); returns the iterations run."""
@@ -68,13 +75,13 @@ class _RidgePCG:
         first = self.B is None
         if first:
             self.B = np.zeros((self.X.shape[1], Y.shape[1]), np.float32)
-            self.R = self._xct(self.w[:, None] * Y)
+            self.R = self._xct(self._weigh(Y))
         else:  # same operator, new right-hand side: r = b - A B changes by Xc' W (Y - Y_old)
-            self.R += self._xct(self.w[:, None] * (Y - self.Y))
+            self.R += self._xct(self._weigh(Y - self.Y))
         self.Y = Y.copy()
         norm0 = np.ones(Y.shape[1], np.float32)
         if tol:  # the stopping rule's scale: the right-hand side (the residual at B = 0)
-            norm0 = np.linalg.norm(self.R if first else self._xct(self.w[:, None] * Y), axis=0)
+            norm0 = np.linalg.norm(self.R if first else self._xct(self._weigh(Y)), axis=0)
             norm0[norm0 == 0] = 1.0
         return _ridge_pcg(self._op, self.B, self.R, self.minv, max_iter, tol, norm0)
 
@@ -256,6 +263,13 @@ class _ItemBlocks:
         self.blocks = [(X[sl], None if C is None else C[sl]) for sl in self.slices]
         self.n, self.d = n, X.shape[1]
         self.threads = max(1, min(threads, len(self.blocks)))
+        self._squares = None
+
+    def squares(self) -> dict:
+        """``X_b∘X_b`` per block, keyed by the block's first row; computed once."""
+        if self._squares is None:
+            self._squares = {sl.start: Xb.multiply(Xb).tocsr() for (Xb, _), sl in zip(self.blocks, self.slices)}
+        return self._squares
 
     def _run(self, work):
         if self.threads == 1:
@@ -315,10 +329,10 @@ def _pair_dots(Vb: np.ndarray, Cb: sp.csr_matrix, Ut: np.ndarray, chunk: int = 1
 
 
 def _block_start(Xb: sp.csr_matrix, Cb: sp.csr_matrix, Ut: np.ndarray, ev: np.ndarray,
-                 W: np.ndarray) -> np.ndarray:
+                 W: np.ndarray, Xb2: sp.csr_matrix | None = None) -> np.ndarray:
     """One block's share of the residual's data part ``X_b'(C_b U - V_b diag(ev) - T_b U)`` at
     ``W`` (``V_b = X_b W``) and of the Jacobi diagonal ``(X_b∘X_b)'((C_b - 1) U∘U + ev)``,
-    side by side: shape (n_features, 2k), eigenbasis."""
+    side by side: shape (n_features, 2k), eigenbasis. ``Xb2``: ``X_b∘X_b`` if already known."""
     k = Ut.shape[1]
     Vb = np.asarray(Xb @ W)
     t = _pair_dots(Vb, Cb, Ut) * (Cb.data - 1.0)
@@ -327,7 +341,9 @@ def _block_start(Xb: sp.csr_matrix, Cb: sp.csr_matrix, Ut: np.ndarray, ev: np.nd
     out = np.empty((Xb.shape[1], 2 * k), np.float32)
     out[:, :k] = Xb.T @ Vb
     Cm1 = sp.csr_matrix((Cb.data - 1.0, Cb.indices, Cb.indptr), shape=Cb.shape)
-    out[:, k:] = Xb.multiply(Xb).tocsr().T @ (np.asarray(Cm1 @ (Ut * Ut)) + ev[None, :])
+    D = np.asarray(Cm1 @ (Ut * Ut))
+    D += ev[None, :]
+    out[:, k:] = (Xb.multiply(Xb).tocsr() if Xb2 is None else Xb2).T @ D
     return out
 
 
@@ -344,7 +360,8 @@ def _block_op(Xb: sp.csr_matrix, Cb: sp.csr_matrix, Ut: np.ndarray, ev: np.ndarr
 
 
 def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray, lam_rel: float,
-                            W0: np.ndarray, iters: int = 6, num_threads: int = 0) -> np.ndarray:
+                            W0: np.ndarray, iters: int = 6, num_threads: int = 0,
+                            blocks: "_ItemBlocks | None" = None) -> np.ndarray:
     """Refine the linear map W on the implicit-ALS loss itself, users fixed.
 
     Minimises ``sum_{u,i} c_ui (p_ui - u_u . x_i W)^2 + lam ||W||^2`` over the items' attribute
@@ -364,6 +381,9 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
         Confidences of those items' interactions (implicit's convention, ``alpha * weight``).
     U : ndarray of shape (n_users, k)
     W0 : ndarray of shape (n_features, k)
+    blocks : _ItemBlocks, optional
+        ``map_blocks(Xw, Ciu)`` from an earlier call on the same data (alternating fits call
+        this once per sweep): the row blocks and their squared attributes are reused.
 
     Returns
     -------
@@ -377,13 +397,21 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
     with _blas_controller().limit(limits=n_workers(num_threads), user_api="blas"):
         Ut = np.ascontiguousarray(U @ Q, dtype=np.float32)
         Wt = np.ascontiguousarray(W0 @ Q, dtype=np.float32)
-    blocks = _ItemBlocks(Xw, Ciu, num_threads=num_threads)
+    if blocks is None:
+        blocks = map_blocks(Xw, Ciu, num_threads)
+    sq = blocks.squares()
     k = Ut.shape[1]
-    Wt = _map_cg(lambda W: blocks.reduce(lambda Xb, Cb, _: _block_start(Xb, Cb, Ut, evf, W), 2 * k),
+    Wt = _map_cg(lambda W: blocks.reduce(lambda Xb, Cb, sl: _block_start(Xb, Cb, Ut, evf, W, sq[sl.start]), 2 * k),
                  lambda P: blocks.reduce(lambda Xb, Cb, _: _block_op(Xb, Cb, Ut, evf, P), k),
                  Wt, lam, iters)
     with _blas_controller().limit(limits=n_workers(num_threads), user_api="blas"):
         return np.ascontiguousarray(Wt @ Q.T, dtype=np.float32)
+
+
+def map_blocks(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, num_threads: int = 0) -> "_ItemBlocks":
+    """The row blocks :func:`fit_map_on_interactions` works on, to reuse across its calls."""
+    return _ItemBlocks(sp.csr_matrix(Xw, dtype=np.float32), sp.csr_matrix(Ciu, dtype=np.float32),
+                       num_threads=num_threads)
 
 
 def _gram_eigen(G: np.ndarray, lam_rel: float) -> tuple[np.ndarray, np.ndarray, float]:

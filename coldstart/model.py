@@ -16,7 +16,7 @@ from ._topk import topk_batched
 from ._validation import check_ids, check_item_features, check_positive, check_user_items
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             solve_from_prior, to_numpy_factors)
-from .mapping import RidgeMap, _ItemBlocks, fit_map_on_interactions
+from .mapping import RidgeMap, fit_map_on_interactions, map_blocks
 from .weighting import AttributeWeighting
 
 _FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered candidates
@@ -291,11 +291,11 @@ class ColdStartRecommender(BaseEstimator):
                          num_threads=threads).fit(X_warm, V[warm])
         W = start.coef_
         ciu_warm = ciu[np.flatnonzero(warm)]
+        mblocks = map_blocks(X_warm, ciu_warm, threads)  # the map's row blocks, for every sweep
         M = np.zeros((n_items, k), np.float32)
-        xblocks = _ItemBlocks(X_warm, num_threads=threads)  # X W on all cores
 
-        def image(W):
-            return xblocks.rows(lambda Xb, _, __: np.asarray(Xb @ W), k)
+        def image(W):  # X W on all cores
+            return mblocks.rows(lambda Xb, _, __: np.asarray(Xb @ W), k)
 
         from tqdm.auto import tqdm
 
@@ -304,7 +304,7 @@ class ColdStartRecommender(BaseEstimator):
             M[warm] = image(W)
             solver(cui, U, M, reg, num_threads=threads)
             W = fit_map_on_interactions(X_warm, ciu_warm, U, self.map_alpha, W, iters=CC_MAP_ITERS,
-                                        num_threads=threads)
+                                        num_threads=threads, blocks=mblocks)
         M[warm] = image(W)
         solver(cui, U, M, reg, num_threads=threads)
         Vs = M.copy()
