@@ -413,9 +413,12 @@ class ColdStartRecommender(BaseEstimator):
         out[pos] = (ref / n[pos]) ** p
         return out
 
-    def _calibrate(self, V: np.ndarray) -> np.ndarray:
-        """The map's predictions (n, k) with lengths pulled toward ``content_norm_``."""
-        return np.ascontiguousarray(V * self._length_factor(V)[:, None].astype(np.float32), dtype=np.float32)
+    def _calibrate(self, V: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """The map's predictions (n, k) with lengths pulled toward ``content_norm_``, times
+        ``scale``: float32, in place when ``V`` is a float32 C-contiguous array."""
+        V = np.ascontiguousarray(V, dtype=np.float32)
+        V *= (scale * self._length_factor(V)).astype(np.float32)[:, None]
+        return V
 
     def _embed(self, X) -> np.ndarray:
         """Zero-shot vectors: the map's prediction, length-calibrated, times ``zero_shot_scale``."""
@@ -423,7 +426,7 @@ class ColdStartRecommender(BaseEstimator):
         V = self._predict(Xw)
         if V.shape[1] != self._n_factors():
             raise ValueError(f"mapper predicted shape {V.shape}; expected (n, {self._n_factors()})")
-        return np.ascontiguousarray(self.zero_shot_scale * self._calibrate(V), dtype=np.float32)
+        return self._calibrate(V, self.zero_shot_scale)  # V is the prediction's own array
 
     def _n_factors(self) -> int:
         return self._k

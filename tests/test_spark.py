@@ -421,8 +421,8 @@ def test_content_constrained_matches_local_half_steps(spark, clustered):
     assert abs(ex.content_norm_ - rms) / rms < 1e-5
     assert abs(ex.content_norm_ - local.content_norm_) / local.content_norm_ < 0.05  # same recipe
     pred = ex.mapper_.predict(ex.weighting_.transform(X[~warm]))
-    assert _rel(ex.item_factors_[~warm], 2.0 * ex._calibrate(pred)) < 1e-6
-    assert not np.allclose(ex._calibrate(pred), pred)  # the calibration does something here
+    assert _rel(ex.item_factors_[~warm], 2.0 * ex._calibrate(pred.copy())) < 1e-6
+    assert not np.allclose(ex._calibrate(pred.copy()), pred)  # the calibration does something here
     conf = ex._alpha() * train.data.astype(np.float64)  # prior_weight="auto", the local formula
     sq = np.einsum("ij,ij->i", ex.user_factors_, ex.user_factors_)[np.repeat(np.arange(n_users),
                                                                              np.diff(train.indptr))]
