@@ -266,7 +266,8 @@ class _ItemBlocks:
             cost = cost + np.diff(C.indptr)
         cum = np.concatenate([[0], np.cumsum(cost + 1)])
         threads = n_workers(num_threads)
-        n_blocks = max(threads, int(np.ceil(cum[-1] / max_block_nnz)), 1)
+        # a multiple of the threads: with 3 blocks on 2 threads one thread would do two thirds
+        n_blocks = threads * max(1, int(np.ceil(cum[-1] / max_block_nnz / threads)))
         edges = np.unique(np.searchsorted(cum, np.linspace(0, cum[-1], n_blocks + 1)).clip(0, n))
         edges[0], edges[-1] = 0, n
         self.slices = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
