@@ -400,8 +400,6 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
     -------
     W : ndarray of shape (n_features, k), float32
     """
-    Xw = sp.csr_matrix(Xw, dtype=np.float32)
-    Ciu = sp.csr_matrix(Ciu, dtype=np.float32)
     evf, Q, lam = _gram_eigen(U.T @ U, lam_rel)
     # the dense rotations run on every core's BLAS, whatever the caller's limit (implicit's
     # solver wants it at 1)

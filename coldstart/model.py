@@ -309,10 +309,7 @@ class ColdStartRecommender(BaseEstimator):
         solver(cui, U, M, reg, num_threads=threads)
         Vs = M.copy()
         solver(ciu, Vs, U, reg, num_threads=threads)
-        mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
-        mapper.coef_, mapper.intercept_ = _all_columns(W, cols, d), np.zeros(k, np.float32)
-        mapper.n_features_in_, mapper.n_iter_ = d, 0
-        self.mapper_ = mapper
+        self.mapper_ = self._fitted_map(W, cols, d)
         als.user_factors, als.item_factors = U, Vs
         self.collaborative_ = als
         content = self._predict(Xw)
@@ -335,6 +332,11 @@ class ColdStartRecommender(BaseEstimator):
         ciu = (alpha * user_items).astype(np.float32).T.tocsr()[np.flatnonzero(warm)]
         W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha, W, iters=PLUGIN_MAP_ITERS,
                                     num_threads=threads)
+        return self._fitted_map(W, cols, d)
+
+    def _fitted_map(self, W: np.ndarray, cols: np.ndarray | None, d: int) -> RidgeMap:
+        """The map ``x -> x W`` as a fitted RidgeMap (no intercept), ``W`` (n_active, k) on the
+        active attribute columns ``cols`` of ``d`` (see :func:`_active_columns`)."""
         mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
         mapper.coef_, mapper.intercept_ = _all_columns(W, cols, d), np.zeros(W.shape[1], np.float32)
         mapper.n_features_in_, mapper.n_iter_ = d, 0
