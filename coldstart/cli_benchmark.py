@@ -43,11 +43,21 @@ def load_split_for(dataset: str, data_dir: str | None, seed: int = 0):
 
 
 def run_benchmark(dataset: str = "citeulike-t", data_dir: str | None = None, models: list[str] | None = None,
-                  K: int = 20, seed: int = 0, verbose: bool = True, curves_K: tuple[int, ...] = ()):
-    """Fit and evaluate; returns (rows, curves, fitted models)."""
+                  K: int = 20, seed: int = 0, verbose: bool = True, curves_K: tuple[int, ...] = (),
+                  data=None):
+    """Fit and evaluate; returns (rows, curves, fitted models).
+
+    ``data`` (a :class:`coldstart.cli_data.CLIData`) replaces ``dataset`` / ``data_dir``: its
+    split, the baselines' features and the coldstart model's features.
+    """
     from .evaluation import evaluate
 
-    ds, split, how = load_split_for(dataset, data_dir, seed)
+    if data is None:
+        ds, split, how = load_split_for(dataset, data_dir, seed)
+        features = {}
+    else:
+        ds, split, how, dataset = data.dataset, data.split, data.how, data.label
+        features = {"coldstart": data.model_features}
     if verbose:
         print(f"{dataset}: {ds.shape[0]:,} users x {ds.shape[1]:,} items, {how}", flush=True)
     zoo = available_models(seed)
@@ -59,7 +69,7 @@ def run_benchmark(dataset: str = "citeulike-t", data_dir: str | None = None, mod
     for name in names:
         model = zoo[name]
         t = time.perf_counter()
-        model.fit(split.train, ds.item_features)
+        model.fit(split.train, features.get(name, ds.item_features))
         fit_s = time.perf_counter() - t
         fitted[name] = model
         settings = [s for s in SETTINGS if not (name == "popularity" and s == "cold")]
@@ -80,11 +90,16 @@ def run_benchmark(dataset: str = "citeulike-t", data_dir: str | None = None, mod
 
 
 def register(sub) -> None:
-    p = sub.add_parser("benchmark", help="every model on a dataset's split: cold, warm, hybrid")
-    p.add_argument("--dataset", default="citeulike-t")
-    p.add_argument("--data-dir", default=None, help="folder holding <dataset>/ (default: bundled data/)")
+    from .cli_data import add_data_args
+
+    p = sub.add_parser("benchmark", help="every model on a dataset's split: cold, warm, hybrid",
+                       description="Fit every model on the training part of the split (the folder's "
+                                   "split/, else the protocol's split made with --seed) and evaluate "
+                                   "cold, warm and hybrid at K = 20 (EVALUATION.md).")
+    add_data_args(p)
     p.add_argument("--models", default=None, help="comma-separated subset")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the models and of the split when "
+                                                      "the data has none (default 0)")
     p.add_argument("--json", dest="json_out", default=None)
     p.add_argument("--csv", dest="csv_out", default=None)
     p.add_argument("--plot", default=None, help="PNG of recall@K curves per model and setting")
@@ -94,10 +109,12 @@ def register(sub) -> None:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from .reports import markdown_table, pivot_rows, plot_metric_curves, write_csv, write_json
 
+    from .cli_data import load_data
+
     curves_K = (5, 10, 20, 50, 100) if args.plot else ()
-    rows, curves, _ = run_benchmark(args.dataset, args.data_dir,
-                                    args.models.split(",") if args.models else None,
-                                    seed=args.seed, curves_K=curves_K)
+    data = load_data(args)
+    rows, curves, _ = run_benchmark(models=args.models.split(",") if args.models else None,
+                                    seed=args.seed, curves_K=curves_K, data=data)
     print()
     print(markdown_table(pivot_rows(rows)))
     if args.json_out:

@@ -8,9 +8,10 @@ import time
 
 
 def register(sub) -> None:
+    from .cli_data import add_data_args
+
     p = sub.add_parser("search", help="grid/random search over ColdStartRecommender's parameters")
-    p.add_argument("--dataset", default="citeulike-t")
-    p.add_argument("--data-dir", default=None)
+    add_data_args(p)
     p.add_argument("--grid", default='{"map_alpha": [0.3, 1.0, 3.0]}',
                    help="JSON dict of parameter lists (ParameterGrid)")
     p.add_argument("--n-iter", type=int, default=None, help="random search: sample this many candidates")
@@ -24,14 +25,15 @@ def register(sub) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .cli_benchmark import load_split_for
+    from .cli_data import load_data
     from .model import ColdStartRecommender
     from .reports import markdown_table, plot_cv_results, write_csv, write_json
     from .search import ColdStartSearchCV
 
     grid = json.loads(args.grid)
-    ds, split, how = load_split_for(args.dataset, args.data_dir, args.seed)
-    print(f"{args.dataset}: {how}; searching {grid} with {args.cv} folds of the "
+    data = load_data(args)
+    split, how = data.split, data.how
+    print(f"{data.label}: {how}; searching {grid} with {args.cv} folds of the "
           f"{len(split.cold_val_items):,} cold validation items (test items untouched)", flush=True)
     t = time.perf_counter()
     setting = args.scoring.split(":")[0]
@@ -39,7 +41,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     search = ColdStartSearchCV(ColdStartRecommender(random_state=args.seed), cv=args.cv,
                                scoring=args.scoring, settings=tuple(dict.fromkeys(("cold", setting))),
                                refit=False, random_state=args.seed, verbose=1, **kw)
-    search.fit(split, ds.item_features)
+    search.fit(split, data.model_features)
     df = search.results_frame()
     keep = [c for c in df.columns if c.startswith(("param_", "mean_", "std_", "rank_"))]
     print()

@@ -10,8 +10,11 @@ from pathlib import Path
 
 def register(sub) -> None:
     p = sub.add_parser("simulate", help="simulate items arriving over time and warming up")
+    from .cli_data import add_data_args
+
     p.add_argument("--data", default="synthetic",
-                   help="'synthetic' (default world) or a CiteULike-format dataset folder with split/ (replay)")
+                   help="'synthetic' (default world), or a catalog folder (same as --data-dir): replay "
+                        "of its split's cold test items")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--items-per-step", type=int, default=100)
     p.add_argument("--users-per-step", type=int, default=1000)
@@ -27,6 +30,7 @@ def register(sub) -> None:
                         "that arrived with attributes keeps its prior at any age)")
     p.add_argument("--strategies", default=None, help="comma-separated subset of the strategies")
     p.add_argument("--seed", type=int, default=0)
+    add_data_args(p)
     p.add_argument("--json", dest="json_out", default=None, help="write the results here")
     p.add_argument("--plot", default=None, help="write a PNG of the curves here (needs matplotlib)")
     p.set_defaults(func=cmd_simulate)
@@ -41,16 +45,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                               users_per_step=args.users_per_step, refit_every=args.refit_every or None,
                               new_age=args.new_age, warmup_window=args.warmup_window,
                               random_state=args.seed)
-    if args.data == "synthetic":
+    if args.data != "synthetic" and args.data_dir is None and args.interactions is None:
+        args.data_dir = args.data
+    if args.data_dir is None and args.interactions is None:
         from .synthetic import make_world
 
         kw = {} if args.informativeness is None else {"informativeness": args.informativeness}
         data, split = make_world(random_state=args.seed, **kw), None
     else:
-        from .datasets import load_citeulike
+        from .cli_data import load_data
 
-        data = load_citeulike(args.data)
-        split = data.load_split()
+        loaded = load_data(args)  # replay: the baselines' (reference) features for every strategy
+        data, split = loaded.dataset, loaded.split
     strategies = args.strategies.split(",") if args.strategies else None
     result = simulate(data, strategies=strategies, config=config, split=split, verbose=True)
     rows = []

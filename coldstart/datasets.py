@@ -93,6 +93,23 @@ class Dataset:
             return read_split(folder, shape=self.shape)
         return read_split_ids(folder, self.user_ids, self.item_ids)
 
+    def item_table(self) -> pd.DataFrame:
+        """The item table aligned to ``item_ids``: row ``i`` holds item ``i``'s attribute columns
+        (NaN for an item without a row in the table). Plain folder format only."""
+        if self.item_ids is None:
+            raise ValueError(f"dataset {self.name!r} has no external item ids (CiteULike format)")
+        item_col = self.extra.get("columns", {}).get("item", "item")
+        return _cells(self.items, item_col, self.item_ids)
+
+    def featurize(self, featurizer=None) -> tuple[sp.csr_matrix, np.ndarray, Any]:
+        """Features of :meth:`item_table` by :class:`~coldstart.featurizer.ItemFeaturizer`.
+
+        ``featurizer`` default: ``ItemFeaturizer(kinds=...)`` with its defaults and the kinds of
+        this dataset (``multi`` -> ``multilabel``). Returns ``(item_features csr of shape
+        (n_items, n_features), feature_names, fitted featurizer)``.
+        """
+        return _featurizer_features(self.item_table(), self.kinds or {}, featurizer)
+
 
 def _open(path: Path):
     """Open ``path`` or ``path.gz`` as text."""
@@ -495,8 +512,8 @@ def reference_features(items: pd.DataFrame | None, kinds: Mapping[str, str] | No
     return X, np.asarray(names, dtype=str)
 
 
-def _featurizer_features(table: pd.DataFrame, kinds: Mapping[str, str]):
-    """:class:`~coldstart.featurizer.ItemFeaturizer` with its defaults on a catalog-aligned table."""
+def _featurizer_features(table: pd.DataFrame, kinds: Mapping[str, str], featurizer=None):
+    """:class:`~coldstart.featurizer.ItemFeaturizer` (default: its defaults) on a catalog-aligned table."""
     from .featurizer import ItemFeaturizer
 
     frame = table.copy()
@@ -507,7 +524,7 @@ def _featurizer_features(table: pd.DataFrame, kinds: Mapping[str, str]):
         fk[col] = "multilabel" if kind == "multi" else kind
     if frame.shape[1] == 0:
         return sp.csr_matrix((len(frame), 0), dtype=np.float32), np.asarray([], dtype=str), None
-    feat = ItemFeaturizer(kinds=fk)
+    feat = ItemFeaturizer(kinds=fk) if featurizer is None else featurizer
     X = feat.fit_transform(frame)
     return sp.csr_matrix(X, dtype=np.float32), np.asarray(feat.get_feature_names_out(), dtype=str), feat
 
@@ -627,7 +644,7 @@ def from_frames(interactions: pd.DataFrame, items: pd.DataFrame | None = None, *
             j = int(np.flatnonzero(bad)[0])
             raise ValueError(f"{wt(j)}: column {col!r} is numeric but holds {v.iloc[j]!r}; expected "
                              "a number or an empty cell (or declare its kind in meta.json / kinds=)")
-    extra: dict = {}
+    extra: dict = {"columns": {"user": user_col, "item": item_col}}
     if features == "reference":
         X, names = reference_features(items, all_kinds, item_ids, item_col=item_col)
     elif features == "featurizer":
