@@ -163,3 +163,30 @@ def check_positive(value: Any, name: str, allow_zero: bool = False) -> None:
     if not ok:
         expected = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"{name} must be {expected} number; received {value!r}")
+
+
+def check_query_items(user_items: Any, n_rows: int, n_items: int, name: str = "user_items",
+                      rows_of: str = "user in userid", cols_of: str = "item") -> sp.csr_matrix:
+    """Validate the per-query interaction matrix of a serving call (``recommend``).
+
+    Shape (n_rows, n_cols) with ``n_cols <= n_items``: a matrix narrower than the catalog
+    (built before ``add_items``) means "no interactions with the items added since" and is
+    padded with empty columns; a wider one is an error. Returns canonical float32 CSR (a
+    non-CSR input is converted; the caller decides whether to warn).
+    """
+    if not sp.issparse(user_items):
+        raise TypeError(
+            f"{name} must be a scipy sparse CSR matrix with one row per {rows_of}; received "
+            f"{_describe(user_items)}"
+        )
+    shape = user_items.shape
+    if len(shape) != 2 or shape[0] != n_rows or shape[1] > n_items:
+        raise ValueError(
+            f"{name} must have shape ({n_rows}, {n_items}): one row per {rows_of}, one column per "
+            f"{cols_of} (fewer columns mean no interactions with the {cols_of}s added since; more "
+            f"than {n_items} is an error); received {_describe(user_items)}"
+        )
+    csr = check_user_items(user_items, name, allow_empty=True)
+    if csr.shape[1] < n_items:
+        csr = sp.csr_matrix((csr.data, csr.indices, csr.indptr), shape=(n_rows, n_items))
+    return csr

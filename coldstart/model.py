@@ -13,7 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from ._buffer import RowBuffer
 from ._topk import topk_batched
-from ._validation import check_ids, check_item_features, check_positive, check_user_items
+from ._validation import (check_ids, check_item_features, check_positive, check_query_items,
+                          check_user_items)
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             solve_from_prior, to_numpy_factors)
 from .mapping import RidgeMap, fit_map_on_interactions, map_blocks
@@ -605,13 +606,7 @@ class ColdStartRecommender(BaseEstimator):
         scalar = np.isscalar(userid) or (isinstance(userid, np.ndarray) and userid.ndim == 0)
         uids = np.atleast_1d(np.asarray(userid))
         if user_items is not None or filter_already_liked_items or recalculate_user:
-            if not sp.issparse(user_items):
-                raise TypeError("user_items must be a CSR matrix with one row per user in userid; "
-                                f"received {type(user_items).__name__}")
-            if user_items.shape != (len(uids), self.n_items_):
-                raise ValueError(f"user_items must have shape ({len(uids)}, {self.n_items_}) (one row per "
-                                 f"user in userid, one column per item); received {user_items.shape}")
-            user_items = check_user_items(user_items, allow_empty=True)
+            user_items = check_query_items(user_items, len(uids), self.n_items_)
         if recalculate_user:
             U = self._recalculate_users(user_items)
         else:
