@@ -134,6 +134,23 @@ def _check_model(model: Any) -> None:
         )
 
 
+def _to_index_space(model: Any, split: Any) -> tuple[Any, Any]:
+    """A FrameRecommender with a FrameSplit -> its index-space model and the split in its ids."""
+    from .frame import FrameRecommender, FrameSplit
+
+    if isinstance(split, FrameSplit):
+        if not isinstance(model, FrameRecommender):
+            raise TypeError(f"a FrameSplit (DataFrames of external ids) needs a coldstart.FrameRecommender "
+                            f"fitted on its train; received {type(model).__name__} (use a ColdStartSplit "
+                            "for index-space models)")
+        return model.model_ if hasattr(model, "model_") else model, model.index_split(split)
+    if isinstance(model, FrameRecommender) and isinstance(split, ColdStartSplit):
+        raise TypeError("a FrameRecommender is evaluated on a coldstart.frame.FrameSplit (split_frame / "
+                        "temporal_split_frame of the interactions DataFrame); received a ColdStartSplit "
+                        "(index space: evaluate recommender.model_ on it instead)")
+    return model, split
+
+
 def _as_2d(a: Any, n_rows: int, what: str, model: Any) -> np.ndarray:
     arr = np.asarray(a)
     if arr.ndim == 1 and n_rows == 1:
@@ -281,8 +298,10 @@ def evaluate(model: Any, split: ColdStartSplit,
         Columns ``setting``, ``user``, ``n_train``, ``n_relevant`` and the per-user metrics.
     """
     _check_model(model)
+    model, split = _to_index_space(model, split)
     if not isinstance(split, ColdStartSplit):
-        raise TypeError(f"split must be a coldstart.splits.ColdStartSplit; received {type(split).__name__}")
+        raise TypeError(f"split must be a coldstart.splits.ColdStartSplit (or a coldstart.frame.FrameSplit "
+                        f"with a FrameRecommender); received {type(split).__name__}")
     names = [settings] if isinstance(settings, str) else list(settings)
     bad = [s for s in names if s not in SETTINGS]
     if bad or not names:

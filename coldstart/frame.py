@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,6 +12,7 @@ import scipy.sparse as sp
 
 from .ids import IdMap
 from .model import ColdStartRecommender
+from .splits import SPLIT_PARTS, ColdStartSplit, protocol_split, temporal_split
 
 
 class FrameRecommender:
@@ -189,6 +191,19 @@ class FrameRecommender:
             raise NotFittedError("This FrameRecommender instance is not fitted yet. Call 'fit' with "
                                  "interactions and item attributes first.")
 
+    # ---------------------------------------------------------------- evaluation
+    def index_split(self, split: "FrameSplit") -> ColdStartSplit:
+        """A :class:`FrameSplit` in this fitted model's index space (``user_ids_``, ``item_ids_``).
+
+        What :func:`coldstart.evaluation.evaluate` does with a FrameRecommender: the numbers
+        are those of ``evaluate(self.model_, self.index_split(split))``. Every item of the
+        split must be known to the model (give the cold items' attributes to ``fit`` or
+        ``add_items``); users of the test parts without training interactions are unknown
+        to the model and left out, with a warning.
+        """
+        self._check_fitted()
+        return split.to_index(self.user_ids_.external_ids, self.item_ids_.external_ids)
+
     # ---------------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> None:
         """One pickle-free file with the model, the id maps and the interactions seen."""
@@ -217,3 +232,181 @@ class FrameRecommender:
         obj.user_items_ = sp.csr_matrix((arrays["ui_data"], arrays["ui_indices"], arrays["ui_indptr"]),
                                         shape=tuple(arrays["ui_shape"]))
         return obj
+
+
+# -------------------------------------------------------------------- the protocol in DataFrames
+@dataclass(eq=False)
+class FrameSplit:
+    """An item cold-start split of an interactions DataFrame (``EVALUATION.md``), as DataFrames.
+
+    Each part holds the input's rows (all columns, original index) of its interactions.
+    Evaluate a :class:`FrameRecommender` fitted on ``train`` with
+    ``coldstart.evaluation.evaluate(recommender, split)``; search with
+    ``ColdStartSearchCV(FrameRecommender(...)).fit(split, item_attributes)``.
+
+    Attributes
+    ----------
+    train, warm_test, cold_val, cold_test : pandas.DataFrame
+    user_col, item_col : str
+    """
+
+    train: pd.DataFrame
+    warm_test: pd.DataFrame
+    cold_val: pd.DataFrame
+    cold_test: pd.DataFrame
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+
+    def _part_items(self, part: str) -> np.ndarray:
+        return pd.unique(getattr(self, part)[self.item_col])
+
+    @property
+    def cold_val_items(self) -> np.ndarray:
+        """External ids of the cold validation items."""
+        return self._part_items("cold_val")
+
+    @property
+    def cold_test_items(self) -> np.ndarray:
+        """External ids of the cold test items."""
+        return self._part_items("cold_test")
+
+    def summary(self) -> pd.DataFrame:
+        """Rows, users and items of each part (index ``part``)."""
+        return pd.DataFrame([{"part": p, "interactions": len(getattr(self, p)),
+                              "users": getattr(self, p)[self.user_col].nunique(),
+                              "items": getattr(self, p)[self.item_col].nunique()} for p in SPLIT_PARTS]
+                            ).set_index("part")
+
+    def to_index(self, user_ids: Any, item_ids: Any, unknown_users: str = "drop") -> ColdStartSplit:
+        """The split in the index space of ``user_ids`` / ``item_ids`` (position = index).
+
+        Parameters
+        ----------
+        user_ids, item_ids : array-like
+            External ids, matched by value (as :class:`~coldstart.ids.IdMap` does).
+        unknown_users : {"drop", "raise"}, default "drop"
+            Users of the test parts missing from ``user_ids`` (no training interaction):
+            left out with a :class:`UserWarning`, or an error. Unknown items and unknown
+            training users are always an error.
+
+        Returns
+        -------
+        ColdStartSplit of shape (len(user_ids), len(item_ids))
+        """
+        if unknown_users not in ("drop", "raise"):
+            raise ValueError(f"unknown_users must be 'drop' or 'raise'; received {unknown_users!r}")
+        users, items = pd.Index(np.asarray(user_ids, dtype=object)), pd.Index(np.asarray(item_ids, dtype=object))
+        shape = (len(users), len(items))
+        mats, dropped = {}, 0
+        for part in SPLIT_PARTS:
+            df = getattr(self, part)
+            u = users.get_indexer(df[self.user_col].to_numpy(dtype=object))
+            i = items.get_indexer(df[self.item_col].to_numpy(dtype=object))
+            if (i < 0).any():
+                bad = list(pd.unique(df[self.item_col].to_numpy()[i < 0])[:5])
+                raise ValueError(f"{part} holds items unknown to the model, e.g. {bad}; expected every item "
+                                 "of the split to have attributes in the model (fit / add_items)")
+            if (u < 0).any():
+                bad = list(pd.unique(df[self.user_col].to_numpy()[u < 0])[:5])
+                if part == "train" or unknown_users == "raise":
+                    raise ValueError(f"{part} holds users unknown to the model, e.g. {bad}; expected the "
+                                     "model to be fitted on this split's train")
+                dropped += int((u < 0).sum())
+            keep = u >= 0
+            mats[part] = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), (u[keep], i[keep])),
+                                       shape=shape)
+        if dropped:
+            import warnings
+
+            warnings.warn(f"{dropped} test interactions of users without training interactions are left "
+                          "out (the model does not know these users)", UserWarning, stacklevel=3)
+        return ColdStartSplit(**mats)
+
+
+def _frame_index(interactions: pd.DataFrame, user_col: str, item_col: str):
+    """Users and items of a frame indexed by ids sorted as strings (as coldstart.datasets does)."""
+    from .datasets import _index_ids, _Where
+
+    if not isinstance(interactions, pd.DataFrame):
+        raise TypeError(f"interactions must be a DataFrame; received {type(interactions).__name__}")
+    missing = [c for c in (user_col, item_col) if c not in interactions.columns]
+    if missing:
+        raise ValueError(f"interactions lacks the columns {missing}; it has {list(interactions.columns)} "
+                         "(set user_col= / item_col=)")
+    if len(interactions) == 0:
+        raise ValueError("interactions is empty; expected at least one row")
+    where = _Where("interactions", csv=False)
+    uids, u = _index_ids(interactions[user_col].reset_index(drop=True), "user", where)
+    iids, i = _index_ids(interactions[item_col].reset_index(drop=True), "item", where)
+    return u, i, (len(uids), len(iids))
+
+
+def _rows_of(interactions, split: ColdStartSplit, u, i, train_rows, warm_test_rows, user_col, item_col):
+    kind = np.zeros(split.n_items, dtype=np.int8)
+    kind[split.cold_val_items] = 1
+    kind[split.cold_test_items] = 2
+    k = kind[i]
+    parts = {"train": (k == 0) & train_rows, "warm_test": (k == 0) & warm_test_rows,
+             "cold_val": k == 1, "cold_test": k == 2}
+    return FrameSplit(**{p: interactions[m] for p, m in parts.items()}, user_col=user_col, item_col=item_col)
+
+
+def _in(m: sp.csr_matrix, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+    return np.asarray(m[u, i]).ravel() > 0
+
+
+def split_frame(interactions: pd.DataFrame, *, user_col: str = "user_id", item_col: str = "item_id",
+                cold_fraction: float = 0.1, warm_test_fraction: float = 0.1,
+                random_state: int | np.random.Generator | None = 0) -> FrameSplit:
+    """The protocol's seeded item cold-start split of an interactions DataFrame.
+
+    Exactly :func:`coldstart.splits.protocol_split` on the frame's pairs with users and items
+    indexed by their ids sorted as strings (the index space of
+    :func:`coldstart.datasets.from_frames`, ``coldstart split`` and the shared catalogs), so
+    the two paths hold the same pairs. Every row of a pair goes to that pair's part.
+
+    Parameters
+    ----------
+    interactions : pandas.DataFrame
+        ``user_col``, ``item_col`` and any other columns (kept).
+    user_col, item_col : str, default "user_id", "item_id" (as :class:`FrameRecommender`)
+    cold_fraction, warm_test_fraction, random_state
+        As in :func:`~coldstart.splits.protocol_split`.
+
+    Returns
+    -------
+    FrameSplit
+    """
+    u, i, shape = _frame_index(interactions, user_col, item_col)
+    ui = sp.csr_matrix((np.ones(u.size, dtype=np.float32), (u, i)), shape=shape)
+    split = protocol_split(ui, cold_fraction=cold_fraction, warm_test_fraction=warm_test_fraction,
+                           random_state=random_state)
+    wt = _in(split.warm_test, u, i)
+    return _rows_of(interactions, split, u, i, ~wt, wt, user_col, item_col)
+
+
+def temporal_split_frame(interactions: pd.DataFrame, cutoff: Any, *, user_col: str = "user_id",
+                         item_col: str = "item_id", timestamp_col: str = "timestamp",
+                         val_cutoff: Any = None, val_fraction: float = 0.5) -> FrameSplit:
+    """Time-based item cold-start split of an interactions DataFrame (items first seen after
+    ``cutoff`` are cold), as :func:`coldstart.splits.temporal_split`.
+
+    Rows of warm items up to ``cutoff`` are ``train``; later rows are ``warm_test`` unless
+    their pair is already in ``train`` (re-consumption; such rows are in no part). Every row
+    of a cold item is in ``cold_val`` (first seen up to ``val_cutoff``, or the earliest
+    ``val_fraction`` of the cold items) or ``cold_test``.
+
+    Returns
+    -------
+    FrameSplit
+    """
+    if isinstance(interactions, pd.DataFrame) and timestamp_col not in interactions.columns:
+        raise ValueError(f"interactions has no timestamp column {timestamp_col!r} (set timestamp_col=); "
+                         f"it has {list(interactions.columns)}")
+    u, i, shape = _frame_index(interactions, user_col, item_col)
+    times = interactions[timestamp_col].to_numpy()
+    split = temporal_split((u, i, times), cutoff, val_cutoff=val_cutoff, val_fraction=val_fraction,
+                           shape=shape)
+    after = (pd.Series(times) > cutoff).to_numpy()
+    wt = after & _in(split.warm_test, u, i)
+    return _rows_of(interactions, split, u, i, ~after, wt, user_col, item_col)

@@ -102,7 +102,18 @@ class ColdStartSearchCV:
                                      random_state=self.random_state))
 
     def fit(self, split: ColdStartSplit, item_features) -> "ColdStartSearchCV":
-        """Run the search on ``split`` (its test parts are never scored) and item attributes."""
+        """Run the search on ``split`` (its test parts are never scored) and item attributes.
+
+        With a :class:`~coldstart.frame.FrameRecommender` as the estimator, ``split`` is a
+        :class:`~coldstart.frame.FrameSplit` and ``item_features`` its item attributes (as
+        ``FrameRecommender.fit`` takes them): the search runs on the inner model in the index
+        space of the attributes' items and the split's users (same results as that index
+        path), and ``best_estimator_`` is a FrameRecommender refitted on ``split.train``.
+        """
+        from .frame import FrameRecommender, FrameSplit
+
+        if isinstance(self.estimator, FrameRecommender) or isinstance(split, FrameSplit):
+            return self._fit_frame(split, item_features)
         if not isinstance(split, ColdStartSplit):
             raise TypeError(f"split must be a ColdStartSplit; received {type(split).__name__}")
         setting, _, metric = self.scoring.partition(":")
@@ -138,6 +149,30 @@ class ColdStartSearchCV:
             self.best_estimator_.fit(split.train, item_features)
         return self
 
+    def _fit_frame(self, split, item_attributes) -> "ColdStartSearchCV":
+        from .frame import FrameRecommender, FrameSplit
+        from .model import ColdStartRecommender
+
+        frame = self.estimator
+        if not (isinstance(frame, FrameRecommender) and isinstance(split, FrameSplit)):
+            raise TypeError("a FrameSplit goes with a FrameRecommender estimator and vice versa; received "
+                            f"{type(frame).__name__} with {type(split).__name__}")
+        index_split, X = frame_search_space(frame, split, item_attributes)
+        inner = frame.model if frame.model is not None else ColdStartRecommender()
+        search = ColdStartSearchCV(inner, param_grid=self.param_grid,
+                                   param_distributions=self.param_distributions, n_iter=self.n_iter,
+                                   cv=self.cv, scoring=self.scoring, settings=self.settings, K=self.K,
+                                   refit=False, random_state=self.random_state, verbose=self.verbose)
+        search.fit(index_split, X)
+        for name in ("cv_results_", "best_index_", "best_params_", "best_score_"):
+            setattr(self, name, getattr(search, name))
+        if self.refit:
+            best = FrameRecommender(model=clone(inner).set_params(**self.best_params_),
+                                    user_col=frame.user_col, item_col=frame.item_col,
+                                    weight_col=frame.weight_col, duplicates=frame.duplicates)
+            self.best_estimator_ = best.fit(split.train, item_attributes)
+        return self
+
     def _results(self, rows) -> dict[str, np.ndarray]:
         out: dict[str, Any] = {"params": [p for p, _, _ in rows]}
         names = sorted({k for p, _, _ in rows for k in p})
@@ -163,3 +198,16 @@ class ColdStartSearchCV:
         """``cv_results_`` as a DataFrame sorted by rank (params as columns)."""
         df = pd.DataFrame({k: v for k, v in self.cv_results_.items() if k != "params"})
         return df.sort_values(f"rank_{self.scoring}").reset_index(drop=True)
+
+
+def frame_search_space(frame, split, item_attributes):
+    """The index space :class:`ColdStartSearchCV` searches a FrameRecommender in.
+
+    Items: the rows of ``item_attributes`` in their order (as ``FrameRecommender.fit``);
+    users: the split's users in order of first appearance (train first). Returns
+    ``(ColdStartSplit, item feature matrix or frame for the inner model)``.
+    """
+    item_index, X = frame._features_of(item_attributes)
+    parts = [getattr(split, p)[split.user_col] for p in ("train", "warm_test", "cold_val", "cold_test")]
+    users = pd.unique(pd.concat(parts, ignore_index=True))
+    return split.to_index(users, pd.Index(item_index), unknown_users="raise"), X
