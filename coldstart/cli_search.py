@@ -7,6 +7,24 @@ import json
 import time
 
 
+#: Parameters that scale every zero-shot vector by one factor: they cannot change a ranking of
+#: cold items among themselves, so a search over them must score a setting where cold items
+#: compete with warm ones.
+COLD_INVARIANT = frozenset({"zero_shot_scale"})
+
+
+def default_scoring(grid) -> tuple[str, str]:
+    """(scoring, reason) for a grid (dict or list of dicts)."""
+    keys = set()
+    for g in (grid if isinstance(grid, list) else [grid]):
+        keys |= set(g)
+    inv = sorted(keys & COLD_INVARIANT)
+    if inv:
+        return "hybrid:recall@20", (f"{', '.join(inv)} rescales every zero-shot vector alike and cannot change "
+                                    "a cold-only ranking: scoring the hybrid setting")
+    return "cold:recall@20", "scoring the cold setting"
+
+
 def register(sub) -> None:
     from .cli_data import add_data_args
 
@@ -16,7 +34,12 @@ def register(sub) -> None:
                    help="JSON dict of parameter lists (ParameterGrid)")
     p.add_argument("--n-iter", type=int, default=None, help="random search: sample this many candidates")
     p.add_argument("--cv", type=int, default=3, help="folds of the cold validation items")
-    p.add_argument("--scoring", default="cold:recall@20")
+    p.add_argument("--scoring", default=None,
+                   help="'<setting>:<metric>@<K>' to select on. Default: one the grid can change: "
+                        "'hybrid:recall@20' when the grid holds a parameter that only rescales every "
+                        f"zero-shot vector ({', '.join(sorted(COLD_INVARIANT))}: cold-only rankings "
+                        "cannot move, new items only compete in the hybrid setting), else "
+                        "'cold:recall@20'")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", dest="json_out", default=None)
     p.add_argument("--csv", dest="csv_out", default=None)
@@ -30,7 +53,18 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .reports import markdown_table, plot_cv_results, write_csv, write_json
     from .search import ColdStartSearchCV
 
-    grid = json.loads(args.grid)
+    from .cli_data import DataError
+
+    try:
+        grid = json.loads(args.grid)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"--grid is not valid JSON ({exc}); expected e.g. "
+                        "'{\"map_alpha\": [0.3, 1.0]}'") from None
+    if not isinstance(grid, (dict, list)) or not grid:
+        raise DataError(f"--grid must be a JSON object of parameter lists; received {args.grid!r}")
+    if args.scoring is None:
+        args.scoring, why = default_scoring(grid)
+        print(f"--scoring {args.scoring} ({why})")
     data = load_data(args)
     split, how = data.split, data.how
     print(f"{data.label}: {how}; searching {grid} with {args.cv} folds of the "
@@ -46,10 +80,15 @@ def cmd_search(args: argparse.Namespace) -> int:
     keep = [c for c in df.columns if c.startswith(("param_", "mean_", "std_", "rank_"))]
     print()
     print(markdown_table(df[keep].to_dict("records")))
-    print(f"\nbest: {search.best_params_}  {args.scoring} = {search.best_score_:.4f} "
-          f"(mean over {args.cv} folds); {time.perf_counter() - t:.0f}s")
-    out = {"best_params": search.best_params_, "best_score": search.best_score_, "scoring": args.scoring,
-           "cv_results": df.to_dict("records")}
+    tied = [search.cv_results_["params"][i] for i in search.tied_best_]
+    if len(tied) > 1:
+        print(f"\ntie: {len(tied)} candidates share the best {args.scoring} = {search.best_score_:.4f} "
+              f"(mean over {args.cv} folds): {tied}; no best among them. {time.perf_counter() - t:.0f}s")
+    else:
+        print(f"\nbest: {search.best_params_}  {args.scoring} = {search.best_score_:.4f} "
+              f"(mean over {args.cv} folds); {time.perf_counter() - t:.0f}s")
+    out = {"best_params": search.best_params_ if len(tied) == 1 else None, "tied_best_params": tied,
+           "best_score": search.best_score_, "scoring": args.scoring, "cv_results": df.to_dict("records")}
     if args.json_out:
         write_json(out, args.json_out)
     if args.csv_out:

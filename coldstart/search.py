@@ -75,6 +75,10 @@ class ColdStartSearchCV:
         ``params``, ``param_<name>``, ``mean_<setting>:<metric>``, ``std_...``, ``split<i>_...``,
         ``rank_<scoring>``, ``mean_fit_time``.
     best_params_, best_score_, best_index_, best_estimator_
+        The first candidate with the best mean score.
+    tied_best_ : ndarray of int
+        Every candidate whose mean score equals ``best_score_`` (more than one: a tie, which
+        ``rank_<scoring>`` shows as a shared rank 1).
     """
 
     def __init__(self, estimator: Any, param_grid: Mapping | Iterable | None = None,
@@ -144,6 +148,7 @@ class ColdStartSearchCV:
         self.best_index_ = int(np.nanargmax(self.cv_results_[key]))
         self.best_params_ = candidates[self.best_index_]
         self.best_score_ = float(self.cv_results_[key][self.best_index_])
+        self.tied_best_ = np.flatnonzero(self.cv_results_[key] == self.best_score_)
         if self.refit:
             self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_)
             self.best_estimator_.fit(split.train, item_features)
@@ -164,7 +169,7 @@ class ColdStartSearchCV:
                                    cv=self.cv, scoring=self.scoring, settings=self.settings, K=self.K,
                                    refit=False, random_state=self.random_state, verbose=self.verbose)
         search.fit(index_split, X)
-        for name in ("cv_results_", "best_index_", "best_params_", "best_score_"):
+        for name in ("cv_results_", "best_index_", "best_params_", "best_score_", "tied_best_"):
             setattr(self, name, getattr(search, name))
         if self.refit:
             best = FrameRecommender(model=clone(inner).set_params(**self.best_params_),
@@ -188,10 +193,9 @@ class ColdStartSearchCV:
             for i in range(per.shape[1]):
                 out[f"split{i}_{k}"] = per[:, i]
         mean = out[f"mean_{self.scoring}"]
-        order = np.argsort(-mean, kind="stable")
-        rank = np.empty(len(mean), dtype=int)
-        rank[order] = np.arange(1, len(mean) + 1)
-        out[f"rank_{self.scoring}"] = rank
+        # ties share a rank (the smallest, as scikit-learn's rankdata(method="min"))
+        out[f"rank_{self.scoring}"] = (pd.Series(-mean).rank(method="min", na_option="bottom")
+                                       .to_numpy(dtype=int))
         return out
 
     def results_frame(self) -> pd.DataFrame:

@@ -102,3 +102,22 @@ def test_demo_and_simulate_take_a_folder(catalog, capsys):
     assert main(["simulate", "--data-dir", str(catalog), *cols, "--steps", "2", "--users-per-step", "20",
                  "--items-per-step", "3", "--strategies", "zero-shot,content-profile"]) == 0
     assert "new recall" in capsys.readouterr().out
+
+
+def test_search_scores_what_the_grid_can_change_and_reports_ties(catalog, tmp_path, capsys):
+    cols = ["--data-dir", str(catalog), "--user-col", "uid", "--item-col", "movie", "--cv", "2"]
+    grid = '{"zero_shot_scale": [1.5, 3.0]}'
+    out = tmp_path / "s.json"
+    assert main(["search", *cols, "--grid", grid, "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "--scoring hybrid:recall@20 (zero_shot_scale rescales every zero-shot vector" in text
+    assert json.loads(out.read_text())["scoring"] == "hybrid:recall@20"
+    # cold-only scoring cannot tell the candidates apart: a tie, reported as one
+    assert main(["search", *cols, "--grid", grid, "--scoring", "cold:ndcg@20", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "tie: 2 candidates share the best cold:ndcg@20" in text and "best: {" not in text
+    res = json.loads(out.read_text())
+    assert res["best_params"] is None and len(res["tied_best_params"]) == 2
+    assert [r["rank_cold:ndcg@20"] for r in res["cv_results"]] == [1, 1]
+    assert main(["search", *cols, "--grid", "{bad"]) == 2
+    assert "--grid is not valid JSON" in capsys.readouterr().err
