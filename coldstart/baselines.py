@@ -43,6 +43,8 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
+from ._contract import candidates, check_n, finish, query_rows, width
+from ._validation import check_ids
 from .metrics import top_k
 
 __all__ = [
@@ -189,14 +191,15 @@ class _Baseline(BaseEstimator):
     def recommend(self, userid, user_items: sp.csr_matrix | None = None, N: int = 10,
                   filter_already_liked_items: bool = True, filter_items=None,
                   recalculate_user: bool = False, items=None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``N`` items for one user or a batch of users (implicit's contract).
+        """Top-``N`` items for one user or a batch of users (``docs/recommend_contract.md``).
 
         Parameters
         ----------
         userid : int or array-like of int, shape (n,)
-        user_items : csr_matrix of shape (n, n_items)
-            One row per user in ``userid``: their liked items, filtered out when
+        user_items : csr_matrix of shape (n, m) with m <= n_items
+            One row per user in ``userid``: their liked items, ranked last when
             ``filter_already_liked_items`` (and used as the profile when ``recalculate_user``).
+            Ignored when neither.
         N : int, default 10
         filter_already_liked_items : bool, default True
         filter_items : array-like of int, optional
@@ -205,58 +208,43 @@ class _Baseline(BaseEstimator):
             Build the user representation from ``user_items`` instead of the fitted state
             (where the model supports it).
         items : array-like of int, optional
-            Rank only these items.
+            Rank only these items (``min(N, len(set(items)))`` columns).
 
         Returns
         -------
-        ids : ndarray of int64, shape (N,) or (n, N)
-            Best first; ``-1`` where fewer than ``N`` candidates remain.
+        ids : ndarray of int32, shape (N,) or (n, N)
+            Best first; already-liked items after the others; ``-1`` where fewer candidates remain.
         scores : ndarray of float32, shape (N,) or (n, N)
-            ``-inf`` for padding.
+            ``-inf`` for liked-last entries and padding.
         """
         check_is_fitted(self)
-        users, scalar = _check_ids(userid, self.n_users_, "userid", "user")
-        N = _check_int(N, "N")
-        rows = None
-        if filter_already_liked_items or recalculate_user:
-            if not isinstance(user_items, sp.csr_matrix):
-                raise ValueError(
-                    "user_items needs to be a CSR sparse matrix with one row per user in userid "
-                    f"when filter_already_liked_items or recalculate_user; received "
-                    f"{type(user_items).__name__}"
-                )
-            if user_items.shape != (users.size, self.n_items_):
-                raise ValueError(
-                    f"user_items must have shape ({users.size}, {self.n_items_}) (one row per user "
-                    f"in userid, one column per item); received {user_items.shape}"
-                )
-            rows = user_items
-            if not rows.has_sorted_indices:
-                rows = rows.sorted_indices()
+        users, scalar = check_ids(userid, self.n_users_, "userid", kind="user")
+        N = check_n(N)
+        rows = query_rows(user_items, users.size, self.n_items_,
+                          needed=bool(filter_already_liked_items or recalculate_user))
+        if rows is not None and not rows.has_sorted_indices:
+            rows = rows.sorted_indices()
         cand, position, filter_pos = self._candidates(items, filter_items)
         liked = None
-        if filter_already_liked_items and rows is not None:
+        if filter_already_liked_items:
             liked = _restrict_columns(rows, position, self.n_items_ if cand is None else cand.size)
-        ids, scores = self._rank(users, rows if recalculate_user else None, cand, N, liked, filter_pos)
-        if scalar:
-            return ids[0], scores[0]
-        return ids, scores
+        n_cols = width(N, cand)
+        if n_cols == 0:
+            ids = np.full((users.size, 0), -1, dtype=np.int64)
+            scores = np.full((users.size, 0), -np.inf, dtype=np.float32)
+        else:
+            ids, scores = self._rank(users, rows if recalculate_user else None, cand, n_cols, liked,
+                                     filter_pos)
+        return finish(ids, scores, n_cols, liked=rows if filter_already_liked_items else None, cand=cand,
+                      banned=filter_pos, scalar=scalar)
 
-    def _candidates(self, items, filter_items):
+    def _candidates(self, items, filter_items, call: str = "recommend"):
         """(candidate ids or None for all, position map or None, filter positions or None)."""
-        if items is not None and filter_items is not None and np.size(filter_items):
-            raise ValueError("Can't set both items and filter_items in recommend call")
+        cand, filter_pos = candidates(items, filter_items, self.n_items_, call=call)
         position = None
-        cand = None
-        if items is not None:
-            cand, _ = _check_ids(items, self.n_items_, "items", "item")
-            cand = np.unique(cand)
+        if cand is not None:
             position = np.full(self.n_items_, -1, dtype=np.int64)
             position[cand] = np.arange(cand.size)
-        filter_pos = None
-        if filter_items is not None and np.size(filter_items):
-            filter_pos, _ = _check_ids(filter_items, self.n_items_, "filter_items", "item")
-            filter_pos = np.unique(filter_pos)
         return cand, position, filter_pos
 
     def _rank(self, users, rows, cand, N, liked, filter_pos):
@@ -314,12 +302,15 @@ class _Baseline(BaseEstimator):
                 f"{type(self).__name__} does not support recalculate_item; item representations "
                 "are computed from item_features at fit"
             )
-        qitems, scalar = _check_ids(itemid, self.n_items_, "itemid", "item")
-        N = _check_int(N, "N")
-        cand, _, filter_pos = self._candidates(items, filter_items)
+        qitems, scalar = check_ids(itemid, self.n_items_, "itemid", kind="item")
+        N = check_n(N)
+        cand, _, filter_pos = self._candidates(items, filter_items, call="similar_items")
         n_cand = self.n_items_ if cand is None else cand.size
+        N = width(N, cand)
         ids = np.full((qitems.size, N), -1, dtype=np.int64)
         scores = np.full((qitems.size, N), -np.inf, dtype=np.float32)
+        if N == 0:
+            return finish(ids, scores, 0, scalar=scalar)
         for start in range(0, qitems.size, _BLOCK_ROWS):
             stop = min(start + _BLOCK_ROWS, qitems.size)
             block = np.array(self._similarity_block(qitems[start:stop], cand), dtype=np.float32)
@@ -329,9 +320,7 @@ class _Baseline(BaseEstimator):
             item = pos if cand is None else np.where(pos >= 0, cand[np.maximum(pos, 0)], -1)
             ids[start:stop, :pos.shape[1]] = item
             scores[start:stop, :pos.shape[1]] = val
-        if scalar:
-            return ids[0], scores[0]
-        return ids, scores
+        return finish(ids, scores, N, cand=cand, banned=filter_pos, scalar=scalar)
 
     def _similarity_block(self, qitems, cand) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError

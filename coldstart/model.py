@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._buffer import RowBuffer
+from ._contract import candidates, check_n, finish, query_rows, width
 from ._topk import topk_batched
 from ._validation import (check_ids, check_item_features, check_positive, check_query_items,
                           check_user_items)
@@ -577,119 +578,149 @@ class ColdStartRecommender(BaseEstimator):
     # ------------------------------------------------------------------ serving
     def recommend(self, userid, user_items, N: int = 10, filter_already_liked_items: bool = True,
                   filter_items=None, recalculate_user: bool = False, items=None):
-        """Top-N items for one user or a batch, in implicit's semantics.
+        """Top-N items for one user or a batch (the contract of ``docs/recommend_contract.md``).
 
         Parameters
         ----------
         userid : int or array-like of shape (n_users,)
-        user_items : csr_matrix of shape (n_users, n_items_)
+        user_items : csr_matrix of shape (n_users, n) with n <= n_items_
             One row per user in ``userid``: the items to filter out and, with
-            ``recalculate_user``, the interactions to compute the user's vector from
-            (so users unknown to the model can be served).
+            ``recalculate_user``, the interactions to compute the user's vector from (so users
+            unknown to the model can be served). Fewer columns than the catalog (a matrix
+            built before ``add_items``) mean no interactions with the items added since.
+            Ignored when neither filtering nor recalculating.
         N : int
         filter_already_liked_items : bool
+            Rank the user's items after every other candidate (score ``-inf``), as implicit
+            ranks them last; they only show when fewer than N other candidates remain.
         filter_items : array-like of item indices, optional
             Items never to recommend.
         recalculate_user : bool
         items : array-like of item indices, optional
-            Restrict the candidates to these items.
+            Rank only these items (the result then has ``min(N, len(set(items)))`` columns).
 
         Returns
         -------
-        (ids, scores) : 1-D arrays of length ≤ N for a scalar ``userid``; 2-D arrays of shape
-            (n_users, N') otherwise, rows padded with id -1 and score -inf when fewer
-            candidates remain.
+        ids : ndarray of int32, shape (N,) for a scalar ``userid``, (n_users, N) otherwise
+            ``-1`` where fewer candidates remain.
+        scores : ndarray of float32, same shape; ``-inf`` for padding and liked-last items.
         """
         check_is_fitted(self)
-        if not (isinstance(N, (int, np.integer)) and N > 0):
-            raise ValueError(f"N must be a positive integer; received {N!r}")
+        N = check_n(N)
         scalar = np.isscalar(userid) or (isinstance(userid, np.ndarray) and userid.ndim == 0)
         uids = np.atleast_1d(np.asarray(userid))
-        if user_items is not None or filter_already_liked_items or recalculate_user:
-            user_items = check_query_items(user_items, len(uids), self.n_items_)
+        rows = query_rows(user_items, len(uids), self.n_items_,
+                          needed=bool(filter_already_liked_items or recalculate_user))
         if recalculate_user:
-            U = self._recalculate_users(user_items)
+            U = self._recalculate_users(rows)
         else:
             uids, _ = check_ids(uids, self.n_users_, "userid", kind="user")
             U = self._users.view[uids]
-        factors = self._items.view
-        filt = user_items if filter_already_liked_items else None
-        if items is not None:
-            if filter_items is not None:
-                raise ValueError("Can't set both items and filter_items in recommend call")
-            cand, _ = check_ids(items, self.n_items_, "items")
-            cand = np.unique(cand)
-            factors = factors[cand]
-            if filt is not None:
-                filt = _restrict_columns(filt, cand, self.n_items_)
+        cand, banned = candidates(items, filter_items, self.n_items_)
+        factors = self._items.view if cand is None else self._items.view[cand]
+        liked = rows if filter_already_liked_items else None
+        filt = liked if (liked is None or cand is None) else _restrict_columns(liked, cand, self.n_items_)
+        n_cols = width(N, cand)
+        k = min(n_cols, factors.shape[0])
+        if k == 0 or len(U) == 0:
+            ids = np.full((len(U), 0), -1, dtype=np.int64)
+            scores = np.full((len(U), 0), -np.inf, dtype=np.float32)
         else:
-            cand = None
-        fitems = None
-        if filter_items is not None:
-            fitems, _ = check_ids(filter_items, self.n_items_, "filter_items")
-            fitems = fitems.astype(np.int32)
-        n_cand = factors.shape[0]
-        k = min(N, n_cand)
-        if k == 0:
-            ids = np.empty((len(U), 0), dtype=np.int64)
-            scores = np.empty((len(U), 0), dtype=np.float32)
-        else:
-            ids, scores = topk_batched(factors, U, k, filter_query_items=filt, filter_items=fitems,
+            ids, scores = topk_batched(factors, U, k, filter_query_items=filt,
+                                       filter_items=None if banned is None else banned.astype(np.int32),
                                        num_threads=self.num_threads)
             ids = ids.astype(np.int64)
             if cand is not None:
                 ids = cand[ids]
-            gone = scores <= _FILTERED
-            if gone.any():
-                ids[gone] = -1
-                scores = scores.astype(np.float32)
-                scores[gone] = -np.inf
-        if scalar:
-            ids, scores = ids[0], scores[0]
-            keep = ids >= 0
-            return ids[keep], scores[keep]
-        return ids, scores
+        return finish(ids, scores, n_cols, liked=liked, cand=cand, banned=banned, scalar=scalar)
 
-    def similar_items(self, itemid, N: int = 10, items=None, filter_items=None):
+    def similar_items(self, itemid, N: int = 10, recalculate_item: bool = False, item_users=None,
+                      filter_items=None, items=None):
         """Items most similar (cosine of vectors) to ``itemid``, warm or zero-shot alike.
 
-        Returns ``(ids, scores)``: 1-D for a scalar ``itemid``, 2-D for an array.
+        Parameters
+        ----------
+        itemid : int or array-like of shape (n,)
+        N : int
+        recalculate_item : bool, default False
+            Compute the query items' vectors from ``item_users`` (implicit-ALS fold-in over
+            the user factors, as implicit does) instead of using the stored ones; for an item
+            the model does not know, ``itemid`` is then only its row in ``item_users``. The
+            attribute prior is not used (it needs the item's attributes: ``add_items``).
+        item_users : csr_matrix of shape (n, m) with m <= n_users_, optional
+            Interactions of the query items (one row each); only read with ``recalculate_item``.
+        filter_items : array-like of item indices, optional
+        items : array-like of item indices, optional
+
+        Returns
+        -------
+        ids : ndarray of int32, shape (N,) for a scalar ``itemid``, (n, N) otherwise
+            The query item itself included (as implicit); ``-1`` padding.
+        scores : ndarray of float32, same shape
         """
         check_is_fitted(self)
-        if not (isinstance(N, (int, np.integer)) and N > 0):
-            raise ValueError(f"N must be a positive integer; received {N!r}")
-        qids, scalar = check_ids(itemid, self.n_items_, "itemid")
+        N = check_n(N)
+        scalar = np.isscalar(itemid) or (isinstance(itemid, np.ndarray) and itemid.ndim == 0)
         factors = self._items.view
         if self._item_norms is None:
             norms = np.linalg.norm(factors, axis=1)
             norms[norms == 0] = 1e-10
             self._item_norms = norms.astype(np.float32)
         norms = self._item_norms
-        q = factors[qids] / norms[qids, None]
-        cand = None
-        if items is not None:
-            if filter_items is not None:
-                raise ValueError("Can't set both items and filter_items in similar_items call")
-            cand, _ = check_ids(items, self.n_items_, "items")
-            cand = np.unique(cand)
+        if recalculate_item:
+            qids = np.atleast_1d(np.asarray(itemid))
+            rows = query_rows(item_users, len(qids), self.n_users_, needed=True, rows_of="item in itemid",
+                              name="item_users", cols_of="user")
+            users = self._users.view
+            q = fold_in(users, rows, self._reg(), self._alpha(), gram=gram_matrix(users))
+            qn = np.linalg.norm(q, axis=1)
+            q = q / np.where(qn > 0, qn, 1e-10)[:, None]
+        else:
+            qids, _ = check_ids(itemid, self.n_items_, "itemid")
+            q = factors[qids] / norms[qids, None]
+        cand, banned = candidates(items, filter_items, self.n_items_, call="similar_items")
+        if cand is not None:
             factors, norms = factors[cand], norms[cand]
-        fitems = None
-        if filter_items is not None:
-            fitems = check_ids(filter_items, self.n_items_, "filter_items")[0].astype(np.int32)
-        k = min(N, factors.shape[0])
-        ids, scores = topk_batched(factors, q, k, item_norms=norms, filter_items=fitems,
+        n_cols = width(N, cand)
+        k = min(n_cols, factors.shape[0])
+        ids, scores = topk_batched(factors, np.ascontiguousarray(q, dtype=np.float32), k, item_norms=norms,
+                                   filter_items=None if banned is None else banned.astype(np.int32),
                                    num_threads=self.num_threads)
         ids = ids.astype(np.int64)
         if cand is not None:
             ids = cand[ids]
-        gone = scores <= _FILTERED
-        if gone.any():
-            ids[gone] = -1
-            scores[gone] = -np.inf
-        if scalar:
-            keep = ids[0] >= 0
-            return ids[0][keep], scores[0][keep]
-        return ids, scores
+        return finish(ids, scores, n_cols, cand=cand, banned=banned, scalar=scalar)
+
+    def similar_users(self, userid, N: int = 10, filter_users=None, users=None):
+        """Users most similar (cosine of user vectors) to ``userid``, the user included.
+
+        Same contract as :meth:`similar_items` (``filter_users`` / ``users`` restrict the
+        candidates like ``filter_items`` / ``items``).
+
+        Returns
+        -------
+        ids : ndarray of int32, shape (N,) or (n, N); scores : ndarray of float32
+        """
+        check_is_fitted(self)
+        N = check_n(N)
+        qids, scalar = check_ids(userid, self.n_users_, "userid", kind="user")
+        factors = self._users.view
+        norms = np.linalg.norm(factors, axis=1).astype(np.float32)
+        norms[norms == 0] = 1e-10
+        q = factors[qids] / norms[qids, None]
+        cand, banned = candidates(users, filter_users, self.n_users_, call="similar_users", name="users",
+                                  filter_name="filter_users", kind="user")
+        if cand is not None:
+            factors, norms = factors[cand], norms[cand]
+        n_cols = width(N, cand)
+        k = min(n_cols, factors.shape[0])
+        ids, scores = topk_batched(factors, np.ascontiguousarray(q, dtype=np.float32), k, item_norms=norms,
+                                   filter_items=None if banned is None else banned.astype(np.int32),
+                                   num_threads=self.num_threads)
+        ids = ids.astype(np.int64)
+        if cand is not None:
+            ids = cand[ids]
+        return finish(ids, scores, n_cols, cand=cand, banned=banned, scalar=scalar)
 
     # ------------------------------------------------------------------ explanations
     def explain_item(self, item_features, feature_names=None, top: int = 10):

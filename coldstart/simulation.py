@@ -238,8 +238,12 @@ class _ModelStrategy(_Strategy):
             known = self.has_vector[available]
             with_vec, explore = available[known], available[~known & self.arrived[available]]
         n_exp = min(cfg.explore_slots, explore.size) if not self.use_attributes else 0
-        ids, _ = self.model.recommend(users, log[users], N=cfg.k - n_exp, items=with_vec)
-        ids = np.atleast_2d(ids)
+        n_rec = cfg.k - n_exp
+        ids, scores = self.model.recommend(users, log[users], N=n_rec, items=with_vec)
+        # already-liked items come back last with score -inf (the recommend contract): not shown
+        ids = np.where(np.isneginf(np.atleast_2d(scores)), -1, np.atleast_2d(ids))
+        if ids.shape[1] < n_rec:  # items= with fewer candidates than slots: pad the slots
+            ids = np.hstack([ids, np.full((ids.shape[0], n_rec - ids.shape[1]), -1, dtype=ids.dtype)])
         r, c = np.nonzero(ids >= 0)
         seen = sp.csr_matrix((np.ones(len(r), np.float32), (users[r], ids[r, c])), shape=self.shown.shape)
         self.shown = (self.shown + seen).tocsr()

@@ -104,7 +104,7 @@ def test_user_items_rows_must_match_users(model, clustered):
     ui = clustered[0]
     with pytest.raises(ValueError, match=r"user_items must have shape \(2, 200\)"):
         model.recommend([0, 1], ui[:3])
-    with pytest.raises(ValueError, match="N must be a positive integer"):
+    with pytest.raises(ValueError, match="N must be an integer >= 1; received 0"):
         model.recommend(0, ui[0], N=0)
 
 

@@ -1,4 +1,4 @@
-"""Baselines: one contract test set run against every model, then per-model known answers."""
+"""Baselines: per-model known answers (the shared contract: test_recommend_contract.py)."""
 
 import importlib.util
 import sys
@@ -7,8 +7,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfTransformer
 
 from coldstart.baselines import (
@@ -18,7 +16,6 @@ from coldstart.baselines import (
     PopularityRecommender,
     RandomRecommender,
 )
-from coldstart.evaluation import evaluate
 from coldstart.splits import protocol_split
 
 HAS_LIGHTFM = importlib.util.find_spec("lightfm") is not None
@@ -59,100 +56,8 @@ def fitted(data):
 
 
 # --------------------------------------------------------------------------- contract
-@pytest.mark.parametrize("name", NAMES)
-def test_unfitted_raises_and_params_clone(name):
-    model = FACTORIES[name]()
-    with pytest.raises(NotFittedError, match=type(model).__name__):
-        model.recommend(0, sp.csr_matrix((1, 5)))
-    params = model.get_params()
-    assert clone(model).get_params() == params
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_fit_returns_self_and_shapes(name, data, fitted):
-    split, F = data
-    model = fitted[name]
-    assert (model.n_users_, model.n_items_) == split.shape
-    ids, scores = model.recommend(3, split.train[3], N=7)
-    assert ids.shape == scores.shape == (7,)
-    users = np.array([0, 5, 9])
-    ids, scores = model.recommend(users, split.train[users], N=7)
-    assert ids.shape == scores.shape == (3, 7)
-    assert np.issubdtype(ids.dtype, np.integer)
-    assert np.all(np.diff(scores, axis=1) <= 1e-6), "scores are sorted, best first"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_filters_and_items(name, data, fitted):
-    split, F = data
-    model = fitted[name]
-    users = np.arange(20)
-    rows = split.train[users]
-    ids, _ = model.recommend(users, rows, N=10)
-    for u in range(users.size):
-        assert not set(ids[u].tolist()) & set(rows[u].indices.tolist())
-    cand = split.cold_test_items
-    ids, _ = model.recommend(users, rows, N=4, items=cand[::-1])  # unsorted is fine
-    assert np.isin(ids[ids >= 0], cand).all()
-    banned = np.arange(0, split.n_items, 2)
-    ids, _ = model.recommend(users, rows, N=10, filter_items=banned)
-    assert not np.isin(ids, banned).any()
-    with pytest.raises(ValueError, match="Can't set both items and filter_items"):
-        model.recommend(users, rows, items=cand, filter_items=banned)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_short_lists_are_padded(name, data, fitted):
-    split, _ = data
-    model = fitted[name]
-    ids, scores = model.recommend(np.array([0, 1]), split.train[[0, 1]], N=8, items=[1, 2, 3],
-                                  filter_already_liked_items=False)
-    assert (ids[:, 3:] == -1).all() and np.isneginf(scores[:, 3:]).all()
-    assert sorted(ids[0, :3].tolist()) == [1, 2, 3]
-    # filtering leaves one candidate: the filtered item must not come back as a "padding" id
-    liked = int(split.train[0].indices[0])
-    other = next(i for i in range(split.n_items) if i not in split.train[0].indices)
-    ids, scores = model.recommend(0, split.train[[0]], N=3, items=[liked, other, other])
-    np.testing.assert_array_equal(ids, [other, -1, -1])
-    assert np.isneginf(scores[1:]).all()
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_recommend_errors(name, data, fitted):
-    split, _ = data
-    model = fitted[name]
-    with pytest.raises(IndexError, match="userid contains user 80"):
-        model.recommend(80, split.train[0])
-    with pytest.raises(ValueError, match=r"user_items must have shape \(2, 60\)"):
-        model.recommend(np.array([0, 1]), split.train[[0]])
-    with pytest.raises(ValueError, match="N must be an integer >= 1; received 0"):
-        model.recommend(0, split.train[0], N=0)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_similar_items(name, fitted):
-    model = fitted[name]
-    ids, scores = model.similar_items(np.array([1, 2]), N=5)
-    assert ids.shape == (2, 5)
-    ids, _ = model.similar_items(4, N=3, items=[4, 7, 9, 11])
-    assert ids.shape == (3,) and np.isin(ids, [4, 7, 9, 11]).all()
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_deterministic_refit_and_evaluator(name, data, fitted):
-    split, F = data
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        again = FACTORIES[name]()
-        assert again.fit(split.train, F) is again
-    users = np.arange(30)
-    a, _ = fitted[name].recommend(users, split.train[users], N=10)
-    b, _ = again.recommend(users, split.train[users], N=10)
-    np.testing.assert_array_equal(a, b)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", RuntimeWarning)  # honours items= and filtering
-        res = evaluate(fitted[name], split, settings=("cold", "warm", "hybrid"), K=5)
-    assert (res["users"] > 0).all()
+# The recommend / similar_items contract every model shares (padding, liked-last, error texts,
+# implicit's evaluation) is tested once, for every recommender, in test_recommend_contract.py.
 
 
 def test_feature_models_need_features(data):
@@ -171,8 +76,9 @@ def test_popularity_counts_and_ties():
     np.testing.assert_array_equal(m.item_popularity_, [1, 2, 0, 0, 2])
     ids, scores = m.recommend(2, X[2], N=5)
     np.testing.assert_array_equal(ids, [1, 4, 0, 2, 3])  # 1 and 4 tie: lower index first
-    ids, _ = m.recommend(0, X[0], N=3)
-    np.testing.assert_array_equal(ids, [2, 3, -1])
+    ids, scores = m.recommend(0, X[0], N=3)
+    np.testing.assert_array_equal(ids, [2, 3, 0])  # then the liked items, ranked last (-inf)
+    assert np.isneginf(scores[2])
 
 
 def test_random_is_batch_independent_and_seeded(data):

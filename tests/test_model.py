@@ -101,12 +101,15 @@ def test_items_restricts_candidates_and_short_rows_are_padded(fitted, clustered)
     liked = ui[1].indices[:2]
     cand2 = np.concatenate([liked, [150, 151, 152]])
     ids, scores = fitted.recommend(np.array([1, 2]), ui[[1, 2]], N=5, items=cand2)
-    assert ids.shape == (2, 5)
-    assert set(ids[0][ids[0] >= 0]) <= set(cand2) - set(liked)
-    assert np.all(ids[0][scores[0] == -np.inf] == -1)
-    assert (ids[0] == -1).sum() == len(set(liked) & set(cand2))
-    s_ids, _ = fitted.recommend(1, ui[1], N=5, items=cand2)
-    assert -1 not in s_ids and len(s_ids) == 5 - len(set(liked))
+    assert ids.shape == (2, 5) and set(ids[0]) == set(cand2)
+    # already-liked candidates are ranked last (score -inf), as implicit does, not dropped
+    assert set(ids[0][3:]) == set(liked) and np.isneginf(scores[0][3:]).all()
+    assert np.isfinite(scores[0][:3]).all()
+    s_ids, s_scores = fitted.recommend(1, ui[1], N=5, items=cand2)
+    np.testing.assert_array_equal(s_ids, ids[0])  # a single user's list: the batch row, not trimmed
+    np.testing.assert_allclose(s_scores, scores[0], rtol=1e-5)  # BLAS: gemv vs gemm
+    ids, scores = fitted.recommend(1, ui[1], N=5, items=[7, 7, 8])  # duplicates count once
+    assert ids.shape == (2,)
     with pytest.raises(ValueError, match="items and filter_items"):
         fitted.recommend(1, ui[1], items=cand, filter_items=[1])
 
@@ -172,9 +175,12 @@ def test_add_items_equals_embed_items_and_is_recommendable(fitted, clustered):
     assert set(idx) <= set(ids)
     sim, _ = m.similar_items(int(idx[0]), N=3)
     assert sim[0] == idx[0]
-    # the training matrix with the old width is refused with a clear message
+    # the training matrix with the old width means "no interactions with the new items" (as in
+    # implicit); a wider one is refused with a clear message
+    np.testing.assert_array_equal(m.recommend(0, ui[0], N=20)[0], m.recommend(0, sp.hstack(
+        [ui[0], sp.csr_matrix((1, 3))], format="csr"), N=20)[0])
     with pytest.raises(ValueError, match="shape"):
-        m.recommend(0, ui[0])
+        m.recommend(0, sp.csr_matrix((1, m.n_items_ + 1)))
 
 
 def test_repeated_single_adds_equal_one_batch_add(fitted, clustered):
