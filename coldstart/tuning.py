@@ -1,0 +1,112 @@
+"""Self-tuning on the training data alone: an internal split and the scores that choose the
+default model's settings (how far warm items may leave their attributes' image, the map's
+penalty, the zero-shot scale).
+
+The internal split holds out *probe items* (every training interaction of a random tenth of
+the items with interactions: they play the cold items) and *probe pairs* (a random tenth of
+the remaining pairs: they play the warm test), the shape of the cold-start protocol, drawn from
+``user_items`` only, so a model's own test items are never part of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+#: Share of the items with interactions held out as probe items, and of the remaining pairs
+#: held out as probe pairs.
+PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION = 0.1, 0.1
+#: At most this many users are scored per validation (a random, fixed sample).
+MAX_VALIDATION_USERS = 1000
+#: Cut-off of the validation rankings (the protocol's K).
+VALIDATION_K = 20
+
+
+@dataclass
+class InternalSplit:
+    """Training interactions cut into the protocol's shape.
+
+    Attributes
+    ----------
+    train : csr_matrix of shape (n_users, n_items)
+        What the internal fit sees.
+    probe_items : ndarray of int64
+        Items whose every interaction is held out (internal cold items).
+    probe_pairs : csr_matrix of shape (n_users, n_items)
+        Held-out pairs of the other items (internal warm test).
+    probe_item_pairs : csr_matrix of shape (n_users, n_items)
+        The held-out interactions of the probe items.
+    """
+
+    train: sp.csr_matrix
+    probe_items: np.ndarray
+    probe_pairs: sp.csr_matrix
+    probe_item_pairs: sp.csr_matrix
+
+
+def internal_split(user_items: sp.csr_matrix, rng: np.random.Generator) -> InternalSplit | None:
+    """Probe items and probe pairs from ``user_items`` (n_users, n_items); None when the
+    catalog is too small to hold any out (fewer than 20 items with interactions)."""
+    X = sp.csr_matrix(user_items)
+    n_users, n_items = X.shape
+    counts = np.bincount(X.indices, minlength=n_items)
+    warm = np.flatnonzero(counts > 0)
+    if warm.size < 20:
+        return None
+    probe = np.sort(rng.choice(warm, size=max(1, int(round(PROBE_ITEM_FRACTION * warm.size))), replace=False))
+    is_probe = np.zeros(n_items, dtype=bool)
+    is_probe[probe] = True
+    coo = X.tocoo()
+    on_probe = is_probe[coo.col]
+    # as the protocol does: a random tenth of the other pairs, so that, as there, some items
+    # lose every training pair and hold zero-shot vectors among the warm ones
+    rest = np.flatnonzero(~on_probe)
+    pick = rest[rng.random(rest.size) < PROBE_PAIR_FRACTION]
+    held = np.zeros(coo.nnz, dtype=bool)
+    held[pick] = True
+
+    def part(mask):
+        return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=X.shape, dtype=np.float32)
+
+    return InternalSplit(train=part(~on_probe & ~held), probe_items=probe, probe_pairs=part(held),
+                         probe_item_pairs=part(on_probe))
+
+
+def validation_users(truth: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
+    """Users with at least one relevant item, at most ``MAX_VALIDATION_USERS`` of them."""
+    users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    if users.size > MAX_VALIDATION_USERS:
+        users = np.sort(rng.choice(users, size=MAX_VALIDATION_USERS, replace=False))
+    return users
+
+
+def recall_at_k(U: np.ndarray, V: np.ndarray, truth: sp.csr_matrix, users: np.ndarray,
+                candidates: np.ndarray, exclude: sp.csr_matrix | None = None,
+                K: int = VALIDATION_K) -> float:
+    """Mean Recall@K (the protocol's: hits / relevant) of ``users`` ranking ``candidates``.
+
+    U (n_users, k) and V (n_items, k) are the factors; ``truth`` and ``exclude`` are (n_users,
+    n_items) CSR (relevant items; items never ranked, e.g. training pairs); relevant items
+    outside ``candidates`` are not counted.
+    """
+    from ._topk import topk_batched
+
+    cand = np.asarray(candidates, dtype=np.int64)
+    if users.size == 0 or cand.size == 0:
+        return 0.0
+    T = truth[users][:, cand].tocsr()
+    filt = None
+    if exclude is not None:
+        filt = exclude[users][:, cand].tocsr()
+    k = min(K, cand.size)
+    ids, scores = topk_batched(V[cand], U[users], k, filter_query_items=filt)
+    n_rel = np.diff(T.indptr)
+    rows = np.repeat(np.arange(len(users), dtype=np.int64), ids.shape[1])
+    got = (scores > np.finfo(np.float32).min).ravel()
+    key = rows[got] * cand.size + ids.ravel()[got]
+    truth_key = np.repeat(np.arange(len(users), dtype=np.int64), n_rel) * cand.size + T.indices
+    hits = np.bincount(rows[got][np.isin(key, truth_key)], minlength=len(users))
+    has = n_rel > 0
+    return float(np.mean(hits[has] / n_rel[has])) if has.any() else 0.0
