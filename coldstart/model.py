@@ -19,6 +19,7 @@ from ._validation import (check_ids, check_item_features, check_positive, check_
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             solve_from_prior, to_numpy_factors)
 from .mapping import RidgeMap, fit_map_on_interactions, map_blocks
+from .tuning import internal_split, recall_at_k, validation_users
 from .weighting import AttributeWeighting
 
 _FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered candidates
@@ -31,6 +32,18 @@ PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS = 3, 3
 CC_INIT_ITERS, CC_MAP_ITERS = 3, 3
 #: prior_weight="auto": the attribute prior weighs as much as this many typical interactions.
 PRIOR_INTERACTIONS = 10.0
+#: Settings when not chosen on the internal split (given numbers, or a catalog too small to
+#: hold items out): the map's relative penalty and the zero-shot scale chosen on citeulike-t.
+CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
+#: What the self-tuning default chooses among (``benchmarks/ABLATION.md``, session 4): free
+#: ALS sweeps after the content-constrained ones (stop after ``FREE_SWEEP_PATIENCE`` sweeps
+#: without a better held-out warm recall), the map's relative penalty, the zero-shot scale
+#: (each grid walked from its ``_START`` index, see :func:`_search_grid`).
+MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 8, 2
+MAP_ALPHA_GRID, MAP_ALPHA_START = (1.0, 3.0, 10.0, 30.0, 100.0), 2
+ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), 3
+#: Free sweeps on every training pair after the internal fit, when it chose free sweeps.
+COMPLETION_SWEEPS = 2
 
 
 class ColdStartRecommender(BaseEstimator):
@@ -125,9 +138,10 @@ class ColdStartRecommender(BaseEstimator):
 
     def __init__(self, factors: int = 256, regularization: float = 0.1, alpha: Any = "auto",
                  iterations: int = 4, collaborative: Any = None, mapper: Any = None,
-                 weighting: Any = "auto", map_alpha: float = 3.0, prior_weight: Any = "auto",
-                 zero_shot_scale: float = 2.0, zero_shot_norm_power: float = 0.5, featurizer: Any = None,
-                 random_state: int | None = None, num_threads: int = 0, show_progress: bool = False):
+                 weighting: Any = "auto", map_alpha: Any = "auto", prior_weight: Any = "auto",
+                 zero_shot_scale: Any = "auto", zero_shot_norm_power: float = 0.5, featurizer: Any = None,
+                 random_state: int | None = None, num_threads: int = 0, show_progress: bool = False,
+                 free_sweeps: Any = "auto"):
         self.factors = factors
         self.regularization = regularization
         self.alpha = alpha
@@ -143,6 +157,7 @@ class ColdStartRecommender(BaseEstimator):
         self.random_state = random_state
         self.num_threads = num_threads
         self.show_progress = show_progress
+        self.free_sweeps = free_sweeps
 
     # ------------------------------------------------------------------ fitting
     def fit(self, user_items, item_features, new_items=None, exposures=None) -> "ColdStartRecommender":
@@ -174,6 +189,7 @@ class ColdStartRecommender(BaseEstimator):
         self
         """
         self._check_params()
+        self._resolve_settings()
         user_items = check_user_items(user_items)
         n_users, n_items = user_items.shape
         if new_items is not None:
@@ -223,7 +239,10 @@ class ColdStartRecommender(BaseEstimator):
                     self.random_state, self.num_threads)
                 constrain = self.mapper is None and isinstance(base, _implicit_als_class())
                 self.content_constrained_ = constrain
-                if constrain:
+                if constrain and self._self_tuned():
+                    users, items, content = self._fit_self_tuned(base, user_items, Xw, warm)
+                    self.content_constrained_ = self.free_sweeps_ == 0
+                elif constrain:
                     users, items, content = self._fit_content_constrained(base, user_items, Xw, warm)
                 else:
                     self.collaborative_, users, items = fit_collaborative(
@@ -238,7 +257,7 @@ class ColdStartRecommender(BaseEstimator):
         self.content_norm_ = float(np.sqrt(np.mean(np.einsum("ij,ij->i", content[warm], content[warm],
                                                              dtype=np.float64))))
         content = self._calibrate(content)
-        prior = np.ascontiguousarray(self.zero_shot_scale * content, dtype=np.float32)
+        prior = np.ascontiguousarray(self.zero_shot_scale_ * content, dtype=np.float32)
         items = np.array(items, dtype=np.float32)
         items[~warm] = prior[~warm]
         if new_items is not None:
@@ -266,22 +285,36 @@ class ColdStartRecommender(BaseEstimator):
         return self
 
     def _fit_content_constrained(self, als, user_items, Xw, warm):
-        """implicit's ALS with every item vector constrained to its attributes' image ``x_i W``.
-
-        One plain ALS sweep (implicit's solver) starts it and a ridge of its item factors on the
-        attributes starts ``W``. Then each sweep solves the users against ``X W`` with implicit's
-        solver and refines ``W`` on the ALS loss itself, users fixed
-        (:func:`~coldstart.mapping.fit_map_on_interactions`): the factor space is learned to
-        be predictable from attributes. Finally the users are solved against ``X W`` and each
-        warm item gets one collaborative half-step started from ``x_i W``.
-        """
+        """implicit's ALS with every item vector constrained to its attributes' image ``x_i W``
+        (:meth:`_constrained_sweeps`); each warm item then gets one collaborative half-step
+        started from ``x_i W`` and ``W`` is the map of the joint fit."""
         als = copy.deepcopy(als)
         reg, alpha = float(als.regularization), self._alpha_for(user_items, als)
         als.alpha = alpha
         cui = (alpha * user_items).astype(np.float32).tocsr()
         ciu = cui.T.tocsr()
-        n_users, n_items = user_items.shape
-        k = int(als.factors)
+        U, M, W, cols, d = self._constrained_sweeps(als, cui, ciu, Xw, warm)
+        Vs = M.copy()
+        als.solver(ciu, Vs, U, reg, num_threads=self.num_threads)
+        self.mapper_ = self._fitted_map(W, cols, d)
+        als.user_factors, als.item_factors = U, Vs
+        self.collaborative_ = als
+        _check_finite(U, Vs)
+        return U, Vs, self._predict(Xw)
+
+    def _constrained_sweeps(self, als, cui, ciu, Xw, warm):
+        """The content-constrained ALS sweeps: ``(U, M, W, cols, d)``.
+
+        One plain ALS sweep (implicit's solver) starts it and a ridge of its item factors on the
+        attributes starts ``W``. Then each sweep solves the users against ``X W`` with implicit's
+        solver and refines ``W`` on the ALS loss itself, users fixed
+        (:func:`~coldstart.mapping.fit_map_on_interactions`): the factor space is learned to
+        be predictable from attributes. Finally the users are solved against ``M = X W`` (rows
+        of the items without interactions are zero). ``W`` lives on the active columns ``cols``
+        of the ``d`` attributes (:func:`_active_columns`).
+        """
+        n_users, n_items = cui.shape
+        k, reg = int(als.factors), float(als.regularization)
         rng = np.random.default_rng(self.random_state)
         U = (rng.random((n_users, k), dtype=np.float32) * 0.01)
         V = (rng.random((n_items, k), dtype=np.float32) * 0.01)
@@ -305,20 +338,146 @@ class ColdStartRecommender(BaseEstimator):
                       disable=not self.show_progress):
             M[warm] = image(W)
             solver(cui, U, M, reg, num_threads=threads)
-            W = fit_map_on_interactions(X_warm, ciu_warm, U, self.map_alpha, W, iters=CC_MAP_ITERS,
+            W = fit_map_on_interactions(X_warm, ciu_warm, U, CC_MAP_ALPHA if _is_auto(self.map_alpha)
+                                        else self.map_alpha_, W, iters=CC_MAP_ITERS,
                                         num_threads=threads, blocks=mblocks)
         M[warm] = image(W)
         solver(cui, U, M, reg, num_threads=threads)
-        Vs = M.copy()
-        solver(ciu, Vs, U, reg, num_threads=threads)
+        return U, M, W, cols, d
+
+    def _fit_self_tuned(self, als, user_items, Xw, warm):
+        """The default fit, every setting chosen on an internal split of ``user_items``
+        (:mod:`coldstart.tuning`: probe items play the cold items, probe pairs the warm test).
+
+        1. Content-constrained sweeps on the internal training pairs (:meth:`_constrained_sweeps`).
+        2. Free ALS sweeps from there while the probe pairs' Recall@K improves: how far the warm
+           items may leave their attributes' image (none where the attributes explain the
+           interactions, several where they are coarse).
+        3. The map's penalty, refitted on the ALS loss with those users, by the probe items'
+           Recall@K (cold ranking).
+        4. The zero-shot scale by the Recall@K of probe pairs and probe items in one list (mixed
+           ranking).
+        5. The chosen model completed on every training pair, and the chosen map refitted.
+        Returns ``(U, V, content)``; the scores behind each choice are in ``validation_``.
+        """
+        als = copy.deepcopy(als)
+        reg, alpha = float(als.regularization), self._alpha_for(user_items, als)
+        als.alpha = alpha
+        threads, solver = self.num_threads, als.solver
+        rs = self.random_state
+        rng = np.random.default_rng(None if rs is None else [int(rs), 1])
+        split = internal_split(user_items, rng)
+        fit_on = user_items if split is None else split.train
+        cui0 = (alpha * fit_on).astype(np.float32).tocsr()
+        ciu0 = cui0.T.tocsr()
+        warm0 = np.bincount(fit_on.indices, minlength=fit_on.shape[1]) > 0
+        U, M, W, cols, d = self._constrained_sweeps(als, cui0, ciu0, Xw, warm0)
+        W_joint = W
+        V = M.copy()
+        solver(ciu0, V, U, reg, num_threads=threads)
+        report = {"free_sweeps": {}, "map_alpha": {}, "zero_shot_scale": {}}
+        if split is None:  # too small to hold anything out: the fixed defaults
+            for _ in range(self.free_sweeps_):
+                solver(cui0, U, V, reg, num_threads=threads)
+                solver(ciu0, V, U, reg, num_threads=threads)
+            cui = cui0
+            X_warm, cols, d = _active_columns(Xw[warm])
+            W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
+                         num_threads=threads).fit(X_warm, V[warm]).coef_
+        else:
+            # 2. free sweeps, scored on the probe pairs among the internal warm items
+            users_w = validation_users(split.probe_pairs, rng)
+            cand_w = np.flatnonzero(warm0)
+
+            def warm_score(U, V):
+                return recall_at_k(U, V, split.probe_pairs, users_w, cand_w, exclude=fit_on)
+
+            best_t, best_s, best = 0, warm_score(U, V), (U.copy(), V.copy())
+            report["free_sweeps"][0] = best_s
+            auto = _is_auto(self.free_sweeps)
+            for t in range(1, (MAX_FREE_SWEEPS if auto else self.free_sweeps_) + 1):
+                solver(cui0, U, V, reg, num_threads=threads)
+                solver(ciu0, V, U, reg, num_threads=threads)
+                report["free_sweeps"][t] = s = warm_score(U, V)
+                if s > best_s or not auto:
+                    best_t, best_s, best = t, s, (U.copy(), V.copy())
+                elif t - best_t >= FREE_SWEEP_PATIENCE:
+                    break
+            U, V = best
+            self.free_sweeps_ = best_t
+            # 3. the map's penalty on the probe items, users fixed. Zero-shot in the internal fit:
+            # the probe items and the items whose every pair is a probe pair (as the protocol's
+            # warm items without a training pair).
+            zs0 = np.union1d(split.probe_items, np.flatnonzero(warm & ~warm0))
+            X_warm0 = sp.csr_matrix(Xw[warm0] if cols is None else Xw[warm0][:, cols], dtype=np.float32)
+            X_zs0 = sp.csr_matrix(Xw[zs0] if cols is None else Xw[zs0][:, cols], dtype=np.float32)
+            blocks0 = map_blocks(X_warm0, ciu0[np.flatnonzero(warm0)], threads)
+            users_c = validation_users(split.probe_item_pairs, rng)
+            rms_warm = _rms(V[warm0])
+            found = {}
+
+            def cold_score(lam):  # the map at penalty lam, zero-shot vectors on the warm scale
+                Wl = fit_map_on_interactions(X_warm0, None, U, lam, W_joint, iters=PLUGIN_MAP_ITERS,
+                                             num_threads=threads, blocks=blocks0)
+                ref = _rms(np.asarray(X_warm0 @ Wl))
+                Z = _calibrated(np.asarray(X_zs0 @ Wl, dtype=np.float32), ref, self.zero_shot_norm_power)
+                Z *= np.float32(rms_warm / max(ref, 1e-12))
+                Vc = np.zeros_like(V)
+                Vc[zs0] = Z
+                s = recall_at_k(U, Vc, split.probe_item_pairs, users_c, split.probe_items)
+                found[lam], report["map_alpha"][lam] = (Wl, ref, Z), s
+                return s
+
+            if _is_auto(self.map_alpha):
+                self.map_alpha_ = _search_grid(MAP_ALPHA_GRID, MAP_ALPHA_START, cold_score)
+            else:
+                cold_score(self.map_alpha_)
+            W_sel, ref_sel, Z_sel = found[self.map_alpha_]
+            # 4. the zero-shot scale on mixed lists: probe pairs and probe items together
+            truth = (split.probe_pairs + split.probe_item_pairs).tocsr()
+            users_h = validation_users(truth, rng)
+            cand_h = np.union1d(cand_w, zs0)
+            Vh = V.copy()
+
+            def hybrid_score(z):
+                Vh[zs0] = z * Z_sel
+                report["zero_shot_scale"][z] = recall_at_k(U, Vh, truth, users_h, cand_h, exclude=fit_on)
+                return report["zero_shot_scale"][z]
+
+            if _is_auto(self.zero_shot_scale):
+                self.zero_shot_scale_ = _search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score)
+            # 5. completion on every training pair, from the chosen state
+            cui = (alpha * user_items).astype(np.float32).tocsr()
+            ciu = cui.T.tocsr()
+            Xc = Xw if cols is None else Xw[:, cols]
+            if self.free_sweeps_ == 0:  # still content-constrained: users against X W, items a half-step
+                V = np.zeros_like(V)
+                V[warm] = np.asarray(Xc[warm] @ W_joint, dtype=np.float32)
+                solver(cui, U, V, reg, num_threads=threads)
+                solver(ciu, V, U, reg, num_threads=threads)
+            else:  # the internal zero-shot items from their attributes first, then free sweeps
+                V[zs0] = np.asarray(Xc[zs0] @ W_sel, dtype=np.float32) * np.float32(rms_warm / max(ref_sel, 1e-12))
+                solver(ciu, V, U, reg, num_threads=threads)
+                for _ in range(COMPLETION_SWEEPS):
+                    solver(cui, U, V, reg, num_threads=threads)
+                    solver(ciu, V, U, reg, num_threads=threads)
+            # the final map by the recipe that was validated: PLUGIN_MAP_ITERS steps at the
+            # chosen penalty from the joint fit's map
+            X_warm, cols_f, d = _active_columns(Xw[warm])
+            W = np.zeros((X_warm.shape[1], V.shape[1]), np.float32)
+            W[slice(None) if cols is None else (cols if cols_f is None else np.searchsorted(cols_f, cols))] = W_joint
+            cols = cols_f
+        W = fit_map_on_interactions(X_warm, cui.T.tocsr()[np.flatnonzero(warm)], U, self.map_alpha_, W,
+                                    iters=PLUGIN_MAP_ITERS, num_threads=threads)
+        # the map's predictions on the warm vectors' scale (RMS length), so that the zero-shot
+        # scale chosen on the internal split means the same for the final map
+        W *= np.float32(_rms(V[warm]) / max(_rms(np.asarray(X_warm @ W)), 1e-12))
         self.mapper_ = self._fitted_map(W, cols, d)
-        als.user_factors, als.item_factors = U, Vs
+        als.user_factors, als.item_factors = U, V
         self.collaborative_ = als
-        content = self._predict(Xw)
-        if not (np.all(np.isfinite(U)) and np.all(np.isfinite(Vs))):
-            raise FloatingPointError("the content-constrained ALS produced NaN/inf factors; raise "
-                                     "regularization or lower alpha")
-        return U, Vs, content
+        self.validation_ = report
+        _check_finite(U, V)
+        return U, V, self._predict(Xw)
 
     def _fit_plugin_map(self, col, user_items, Xw, warm, users, items):
         """The map for a backend's fixed factors: with a custom ``mapper`` a regression on the
@@ -332,17 +491,30 @@ class ColdStartRecommender(BaseEstimator):
                      num_threads=threads).fit(X_warm, items[warm]).coef_
         alpha = float(getattr(col, "alpha", self._alpha_for(user_items, None)))
         ciu = (alpha * user_items).astype(np.float32).T.tocsr()[np.flatnonzero(warm)]
-        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha, W, iters=PLUGIN_MAP_ITERS,
+        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha_, W, iters=PLUGIN_MAP_ITERS,
                                     num_threads=threads)
         return self._fitted_map(W, cols, d)
 
     def _fitted_map(self, W: np.ndarray, cols: np.ndarray | None, d: int) -> RidgeMap:
         """The map ``x -> x W`` as a fitted RidgeMap (no intercept), ``W`` (n_active, k) on the
         active attribute columns ``cols`` of ``d`` (see :func:`_active_columns`)."""
-        mapper = RidgeMap(alpha=self.map_alpha, fit_intercept=False)
+        mapper = RidgeMap(alpha=self.map_alpha_, fit_intercept=False)
         mapper.coef_, mapper.intercept_ = _all_columns(W, cols, d), np.zeros(W.shape[1], np.float32)
         mapper.n_features_in_, mapper.n_iter_ = d, 0
         return mapper
+
+    def _self_tuned(self) -> bool:
+        """Whether the default fit chooses any setting on an internal split."""
+        return (_is_auto(self.free_sweeps) or self.free_sweeps != 0 or _is_auto(self.map_alpha)
+                or _is_auto(self.zero_shot_scale))
+
+    def _resolve_settings(self) -> None:
+        """The settings in use before any is chosen: given numbers, or the fixed defaults."""
+        self.map_alpha_ = CC_MAP_ALPHA if _is_auto(self.map_alpha) else float(self.map_alpha)
+        self.zero_shot_scale_ = (DEFAULT_ZERO_SHOT_SCALE if _is_auto(self.zero_shot_scale)
+                                 else float(self.zero_shot_scale))
+        self.free_sweeps_ = 0 if _is_auto(self.free_sweeps) else int(self.free_sweeps)
+        self.validation_ = None
 
     def _alpha_for(self, user_items, als) -> float:
         """``alpha``, or with "auto" 0.05 / density: positives then carry about 5 % of the weight
@@ -381,7 +553,7 @@ class ColdStartRecommender(BaseEstimator):
         return clone(self.weighting)
 
     def _make_mapper(self):
-        return RidgeMap(alpha=self.map_alpha) if self.mapper is None else clone(self.mapper)
+        return RidgeMap(alpha=self.map_alpha_) if self.mapper is None else clone(self.mapper)
 
     def _predict(self, Xw) -> np.ndarray:
         V = np.asarray(self.mapper_.predict(Xw), dtype=np.float32)
@@ -397,10 +569,16 @@ class ColdStartRecommender(BaseEstimator):
         check_positive(self.regularization, "regularization", allow_zero=True)
         if self.alpha != "auto":
             check_positive(self.alpha, "alpha")
-        check_positive(self.map_alpha, "map_alpha", allow_zero=True)
+        if not _is_auto(self.map_alpha):
+            check_positive(self.map_alpha, "map_alpha", allow_zero=True)
+        fs = self.free_sweeps
+        if not _is_auto(fs) and not (isinstance(fs, (int, np.integer)) and not isinstance(fs, bool)
+                                     and 0 <= fs <= 1000):
+            raise ValueError(f"free_sweeps must be 'auto' or an integer in [0, 1000]; received {fs!r}")
         if self.prior_weight != "auto":
             check_positive(self.prior_weight, "prior_weight", allow_zero=True)
-        check_positive(self.zero_shot_scale, "zero_shot_scale")
+        if not _is_auto(self.zero_shot_scale):
+            check_positive(self.zero_shot_scale, "zero_shot_scale")
         p = self.zero_shot_norm_power
         if not (isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool)
                 and np.isfinite(p) and 0.0 <= p <= 1.0):
@@ -430,7 +608,7 @@ class ColdStartRecommender(BaseEstimator):
         V = self._predict(Xw)
         if V.shape[1] != self._n_factors():
             raise ValueError(f"mapper predicted shape {V.shape}; expected (n, {self._n_factors()})")
-        return self._calibrate(V, self.zero_shot_scale)  # V is the prediction's own array
+        return self._calibrate(V, self.zero_shot_scale_)  # V is the prediction's own array
 
     def _n_factors(self) -> int:
         return self._k
@@ -832,3 +1010,47 @@ def _restrict_columns(m: sp.csr_matrix, cand: np.ndarray, n: int) -> sp.csr_matr
     new = pos[coo.col]
     keep = new >= 0
     return sp.csr_matrix((coo.data[keep], (coo.row[keep], new[keep])), shape=(m.shape[0], len(cand)))
+
+
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+def _rms(V: np.ndarray) -> float:
+    """Root mean square row length of V (n, k); 0 for no rows."""
+    if len(V) == 0:
+        return 0.0
+    return float(np.sqrt(np.mean(np.einsum("ij,ij->i", V, V, dtype=np.float64))))
+
+
+def _calibrated(V: np.ndarray, ref: float, power: float) -> np.ndarray:
+    """Rows of V (n, k) with lengths pulled ``power`` of the way, in log, toward ``ref``."""
+    n = np.sqrt(np.einsum("ij,ij->i", V, V, dtype=np.float64))
+    f = np.ones(len(n))
+    pos = n > 0
+    if power and ref:
+        f[pos] = (ref / n[pos]) ** power
+    return (V * f[:, None]).astype(np.float32)
+
+
+def _check_finite(U: np.ndarray, V: np.ndarray) -> None:
+    if not (np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
+        raise FloatingPointError("the content-constrained ALS produced NaN/inf factors; raise "
+                                 "regularization or lower alpha")
+
+
+def _search_grid(grid: tuple, start: int, score) -> Any:
+    """The best value of an ordered ``grid`` for ``score(value)`` (higher is better), by a
+    walk from ``grid[start]`` toward the better neighbour while it improves: a unimodal score
+    costs about three evaluations instead of ``len(grid)``. Ties keep the smaller value."""
+    s = {start: score(grid[start])}
+    if start + 1 < len(grid):
+        s[start + 1] = score(grid[start + 1])
+    step = 1 if s.get(start + 1, -np.inf) > s[start] else -1
+    i = start + 1 if step == 1 else start
+    while 0 <= i + step < len(grid):
+        s[i + step] = score(grid[i + step])
+        if s[i + step] <= s[i]:
+            break
+        i += step
+    return grid[max(s, key=lambda j: (s[j], -j))]
