@@ -120,3 +120,30 @@ def finish(ids: np.ndarray, scores: np.ndarray, n_cols: int, liked: sp.csr_matri
     if scalar:
         return out_ids[0], out_scores[0]
     return out_ids, out_scores
+
+
+def self_first(ids: np.ndarray, scores: np.ndarray, qids: np.ndarray, own: np.ndarray,
+               cand: np.ndarray | None = None, banned: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine lists: clip scores to [-1, 1] and put each query first among its ties.
+
+    A query's cosine with itself is 1, the maximum; rounding can score an item of the same
+    direction 1.0000001 and list it before the query (or push the query out of a list full of
+    ties). Each query with a non-zero vector (``own[r]``) that is an allowed candidate is
+    moved, or inserted, first with score 1 when the best score does not exceed it.
+
+    ids, scores : ndarray of shape (n, w) (contract output, 2-D); returned modified.
+    """
+    scores = np.where(np.isfinite(scores), np.clip(scores, -1.0, 1.0), scores).astype(np.float32)
+    if ids.shape[1] == 0:
+        return ids, scores
+    for r, q in enumerate(np.asarray(qids)):
+        if not own[r] or (cand is not None and not np.isin(q, cand)) or \
+                (banned is not None and np.isin(q, banned)) or ids[r, 0] == q:
+            continue
+        hit = np.flatnonzero(ids[r] == q)
+        p = hit[0] if hit.size else ids.shape[1] - 1
+        ids[r, 1:p + 1] = ids[r, :p].copy()
+        scores[r, 1:p + 1] = scores[r, :p].copy()
+        ids[r, 0], scores[r, 0] = q, 1.0
+    return ids, scores

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ._buffer import RowBuffer
-from ._contract import candidates, check_n, finish, query_rows, width
+from ._contract import candidates, check_n, finish, query_rows, self_first, width
 from ._topk import topk_batched
 from ._validation import (check_ids, check_item_features, check_positive, check_query_items,
                           check_user_items)
@@ -850,7 +850,15 @@ class ColdStartRecommender(BaseEstimator):
             rows = query_rows(item_users, len(qids), self.n_users_, needed=True, rows_of="item in itemid",
                               name="item_users", cols_of="user")
             users = self._users.view
-            q = fold_in(users, rows, self._reg(), self._alpha(), gram=gram_matrix(users))
+            gram = gram_matrix(users)
+            known = (qids >= 0) & (qids < self.n_items_)
+            q = np.empty((len(qids), users.shape[1]), dtype=np.float32)
+            if known.any():  # what partial_fit_items would give: the posterior around the prior
+                q[known] = solve_from_prior(rows[np.flatnonzero(known)], users, self._reg(), self._alpha(),
+                                            self._prior.view[qids[known]], max(self.prior_weight_, 1e-12),
+                                            gram=gram)
+            if (~known).any():  # an item the model does not know: plain fold-in (no prior)
+                q[~known] = fold_in(users, rows[np.flatnonzero(~known)], self._reg(), self._alpha(), gram=gram)
             qn = np.linalg.norm(q, axis=1)
             q = q / np.where(qn > 0, qn, 1e-10)[:, None]
         else:
@@ -867,7 +875,11 @@ class ColdStartRecommender(BaseEstimator):
         ids = ids.astype(np.int64)
         if cand is not None:
             ids = cand[ids]
-        return finish(ids, scores, n_cols, cand=cand, banned=banned, scalar=scalar)
+        ids, scores = finish(ids, scores, n_cols, cand=cand, banned=banned)
+        if not recalculate_item:  # the query is its own nearest item (cosine 1), ties or not
+            own = np.any(self._items.view[qids] != 0, axis=1)
+            ids, scores = self_first(ids, scores, qids, own, cand, banned)
+        return (ids[0], scores[0]) if scalar else (ids, scores)
 
     def similar_users(self, userid, N: int = 10, filter_users=None, users=None):
         """Users most similar (cosine of user vectors) to ``userid``, the user included.
@@ -898,7 +910,10 @@ class ColdStartRecommender(BaseEstimator):
         ids = ids.astype(np.int64)
         if cand is not None:
             ids = cand[ids]
-        return finish(ids, scores, n_cols, cand=cand, banned=banned, scalar=scalar)
+        ids, scores = finish(ids, scores, n_cols, cand=cand, banned=banned)
+        own = np.any(self._users.view[qids] != 0, axis=1)
+        ids, scores = self_first(ids, scores, qids, own, cand, banned)
+        return (ids[0], scores[0]) if scalar else (ids, scores)
 
     # ------------------------------------------------------------------ explanations
     def explain_item(self, item_features, feature_names=None, top: int = 10):
