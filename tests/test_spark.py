@@ -1,6 +1,7 @@
 """coldstart.spark on a local Spark session: parity with the local map, top-K, export/import, citeulike-t.
 
-Skipped when pyspark (≥ 4) or pyarrow cannot be imported. One session-scoped ``local[2]``
+Skipped, with the reason and the fix, when pyspark (≥ 4) or pyarrow cannot be imported or no Java
+runtime is found ($JAVA_HOME or java on PATH). One session-scoped ``local[2]``
 session serves every test (UI off, few shuffle partitions); the whole file takes about
 two and a half minutes on two busy cores, most of it Spark's start-up and the end-to-end fit.
 """
@@ -22,6 +23,24 @@ except ImportError as exc:  # not installed, or broken
                 allow_module_level=True)
 if int(pyspark.__version__.split(".")[0]) < 4:
     pytest.skip(f"coldstart.spark needs pyspark>=4; found {pyspark.__version__}", allow_module_level=True)
+
+
+def _java() -> str | None:
+    """The java executable Spark would start: $JAVA_HOME/bin/java, else java on PATH."""
+    import shutil
+
+    home = os.environ.get("JAVA_HOME")
+    if home:
+        exe = os.path.join(home, "bin", "java")
+        return exe if os.access(exe, os.X_OK) else None
+    return shutil.which("java")
+
+
+if _java() is None:
+    pytest.skip("the Spark tests start a local Spark session, which needs a Java runtime (Java 17 or 21 "
+                "for pyspark 4) and none was found: install one (e.g. apt-get install "
+                "openjdk-17-jre-headless, or conda install -c conda-forge openjdk=17) and put java on "
+                "PATH or set JAVA_HOME to enable them", allow_module_level=True)
 
 from coldstart import AttributeWeighting, ColdStartRecommender, RidgeMap  # noqa: E402
 from coldstart.spark import (  # noqa: E402
