@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 
@@ -27,17 +29,97 @@ class RowBuffer:
     def capacity(self) -> int:
         return self._data.shape[0]
 
-    def append(self, rows: np.ndarray) -> np.ndarray:
-        """Append rows of shape (k, width) (or (k,) for 1-D buffers); returns their indices."""
-        rows = np.asarray(rows, dtype=self._data.dtype)
-        k = rows.shape[0]
-        need = self._n + k
+    def reserve(self, k: int) -> None:
+        """Make room for ``k`` more rows (so the next appends of up to k rows allocate nothing)."""
+        need = self._n + int(k)
         if need > self.capacity:
             cap = max(need, int(self.capacity * 1.5) + 16)
             grown = np.empty((cap,) + self._data.shape[1:], dtype=self._data.dtype)
             grown[: self._n] = self._data[: self._n]
             self._data = grown
+
+    def append(self, rows: np.ndarray) -> np.ndarray:
+        """Append rows of shape (k, width) (or (k,) for 1-D buffers); returns their indices."""
+        rows = np.asarray(rows, dtype=self._data.dtype)
+        k = rows.shape[0]
+        need = self._n + k
+        self.reserve(k)
         self._data[self._n:need] = rows
         idx = np.arange(self._n, need, dtype=np.int64)
         self._n = need
         return idx
+
+
+class ReadWriteGate:
+    """Many readers or one writer: what keeps a model's serving calls consistent while it changes.
+
+    Readers (``recommend``, ``similar_items``) share the gate for the whole call; a writer
+    (``add_items``, ``partial_fit_*``) computes its new rows first and holds the gate alone
+    only while it publishes them, so a reader sees the state before or after a write, never
+    a mix. Writers have priority (a waiting writer holds new readers back, so it cannot
+    starve); a thread may re-enter as a reader while it reads (nested serving calls).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+        self._local = threading.local()
+        self.writer_lock = threading.RLock()  # serialises writers' whole calls (compute + publish)
+
+    def acquire_read(self) -> None:
+        depth = getattr(self._local, "depth", 0)
+        if depth:  # re-entrant: this thread already holds a read
+            self._local.depth = depth + 1
+            return
+        with self._cond:
+            while self._writer or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+        self._local.depth = 1
+
+    def release_read(self) -> None:
+        self._local.depth -= 1
+        if self._local.depth:
+            return
+        with self._cond:
+            self._readers -= 1
+            if not self._readers:
+                self._cond.notify_all()
+
+    def acquire_write(self) -> None:
+        with self._cond:
+            self._waiting_writers += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._waiting_writers -= 1
+            self._writer = True
+
+    def release_write(self) -> None:
+        with self._cond:
+            self._writer = False
+            self._cond.notify_all()
+
+    def reading(self):
+        return _Held(self.acquire_read, self.release_read)
+
+    def publishing(self):
+        return _Held(self.acquire_write, self.release_write)
+
+
+class _Held:
+    __slots__ = ("_enter", "_leave")
+
+    def __init__(self, enter, leave):
+        self._enter, self._leave = enter, leave
+
+    def __enter__(self):
+        self._enter()
+        return self
+
+    def __exit__(self, *exc):
+        self._leave()
+        return False

@@ -158,8 +158,8 @@ def check_ids(ids: Any, n: int, name: str, kind: str = "item") -> tuple[np.ndarr
 
 
 def check_positive(value: Any, name: str, allow_zero: bool = False) -> None:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and np.isfinite(value) and (
-        value >= 0 if allow_zero else value > 0)
+    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+          and np.isfinite(value) and (value >= 0 if allow_zero else value > 0))
     if not ok:
         expected = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"{name} must be {expected} number; received {value!r}")

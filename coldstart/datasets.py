@@ -132,48 +132,83 @@ def _read_lists(path: Path) -> list[list[str]]:
 
 
 def _lists_to_csr(lists: list[list[str]], n_cols: int | None, name: str) -> sp.csr_matrix:
+    """Lines ``n id id ...`` -> a 0/1 CSR matrix (one row per line); every error names the
+    file and the line."""
     lens, cols = [], []
     for i, parts in enumerate(lists):
         if not parts:
             lens.append(0)
             continue
-        n = int(parts[0])
+        n = _int_field(parts[0], name, i, "count")
         if n != len(parts) - 1:
             raise ValueError(f"{name} line {i + 1}: count {n} does not match its {len(parts) - 1} entries "
                              "(truncated or corrupted file?)")
+        ids = [_int_field(p, name, i, "id") for p in parts[1:]]
+        if n_cols is not None:
+            bad = [v for v in ids if v >= n_cols]
+            if bad:
+                raise ValueError(f"{name} line {i + 1}: id {bad[0]} is outside [0, {n_cols})")
         lens.append(n)
-        cols.extend(parts[1:])
+        cols.extend(ids)
     col = np.asarray(cols, dtype=np.int64)
     indptr = np.concatenate([[0], np.cumsum(lens)])
     width = int(col.max()) + 1 if n_cols is None and col.size else (n_cols or 0)
-    if col.size and (col.min() < 0 or col.max() >= width):
-        raise ValueError(f"{name} has ids outside [0, {width})")
     m = sp.csr_matrix((np.ones(col.size, dtype=np.float32), col, indptr), shape=(len(lens), width))
     m.sum_duplicates()
     m.data[:] = 1.0
     return m
 
 
+def _int_field(text: str, name: str, i: int, what: str) -> int:
+    """A non-negative integer field of line ``i`` of file ``name``, else a ValueError naming both."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise ValueError(f"{name} line {i + 1}: {what} {text!r} is not an integer") from None
+    if v < 0:
+        raise ValueError(f"{name} line {i + 1}: {what} {v} is negative; expected a non-negative integer")
+    return v
+
+
 def read_mult(path: Path, n_words: int) -> sp.csr_matrix:
-    """LDA-C bag of words (``M word:count ...`` per line) → counts of shape (n_docs, n_words)."""
+    """LDA-C bag of words (``M word:count ...`` per line) -> counts of shape (n_docs, n_words).
+
+    Counts must be finite and non-negative, word ids in [0, n_words); every error names the
+    file and the line.
+    """
     lens, cols, vals = [], [], []
+    name = path.name
     with _open(path) as f:
         for i, line in enumerate(f):
             parts = line.split()
             if not parts:
                 lens.append(0)
                 continue
-            n = int(parts[0])
+            n = _int_field(parts[0], name, i, "count")
             if n != len(parts) - 1:
-                raise ValueError(f"{path.name} line {i + 1}: count {n} does not match {len(parts) - 1} entries")
+                raise ValueError(f"{name} line {i + 1}: count {n} does not match {len(parts) - 1} entries")
             lens.append(n)
             for p in parts[1:]:
-                w, c = p.split(":")
-                cols.append(w)
-                vals.append(c)
+                w, sep, c = p.partition(":")
+                if not sep:
+                    raise ValueError(f"{name} line {i + 1}: entry {p!r} is not word:count")
+                word = _int_field(w, name, i, "word id")
+                if word >= n_words:
+                    raise ValueError(f"{name} line {i + 1}: word id {word} is outside the vocabulary "
+                                     f"[0, {n_words})")
+                try:
+                    count = float(c)
+                except ValueError:
+                    raise ValueError(f"{name} line {i + 1}: count {c!r} of word {word} is not a number") from None
+                if not np.isfinite(count):
+                    raise ValueError(f"{name} line {i + 1}: count {c!r} of word {word} is not finite; "
+                                     "expected a finite non-negative count")
+                if count < 0:
+                    raise ValueError(f"{name} line {i + 1}: count {count:g} of word {word} is negative; "
+                                     "expected a finite non-negative count")
+                cols.append(word)
+                vals.append(count)
     col = np.asarray(cols, dtype=np.int64)
-    if col.size and (col.min() < 0 or col.max() >= n_words):
-        raise ValueError(f"{path.name} has word ids outside the vocabulary [0, {n_words})")
     indptr = np.concatenate([[0], np.cumsum(lens)])
     return sp.csr_matrix((np.asarray(vals, dtype=np.float32), col, indptr), shape=(len(lens), n_words))
 

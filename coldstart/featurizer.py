@@ -270,8 +270,16 @@ def _text_strings(s: pd.Series) -> np.ndarray:
     return out
 
 
+#: Numbers beyond this magnitude are clipped on reading (their squares, summed over a column,
+#: stay finite, so means and variances do too: 1e308 does not become a NaN column).
+_MAX_ABS_INPUT = 1e150
+#: Encoded values are clipped to this magnitude (float32 squares and row norms stay finite).
+_MAX_ABS_OUTPUT = 1e9
+
+
 def _to_float(s: pd.Series, source: str = "number") -> np.ndarray:
-    """Column -> float64 array with NaN for missing/non-finite values.
+    """Column -> float64 array with NaN for missing/non-finite values; magnitudes above
+    ``_MAX_ABS_INPUT`` are clipped to it.
 
     ``source`` is ``"number"``, ``"datetime"`` (-> days since 1970-01-01 UTC)
     or ``"timedelta"`` (-> days).
@@ -297,6 +305,7 @@ def _to_float(s: pd.Series, source: str = "number") -> np.ndarray:
         x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     x = np.array(x, dtype=np.float64, copy=True)
     x[~np.isfinite(x)] = np.nan
+    np.clip(x, -_MAX_ABS_INPUT, _MAX_ABS_INPUT, out=x)
     return x
 
 
@@ -306,6 +315,7 @@ def _row_sq_norms(Z: sp.csr_matrix) -> np.ndarray:
 
 
 def _dense_to_csr(D: np.ndarray) -> sp.csr_matrix:
+    D = np.clip(D, -_MAX_ABS_OUTPUT, _MAX_ABS_OUTPUT)
     Z = sp.csr_matrix(np.ascontiguousarray(D, dtype=np.float32))
     Z.eliminate_zeros()
     return Z
@@ -530,7 +540,7 @@ class _NumericBlock(_Block):
         present = ~np.isnan(x)
         imp = self.imputer.transform(x[:, None])
         D = np.empty((x.size, self.n_features), dtype=np.float32)
-        D[:, 0] = self.scaler.transform(imp[:, :1])[:, 0]
+        D[:, 0] = np.clip(self.scaler.transform(imp[:, :1])[:, 0], -_MAX_ABS_OUTPUT, _MAX_ABS_OUTPUT)
         if self.has_indicator:
             D[:, 1] = imp[:, 1]
         return _dense_to_csr(D), present

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +47,12 @@ class FrameRecommender:
         self.duplicates = duplicates
 
     # ---------------------------------------------------------------- helpers
-    def _features_of(self, item_attributes: Any, name: str = "item_attributes"):
-        """Split an attribute frame into (external ids, matrix or frame for the model)."""
+    def _features_of(self, item_attributes: Any, name: str = "item_attributes", columns: list | None = None):
+        """Split an attribute frame into (external ids, matrix or frame for the model).
+
+        ``columns``: the attribute columns the model was fitted on; a frame's columns are then
+        matched by name (missing: an error; extra: one warning, ignored; any order).
+        """
         if isinstance(item_attributes, tuple) and len(item_attributes) == 2:
             ids, X = item_attributes
             ids = pd.Index(ids)
@@ -62,6 +67,21 @@ class FrameRecommender:
             df = df.set_index(self.item_col)
         if len(df) == 0:
             raise ValueError(f"{name} is empty; expected one row per item")
+        if columns is not None:
+            have = set(df.columns)
+            missing = [c for c in columns if c not in have]
+            if missing:
+                raise ValueError(f"{name} lacks the attribute columns {missing[:5]} ({len(missing)} in all) "
+                                 f"the model was fitted on; expected all of {len(columns)} columns "
+                                 "(matched by name, in any order)")
+            if len(have) != len(columns):
+                known = set(columns)
+                extra = [c for c in df.columns if c not in known]
+                warnings.warn(f"{name} has columns the model was not fitted on, ignored: {extra[:5]}"
+                              f"{' ...' if len(extra) > 5 else ''}", UserWarning, stacklevel=3)
+            if not df.columns.is_unique:
+                raise ValueError(f"{name} repeats column names; expected each attribute column once")
+            df = df[list(columns)]
         model = self.model_ if hasattr(self, "model_") else self.model
         if model is not None and (model.featurizer is not None or getattr(model, "featurizer_", None) is not None):
             return df.index, df
@@ -108,30 +128,31 @@ class FrameRecommender:
             raise ValueError(f"interactions lacks columns {self.user_col!r}/{self.item_col!r}; it has "
                              f"{list(interactions.columns)}")
         item_index, X = self._features_of(item_attributes)
-        self.item_ids_ = IdMap(item_index, name="item")
+        item_ids = IdMap(item_index, name="item")
         unknown = ~interactions[self.item_col].isin(item_index)
         if unknown.any():
             raise ValueError(f"interactions mention items without attributes, e.g. "
                              f"{list(interactions.loc[unknown, self.item_col].unique()[:5])}; expected "
                              "item_attributes to hold a row for every item")
-        self.user_ids_ = IdMap.from_values(interactions[self.user_col], name="user")
-        self.user_items_ = self._matrix(interactions, self.user_ids_, self.item_ids_, "interactions")
-        self.model_ = (self.model if self.model is not None else ColdStartRecommender())
+        user_ids = IdMap.from_values(interactions[self.user_col], name="user")
+        user_items = self._matrix(interactions, user_ids, item_ids, "interactions")
         from sklearn.base import clone
 
-        self.model_ = clone(self.model_).fit(self.user_items_, X)
+        model = clone(self.model if self.model is not None else ColdStartRecommender()).fit(user_items, X)
+        # all checked and fitted: now set (a failed fit leaves the previous state as it was)
+        self.item_ids_, self.user_ids_, self.user_items_, self.model_ = item_ids, user_ids, user_items, model
+        self.attribute_columns_ = (None if getattr(model, "featurizer_", None) is not None
+                                   else _attribute_columns(item_attributes, self.item_col))
         return self
 
     def add_items(self, item_attributes: Any) -> np.ndarray:
         """Add new items (attributes indexed by their new ids); returns their internal indices."""
         self._check_fitted()
-        ids, X = self._features_of(item_attributes)
-        if pd.Index(ids).isin(self.item_ids_.external_ids).any():
-            known = list(pd.Index(ids)[pd.Index(ids).isin(self.item_ids_.external_ids)][:5])
-            raise ValueError(f"item_attributes holds items already known: {known}; expected new ids")
-        V_idx = self.model_.add_items(X)
-        self.item_ids_.add(ids)
-        self.user_items_.resize((self.user_items_.shape[0], len(self.item_ids_)))
+        ids, X = self._features_of(item_attributes, columns=getattr(self, "attribute_columns_", None))
+        new_ids = self.item_ids_.with_added(ids)  # refuses repeated, known, missing or ill-typed ids
+        V_idx = self.model_.add_items(X)  # checks the attributes before it changes anything
+        self.item_ids_ = new_ids
+        self.user_items_ = _resized(self.user_items_, (self.user_items_.shape[0], len(new_ids)))
         return V_idx
 
     def partial_fit(self, interactions: pd.DataFrame) -> "FrameRecommender":
@@ -139,20 +160,25 @@ class FrameRecommender:
         get their vectors refitted from all their interactions (zero-shot prior included),
         and the users concerned are refitted."""
         self._check_fitted()
-        new_users = pd.unique(interactions[self.user_col][~interactions[self.user_col].isin(
-            self.user_ids_.external_ids)])
-        if len(new_users):
-            self.user_ids_.add(new_users)
-            self.user_items_.resize((len(self.user_ids_), self.user_items_.shape[1]))
-        delta = self._matrix(interactions, self.user_ids_, self.item_ids_, "interactions")
-        overlap = self.user_items_.multiply(delta)
+        if not isinstance(interactions, pd.DataFrame) or self.user_col not in interactions:
+            raise TypeError(f"interactions must be a DataFrame with columns {self.user_col!r}, "
+                            f"{self.item_col!r}; received {type(interactions).__name__}")
+        # everything is checked and computed on copies first; the id maps, the interactions
+        # and the model change only once nothing can fail any more
+        col = interactions[self.user_col]
+        new_users = pd.unique(col[~col.isin(self.user_ids_.external_ids)])
+        user_ids = self.user_ids_.with_added(new_users) if len(new_users) else self.user_ids_
+        delta = self._matrix(interactions, user_ids, self.item_ids_, "interactions")
+        seen = _resized(self.user_items_, (len(user_ids), self.user_items_.shape[1]))
+        overlap = seen.multiply(delta)
         if overlap.nnz and self.duplicates == "raise":
             raise ValueError("interactions repeats pairs already seen; pass duplicates='sum' to add weights")
-        self.user_items_ = (self.user_items_ + delta).tocsr()
+        user_items = (seen + delta).tocsr()
         items = np.unique(delta.indices)
         users = np.unique(delta.tocoo().row)
-        self.model_.partial_fit_users(users, self.user_items_[users])  # adds the new users first
-        self.model_.partial_fit_items(items, self.user_items_.T.tocsr()[items])
+        self.model_.partial_fit_users(users, user_items[users])  # adds the new users first
+        self.model_.partial_fit_items(items, user_items.T.tocsr()[items])
+        self.user_ids_, self.user_items_ = user_ids, user_items
         return self
 
     # ---------------------------------------------------------------- serving
@@ -205,33 +231,83 @@ class FrameRecommender:
         return split.to_index(self.user_ids_.external_ids, self.item_ids_.external_ids)
 
     # ---------------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike) -> None:
-        """One pickle-free file with the model, the id maps and the interactions seen."""
+    def save(self, path: str | os.PathLike, key: bytes | str | None = None) -> None:
+        """One pickle-free file with the model, the id maps (int and str ids keep their
+        types) and the interactions seen; ``key`` signs it (see :meth:`ColdStartRecommender.save`)."""
         from .persistence import save_model
 
         self._check_fitted()
         m = self.user_items_.tocsr()
         meta = {"user_col": self.user_col, "item_col": self.item_col, "weight_col": self.weight_col,
-                "duplicates": self.duplicates}
-        arrays = {"user_ids": self.user_ids_.to_array(), "item_ids": self.item_ids_.to_array(),
-                  "ui_data": m.data, "ui_indices": m.indices, "ui_indptr": m.indptr,
+                "duplicates": self.duplicates,
+                "attribute_columns": _jsonable_columns(getattr(self, "attribute_columns_", None))}
+        arrays = {"ui_data": m.data, "ui_indices": m.indices, "ui_indptr": m.indptr,
                   "ui_shape": np.asarray(m.shape, dtype=np.int64)}
-        save_model(self.model_, path, extra_meta=meta, extra_arrays=arrays)
+        for prefix, ids in (("user_ids", self.user_ids_), ("item_ids", self.item_ids_)):
+            for k, v in ids.to_arrays().items():
+                arrays[prefix if k == "ids" else f"{prefix}_{k}"] = v
+        save_model(self.model_, path, extra_meta=meta, extra_arrays=arrays, key=key)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "FrameRecommender":
+    def load(cls, path: str | os.PathLike, key: bytes | str | None = None) -> "FrameRecommender":
+        """Read a file written by :meth:`save`; every malformed or inconsistent file raises
+        :class:`~coldstart.persistence.ModelFileError` (with ``key``: also unsigned or forged ones)."""
         from .persistence import ModelFileError, load_model
 
-        model, meta, arrays = load_model(path, with_extra=True)
+        model, meta, arrays = load_model(path, with_extra=True, key=key)
         if meta is None:
             raise ModelFileError(f"{path} holds a bare ColdStartRecommender; load it with ColdStartRecommender.load")
-        obj = cls(model=None, **meta)
-        obj.model_ = model
-        obj.user_ids_ = IdMap(arrays["user_ids"], name="user")
-        obj.item_ids_ = IdMap(arrays["item_ids"], name="item")
-        obj.user_items_ = sp.csr_matrix((arrays["ui_data"], arrays["ui_indices"], arrays["ui_indptr"]),
-                                        shape=tuple(arrays["ui_shape"]))
+        try:
+            meta = dict(meta)
+            columns = meta.pop("attribute_columns", None)
+            obj = cls(model=None, **meta)
+            obj.model_ = model
+            obj.user_ids_ = IdMap.from_arrays({"ids": arrays["user_ids"], "is_int": arrays.get("user_ids_is_int")},
+                                              name="user")
+            obj.item_ids_ = IdMap.from_arrays({"ids": arrays["item_ids"], "is_int": arrays.get("item_ids_is_int")},
+                                              name="item")
+            shape = tuple(int(v) for v in np.asarray(arrays["ui_shape"]))
+            if shape != (len(obj.user_ids_), len(obj.item_ids_)) or shape != (model.n_users_, model.n_items_):
+                raise ValueError(f"interactions of shape {shape} do not match {len(obj.user_ids_)} user ids, "
+                                 f"{len(obj.item_ids_)} item ids and the model's {model.n_users_} x {model.n_items_}")
+            ui = sp.csr_matrix((arrays["ui_data"], arrays["ui_indices"], arrays["ui_indptr"]), shape=shape)
+            ui.check_format(full_check=True)
+            if ui.nnz and (not np.all(np.isfinite(ui.data)) or ui.data.min() < 0):
+                raise ValueError("interaction weights must be finite and non-negative")
+            obj.user_items_ = ui
+            if columns is not None:
+                if not isinstance(columns, list) or len(columns) != model.n_features_in_:
+                    raise ValueError(f"attribute_columns must list the model's {model.n_features_in_} columns")
+                obj.attribute_columns_ = columns
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise ModelFileError(f"{path} is inconsistent: {type(exc).__name__}: {exc}") from None
         return obj
+
+
+def _attribute_columns(item_attributes: Any, item_col: str) -> list | None:
+    """The attribute column names of a fit's frame (None for an (ids, matrix) tuple or with a
+    featurizer, which matches its own columns by name)."""
+    if not isinstance(item_attributes, pd.DataFrame):
+        return None
+    return [c for c in item_attributes.columns if c != item_col]
+
+
+def _jsonable_columns(columns: list | None) -> list | None:
+    """Column names that JSON keeps exactly (str, int), else None (then matched by position)."""
+    if columns is None or not all(isinstance(c, str) or (isinstance(c, (int, np.integer))
+                                                         and not isinstance(c, bool)) for c in columns):
+        return None
+    return [c if isinstance(c, str) else int(c) for c in columns]
+
+
+def _resized(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR copy of ``m`` grown to ``shape`` (new rows/columns empty); ``m`` is unchanged."""
+    if m.shape == shape:
+        return m
+    indptr = np.concatenate([m.indptr, np.full(shape[0] - m.shape[0], m.indptr[-1], dtype=m.indptr.dtype)])
+    return sp.csr_matrix((m.data, m.indices, indptr), shape=shape)
 
 
 # -------------------------------------------------------------------- the protocol in DataFrames

@@ -1,4 +1,10 @@
-"""Mapping between external ids (any hashable: ints, strings) and internal indices 0..n-1."""
+"""Mapping between external ids and internal indices 0..n-1.
+
+Type discipline: an external id is an ``int`` or a ``str`` (numpy integers count as int, numpy
+strings as str). Both kinds may be mixed in one map and stay apart (``1`` and ``"1"`` are
+different ids); each keeps its type through save and load. Missing ids (None, NaN), floats,
+bools, bytes and other objects are refused with an error naming the offending value.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,67 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
+_INT64 = (np.iinfo(np.int64).min, np.iinfo(np.int64).max)
+
+
+def normalize_ids(values: Any, name: str = "id") -> pd.Index:
+    """External ids (array-like of shape (n,)) as a pandas Index, checked against the type
+    discipline of this module: int64/uint64 for integer ids, object for strings or a mix
+    (Python ``int`` and ``str`` values). Duplicates are not checked here."""
+    if isinstance(values, (pd.Index, pd.Series)):
+        arr = values.to_numpy()
+    elif isinstance(values, np.ndarray):
+        arr = values
+    else:
+        arr = np.empty(len(values), dtype=object) if not isinstance(values, (str, bytes)) else None
+        if arr is None:
+            raise TypeError(f"{name} ids must be an array-like of ids; received a single {type(values).__name__}")
+        arr[:] = list(values)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} ids must be 1-D; received shape {arr.shape}")
+    kind = arr.dtype.kind
+    if kind in "iu":
+        return pd.Index(arr)
+    if kind == "U":
+        return pd.Index(arr.astype(object))
+    if arr.size == 0:
+        return pd.Index(arr.astype(object))
+    inferred = pd.api.types.infer_dtype(arr, skipna=False) if kind == "O" else None
+    if inferred == "string":
+        return pd.Index(arr, dtype=object)
+    if inferred == "integer":
+        return pd.Index(_ints(arr, name))
+    if inferred == "mixed-integer":
+        out = np.empty(arr.size, dtype=object)
+        for i, v in enumerate(arr):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer, str)):
+                _refuse(v, name)
+            out[i] = v if isinstance(v, str) else int(v)
+            if not isinstance(v, str) and not _INT64[0] <= out[i] <= _INT64[1]:
+                raise ValueError(f"{name} id {v!r} does not fit in 64 bits; expected int64 ids or strings")
+        return pd.Index(out, dtype=object)
+    bad = next((v for v in arr if isinstance(v, (bool, np.bool_))
+                or not isinstance(v, (int, np.integer, str))), arr[0])
+    _refuse(bad, name)
+
+
+def _ints(arr: np.ndarray, name: str) -> np.ndarray:
+    try:
+        return np.asarray(arr.tolist(), dtype=np.int64)
+    except OverflowError:
+        raise ValueError(f"{name} ids do not fit in 64 bits; expected int64 ids or strings") from None
+
+
+def _refuse(v: Any, name: str):
+    if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
+        raise ValueError(f"{name} ids contain a missing value ({v!r}); expected every {name} to have "
+                         "an id (int or str)")
+    raise ValueError(f"{name} ids must be int or str; received {v!r} ({type(v).__name__}). Convert the "
+                     "column first (e.g. .astype(int) or .astype(str))")
+
 
 class IdMap:
-    """Append-only map from external ids to contiguous internal indices.
+    """Append-only map from external ids (int or str, see the module) to contiguous internal indices.
 
     Parameters
     ----------
@@ -20,10 +84,7 @@ class IdMap:
     """
 
     def __init__(self, external_ids: Iterable[Any] = (), name: str = "id"):
-        ids = pd.Index(list(external_ids) if not isinstance(external_ids, (np.ndarray, pd.Index, pd.Series))
-                       else external_ids)
-        if ids.hasnans:
-            raise ValueError(f"{name} ids contain missing values; expected every {name} to have an id")
+        ids = normalize_ids(external_ids, name)
         if not ids.is_unique:
             dup = ids[ids.duplicated()][0]
             raise ValueError(f"{name} ids must be unique; {dup!r} appears more than once")
@@ -69,28 +130,77 @@ class IdMap:
             out = np.where(internal < 0, None, out)
         return out
 
-    def add(self, external_ids: Iterable[Any]) -> np.ndarray:
-        """Append new ids; returns their internal indices. Known ids are refused."""
-        new = pd.Index(list(external_ids) if not isinstance(external_ids, (np.ndarray, pd.Index, pd.Series))
-                       else external_ids)
+    def check_new(self, external_ids: Iterable[Any]) -> pd.Index:
+        """Validate ids to add (type discipline, no repeats, none already known) without
+        changing the map; returns them normalised."""
+        new = normalize_ids(external_ids, self.name)
         if not new.is_unique:
             raise ValueError(f"new {self.name} ids must be unique; {new[new.duplicated()][0]!r} repeats")
         known = new.isin(self._index)
         if known.any():
             raise ValueError(f"{self.name} ids {list(new[known][:5])} are already known; expected new ids")
+        return new
+
+    def with_added(self, external_ids: Iterable[Any]) -> "IdMap":
+        """A new map with ``external_ids`` appended (this one unchanged)."""
+        new = self.check_new(external_ids)
+        out = IdMap.__new__(IdMap)
+        out.name, out._index = self.name, _append(self._index, new)
+        return out
+
+    def add(self, external_ids: Iterable[Any]) -> np.ndarray:
+        """Append new ids; returns their internal indices. Known, repeated or invalid ids are
+        refused before anything changes."""
+        new = self.check_new(external_ids)
         start = len(self._index)
-        self._index = self._index.append(new)
+        self._index = _append(self._index, new)
         return np.arange(start, start + len(new), dtype=np.int64)
 
-    def to_array(self) -> np.ndarray:
-        """Ids as a non-object numpy array (for pickle-free saving)."""
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Ids as non-object numpy arrays (for pickle-free saving): ``ids`` (int64 / uint64, or
+        strings) and, for a mix of ints and strings, ``is_int`` (bool) marking the ints."""
         values = self._index.to_numpy()
-        if values.dtype == object:
-            kinds = {type(v) for v in values}
-            if kinds <= {int, np.int64}:
-                return values.astype(np.int64)
-            return values.astype(str)
-        return values
+        if values.dtype.kind in "iu":
+            return {"ids": values}
+        if values.size == 0:
+            return {"ids": np.zeros(0, dtype=np.int64)}
+        is_int = np.fromiter((not isinstance(v, str) for v in values), bool, values.size)
+        if is_int.all():
+            return {"ids": np.asarray(values.tolist(), dtype=np.int64)}
+        out = {"ids": values.astype(str)}
+        if is_int.any():
+            out["is_int"] = is_int
+        return out
+
+    def to_array(self) -> np.ndarray:
+        """Ids as one non-object numpy array (a mix of ints and strings becomes strings; use
+        :meth:`to_arrays` to keep the types)."""
+        return self.to_arrays()["ids"]
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], name: str = "id") -> "IdMap":
+        """Inverse of :meth:`to_arrays`."""
+        ids = np.asarray(arrays["ids"])
+        is_int = arrays.get("is_int")
+        if ids.dtype.kind not in "iuU" or ids.ndim != 1:
+            raise ValueError(f"{name} ids must be a 1-D array of integers or strings; received {ids.dtype}")
+        if is_int is not None:
+            is_int = np.asarray(is_int)
+            if is_int.dtype != bool or is_int.shape != ids.shape or ids.dtype.kind != "U":
+                raise ValueError(f"{name} id kinds do not match the ids")
+            values = ids.astype(object)
+            values[is_int] = [int(v) for v in ids[is_int]]
+            return cls(values, name=name)
+        return cls(ids, name=name)
 
     def __repr__(self) -> str:
         return f"IdMap(name={self.name!r}, n={len(self)})"
+
+
+def _append(index: pd.Index, new: pd.Index) -> pd.Index:
+    """``index`` then ``new``, keeping ints and strings apart (no numeric upcast)."""
+    if len(new) == 0:
+        return index
+    if index.dtype.kind in "iu" and new.dtype.kind in "iu":
+        return index.append(new)
+    return pd.Index(np.concatenate([index.to_numpy(dtype=object), new.to_numpy(dtype=object)]), dtype=object)

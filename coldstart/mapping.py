@@ -146,6 +146,13 @@ class RidgeMap(RegressorMixin, BaseEstimator):
     Attributes
     ----------
     coef_ : ndarray of shape (n_features, n_outputs)
+        Built on access when only some columns have coefficients (see ``columns_``).
+    columns_ : ndarray of int64 or None
+        The attribute columns that occur in the fitted rows (sorted), when not all do: the
+        map then stores only their coefficients (``coef_active_``, shape (len(columns_),
+        n_outputs)), since the others are exactly zero; memory and file size follow the
+        attributes in use, not the declared width. None: every column.
+    coef_active_ : ndarray of shape (len(columns_) or n_features, n_outputs)
     intercept_ : ndarray of shape (n_outputs,)
     n_iter_ : int
     """
@@ -189,35 +196,121 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         return self
 
     def fit(self, X, Y, sample_weight=None) -> "RidgeMap":
-        """Fit on X of shape (n, n_features) and Y of shape (n, n_outputs)."""
+        """Fit on X of shape (n, n_features) and Y of shape (n, n_outputs).
+
+        Columns of a sparse X without any value get exactly zero coefficients (no gradient,
+        penalised): they are left out of the solve and of the stored map (``columns_``).
+        """
+        X = check_item_features(X, "X")
+        d, cols = X.shape[1], None
+        if sp.issparse(X):
+            used = np.bincount(X.indices[X.data != 0], minlength=d) > 0
+            if not used.all():
+                cols = np.flatnonzero(used)
+                X = X[:, cols].tocsr()
         self._start(X, sample_weight)
         self._track(Y, self.max_iter, self.tol)
         self._solver = None
+        if cols is not None:
+            self.set_coef(self.coef_active_, cols, d)
         return self
+
+    @property
+    def coef_(self) -> np.ndarray:
+        """Coefficients of shape (n_features, n_outputs) (a new dense array when ``columns_``)."""
+        try:
+            active, cols = self.__dict__["coef_active_"], self.__dict__.get("columns_")
+        except KeyError:
+            raise AttributeError("coef_") from None
+        if cols is None:
+            return active
+        out = np.zeros((self.n_features_in_, active.shape[1]), dtype=active.dtype)
+        out[cols] = active
+        return out
+
+    @coef_.setter
+    def coef_(self, value) -> None:
+        value = np.asarray(value)
+        self.coef_active_, self.columns_ = value, None
+        self.n_features_in_ = value.shape[0]
+
+    def set_coef(self, coef: np.ndarray, columns: np.ndarray | None, n_features: int) -> "RidgeMap":
+        """Set the coefficients ``coef`` (len(columns), k) of the attribute ``columns`` (sorted,
+        distinct, in [0, n_features); None: ``coef`` covers every column)."""
+        coef = np.asarray(coef)
+        if coef.ndim != 2:
+            raise ValueError(f"coef must be 2-D (n_columns, n_outputs); received shape {coef.shape}")
+        if columns is None:
+            if coef.shape[0] != n_features:
+                raise ValueError(f"coef has {coef.shape[0]} rows; expected {n_features}")
+        else:
+            columns = np.asarray(columns)
+            if columns.dtype.kind not in "iu" or columns.ndim != 1 or columns.shape[0] != coef.shape[0]:
+                raise ValueError(f"columns must be integers, one per row of coef ({coef.shape[0]}); "
+                                 f"received {columns.dtype} {columns.shape}")
+            columns = columns.astype(np.int64)
+            if columns.size and (columns[0] < 0 or columns[-1] >= n_features or np.any(np.diff(columns) <= 0)):
+                raise ValueError(f"columns must be sorted, distinct and in [0, {n_features})")
+        self.coef_active_, self.columns_, self.n_features_in_ = coef, columns, int(n_features)
+        return self
+
+    def _active_input(self, X):
+        """X (n, n_features) restricted to ``columns_`` (n, len(columns_)); X itself without."""
+        cols = self.__dict__.get("columns_")
+        if cols is None:
+            return X
+        if not sp.issparse(X):
+            return X[:, cols]
+        X = X.tocsr()
+        ind = X.indices
+        if cols.size == 0:
+            return sp.csr_matrix((X.shape[0], 0), dtype=X.dtype)
+        pos = np.searchsorted(cols, ind)
+        np.minimum(pos, cols.size - 1, out=pos)
+        hit = cols[pos] == ind
+        if hit.all():
+            return sp.csr_matrix((X.data, pos, X.indptr), shape=(X.shape[0], cols.size))
+        kept = np.concatenate([[0], np.cumsum(hit)])
+        return sp.csr_matrix((X.data[hit], pos[hit], kept[X.indptr]), shape=(X.shape[0], cols.size))
 
     def predict(self, X) -> np.ndarray:
         """Predict outputs of shape (n, n_outputs) for X of shape (n, n_features)."""
         check_is_fitted(self)
-        X = check_item_features(X, "X", n_features=self.n_features_in_)
+        X = self._active_input(check_item_features(X, "X", n_features=self.n_features_in_))
+        coef = self.coef_active_
         if sp.issparse(X) and X.shape[0] >= _PARALLEL_PREDICT_ROWS and n_workers(self.num_threads) > 1:
-            coef = self.coef_  # row blocks on all cores (scipy's product releases the GIL)
+            # row blocks on all cores (scipy's product releases the GIL)
             out = _ItemBlocks(X.tocsr(), num_threads=self.num_threads).rows(
                 lambda Xb, _, __: np.asarray(Xb @ coef), coef.shape[1])
         else:
-            out = np.asarray(X @ self.coef_)
+            out = np.asarray(X @ coef)
         out += self.intercept_
         return out
 
     def get_state(self) -> dict[str, np.ndarray]:
+        """Fitted arrays, for pickle-free persistence: ``coef`` (the stored rows), ``intercept``
+        and, when only some columns have coefficients, ``columns`` and ``n_features``."""
         check_is_fitted(self)
-        return {"coef": self.coef_, "intercept": self.intercept_}
+        state = {"coef": self.coef_active_, "intercept": self.intercept_}
+        if self.columns_ is not None:
+            state["columns"] = self.columns_
+            state["n_features"] = np.array([self.n_features_in_], dtype=np.int64)
+        return state
 
     @classmethod
     def from_state(cls, params: dict, arrays: dict[str, np.ndarray]) -> "RidgeMap":
         obj = cls(**params)
-        obj.coef_ = np.asarray(arrays["coef"], dtype=np.float32)
+        coef = np.asarray(arrays["coef"], dtype=np.float32)
+        if "columns" in arrays:
+            n_features = np.asarray(arrays["n_features"])
+            if n_features.shape != (1,) or n_features.dtype.kind not in "iu" or n_features[0] < 1:
+                raise ValueError(f"n_features must hold one positive integer; received {n_features!r}")
+            obj.set_coef(coef, arrays["columns"], int(n_features[0]))
+        else:
+            obj.set_coef(coef, None, coef.shape[0] if coef.ndim == 2 else -1)
         obj.intercept_ = np.asarray(arrays["intercept"], dtype=np.float32)
-        obj.n_features_in_ = obj.coef_.shape[0]
+        if obj.intercept_.shape != (coef.shape[1],):
+            raise ValueError(f"intercept must have shape ({coef.shape[1]},); received {obj.intercept_.shape}")
         obj.n_iter_ = 0
         return obj
 

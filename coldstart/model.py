@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import threading
 from typing import Any
 
 import numpy as np
@@ -11,7 +13,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ._buffer import RowBuffer
+from ._buffer import ReadWriteGate, RowBuffer
 from ._contract import candidates, check_n, finish, query_rows, self_first, width
 from ._topk import topk_batched
 from ._validation import (check_ids, check_item_features, check_positive, check_query_items,
@@ -32,6 +34,32 @@ PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS = 3, 3
 CC_INIT_ITERS, CC_MAP_ITERS = 3, 3
 #: prior_weight="auto": the attribute prior weighs as much as this many typical interactions.
 PRIOR_INTERACTIONS = 10.0
+#: Upper bounds of the integer parameters (beyond them a fit cannot be meant: ALS solves a
+#: factors x factors system per user and item; each thread has its own stack and buffers).
+MAX_FACTORS, MAX_ITERATIONS, MAX_THREADS = 4096, 10_000, 1024
+_GATE_INIT = threading.Lock()
+
+
+def _serving(method):
+    """Run a serving call as a reader of the model's state (see :class:`ReadWriteGate`)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if not hasattr(self, "_items"):
+            return method(self, *args, **kwargs)  # unfitted: the method raises NotFittedError
+        with self._gate().reading():
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
+def _writing(method):
+    """Serialise a state-changing call with the other writers (it publishes under the gate)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if not hasattr(self, "_items"):
+            return method(self, *args, **kwargs)
+        with self._gate().writer_lock:
+            return method(self, *args, **kwargs)
+    return wrapper
 #: Settings when not chosen on the internal split (given numbers, or a catalog too small to
 #: hold items out): the map's relative penalty and the zero-shot scale chosen on citeulike-t.
 CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
@@ -62,7 +90,7 @@ class ColdStartRecommender(BaseEstimator):
     Parameters
     ----------
     factors : int
-        Latent dimensions of the default ALS (ignored when ``collaborative`` is given). Item
+        Latent dimensions of the default ALS, 1 to 4096 (ignored when ``collaborative`` is given). Item
         vectors are constrained to ``x_i W``, so the map's penalty, not ``factors``, bounds
         their freedom: 256 beat 128 (and matched 384) on cold validation items.
     regularization : float
@@ -112,8 +140,13 @@ class ColdStartRecommender(BaseEstimator):
         E.g. :class:`~coldstart.featurizer.ItemFeaturizer`: then ``item_features`` everywhere
         may be a pandas DataFrame of raw item attributes, turned into a matrix by it.
     random_state : int, optional
+        Seed (an integer in [0, 2**32 - 1]) of the initial factors; None: a fresh one each fit.
     num_threads : int
-        Threads for ALS, the map's sparse products and batched top-k (0 = all cores).
+        Threads for ALS, the map's sparse products and batched top-k (0 = all cores; at most
+        1024). Different thread counts give slightly different factors (the same top lists in
+        practice): the threads split the sums over users and items differently, and
+        floating-point addition depends on the summation order. The same ``num_threads`` and
+        ``random_state`` give the same factors on the same machine.
     show_progress : bool
 
     Attributes
@@ -497,10 +530,12 @@ class ColdStartRecommender(BaseEstimator):
 
     def _fitted_map(self, W: np.ndarray, cols: np.ndarray | None, d: int) -> RidgeMap:
         """The map ``x -> x W`` as a fitted RidgeMap (no intercept), ``W`` (n_active, k) on the
-        active attribute columns ``cols`` of ``d`` (see :func:`_active_columns`)."""
-        mapper = RidgeMap(alpha=self.map_alpha_, fit_intercept=False)
-        mapper.coef_, mapper.intercept_ = _all_columns(W, cols, d), np.zeros(W.shape[1], np.float32)
-        mapper.n_features_in_, mapper.n_iter_ = d, 0
+        active attribute columns ``cols`` of ``d`` (see :func:`_active_columns`). Only the active
+        rows are kept (``mapper.columns_``): memory and file size follow the attributes the
+        fitted items use, not the declared width."""
+        mapper = RidgeMap(alpha=getattr(self, "map_alpha_", self.map_alpha), fit_intercept=False)
+        mapper.set_coef(np.ascontiguousarray(W, dtype=np.float32), cols, d)
+        mapper.intercept_, mapper.n_iter_ = np.zeros(W.shape[1], np.float32), 0
         return mapper
 
     def _self_tuned(self) -> bool:
@@ -562,27 +597,46 @@ class ColdStartRecommender(BaseEstimator):
         return np.ascontiguousarray(V)
 
     def _check_params(self) -> None:
-        for name in ("factors", "iterations"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, np.integer)) and v > 0):
-                raise ValueError(f"{name} must be a positive integer; received {v!r}")
+        """Validate every constructor parameter (called by ``fit`` and on loading): the error
+        names the parameter, the value received and what is expected."""
+        _check_int(self.factors, "factors", 1, MAX_FACTORS)
+        _check_int(self.iterations, "iterations", 1, MAX_ITERATIONS)
+        _check_int(self.num_threads, "num_threads", 0, MAX_THREADS, "0 = all cores")
+        if self.random_state is not None:
+            _check_int(self.random_state, "random_state", 0, 2**32 - 1, "or None")
         check_positive(self.regularization, "regularization", allow_zero=True)
-        if self.alpha != "auto":
-            check_positive(self.alpha, "alpha")
-        if not _is_auto(self.map_alpha):
-            check_positive(self.map_alpha, "map_alpha", allow_zero=True)
-        fs = self.free_sweeps
-        if not _is_auto(fs) and not (isinstance(fs, (int, np.integer)) and not isinstance(fs, bool)
-                                     and 0 <= fs <= 1000):
+        if not _auto(self.alpha):
+            _check_number(self.alpha, "alpha", "'auto' or a positive number", lambda v: v > 0)
+        if not _auto(self.map_alpha):
+            _check_number(self.map_alpha, "map_alpha", "a non-negative number", lambda v: v >= 0)
+        if not _auto(self.prior_weight):
+            _check_number(self.prior_weight, "prior_weight", "'auto' or a non-negative number",
+                          lambda v: v >= 0)
+        if not _auto(self.zero_shot_scale):
+            _check_number(self.zero_shot_scale, "zero_shot_scale", "a positive number", lambda v: v > 0)
+        fs = getattr(self, "free_sweeps", "auto")
+        if not _auto(fs) and not (isinstance(fs, (int, np.integer)) and not isinstance(fs, bool)
+                                  and 0 <= fs <= 1000):
             raise ValueError(f"free_sweeps must be 'auto' or an integer in [0, 1000]; received {fs!r}")
-        if self.prior_weight != "auto":
-            check_positive(self.prior_weight, "prior_weight", allow_zero=True)
-        if not _is_auto(self.zero_shot_scale):
-            check_positive(self.zero_shot_scale, "zero_shot_scale")
-        p = self.zero_shot_norm_power
-        if not (isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool)
-                and np.isfinite(p) and 0.0 <= p <= 1.0):
-            raise ValueError(f"zero_shot_norm_power must be a number in [0, 1]; received {p!r}")
+        _check_number(self.zero_shot_norm_power, "zero_shot_norm_power", "a number in [0, 1]",
+                      lambda v: 0.0 <= v <= 1.0)
+        if not isinstance(self.show_progress, (bool, np.bool_)):
+            raise TypeError(f"show_progress must be True or False; received {self.show_progress!r}")
+        w = self.weighting
+        if not (w is None or _auto(w) or (not isinstance(w, str) and hasattr(w, "fit")
+                                          and hasattr(w, "transform"))):
+            raise ValueError(f"weighting must be 'auto', None or a transformer with fit/transform "
+                             f"(e.g. coldstart.AttributeWeighting()); received {w!r}")
+        if self.mapper is not None and not (hasattr(self.mapper, "fit") and hasattr(self.mapper, "predict")):
+            raise TypeError(f"mapper must be None or a regressor with fit/predict; received {self.mapper!r}")
+        col = self.collaborative
+        if col is not None and not (hasattr(col, "fit") or is_fitted_model(col)):
+            raise TypeError(f"collaborative must be None or an implicit-style model with fit(user_items) "
+                            f"and user_factors/item_factors; received {col!r}")
+        fz = self.featurizer
+        if fz is not None and not (hasattr(fz, "fit_transform") and hasattr(fz, "transform")):
+            raise TypeError(f"featurizer must be None or a transformer with fit_transform/transform "
+                            f"(e.g. coldstart.ItemFeaturizer()); received {fz!r}")
 
     def _length_factor(self, V: np.ndarray) -> np.ndarray:
         """Per-row factor ``(content_norm_ / |v|) ** zero_shot_norm_power`` (n,); 1 for zero rows."""
@@ -646,20 +700,29 @@ class ColdStartRecommender(BaseEstimator):
         X = check_item_features(item_features, n_features=self.n_features_in_)
         return self._embed(X)
 
+    @_writing
     def add_items(self, item_features) -> np.ndarray:
         """Append new items from their attributes; returns their indices, shape (n,).
 
-        Costs O(n) amortised: no retraining, no copy of the existing factors.
+        Costs O(n) amortised: no retraining, no copy of the existing factors. All or nothing:
+        the attributes are checked and the vectors computed before anything changes; serving
+        calls in other threads see the catalog before or after the addition, never a mix.
         """
         V = self.embed_items(item_features)
-        idx = self._items.append(V)
-        self._prior.append(V)
-        self._zero_shot.append(np.ones(len(idx), dtype=bool))
-        self.n_items_ = len(self._items)
-        self._item_norms = None
-        self._gram_items = None
+        with self._gate().publishing():
+            n = len(V)
+            for buf in (self._items, self._prior, self._zero_shot):
+                buf.reserve(n)  # every allocation first: the appends below cannot fail half-way
+            idx = self._items.append(V)
+            self._prior.append(V)
+            self._zero_shot.append(np.ones(n, dtype=bool))
+            self.n_items_ = len(self._items)
+            norms = self._item_norms
+            if norms is not None:  # zero-shot items leave the warm Gram matrix unchanged
+                self._item_norms = np.concatenate([norms, _row_norms(V)])
         return idx
 
+    @_writing
     def partial_fit_items(self, itemids, item_users, item_exposures=None) -> "ColdStartRecommender":
         """Refit the vectors of ``itemids`` from all their interactions, starting from their prior.
 
@@ -684,6 +747,9 @@ class ColdStartRecommender(BaseEstimator):
         """
         check_is_fitted(self)
         ids, _ = check_ids(itemids, self.n_items_, "itemids")
+        if ids.size and np.asarray(itemids).dtype.kind == "f" and not np.array_equal(
+                np.atleast_1d(np.asarray(itemids, dtype=np.float64)), ids):
+            raise TypeError(f"itemids must be integer item indices; received {itemids!r}")
         item_users = check_user_items(item_users, "item_users", n_items=self.n_users_, allow_empty=True)
         if item_users.shape[0] != len(ids):
             raise ValueError(f"item_users must have one row per item in itemids ({len(ids)}); "
@@ -711,32 +777,45 @@ class ColdStartRecommender(BaseEstimator):
         has = np.diff(item_users.indptr) > 0
         if item_exposures is not None:  # shown without an interaction: moved too (still zero-shot:
             has = has | (np.diff(item_exposures.indptr) > 0)  # no interaction to fold users in on)
-        self._items.view[ids[has]] = V[has]
-        self._items.view[ids[~has]] = self._prior.view[ids[~has]]
-        self._zero_shot.view[ids] = np.diff(item_users.indptr) == 0
-        self._item_norms = None
-        self._gram_items = None
+        V[~has] = self._prior.view[ids[~has]]
+        if not np.all(np.isfinite(V)):
+            raise FloatingPointError("partial_fit_items produced NaN/inf vectors; nothing was changed")
+        zero = np.diff(item_users.indptr) == 0
+        with self._gate().publishing():  # readers see all of these rows changed, or none
+            self._items.view[ids] = V
+            self._zero_shot.view[ids] = zero
+            self._item_norms = None
+            self._gram_items = None
         return self
 
+    @_writing
     def partial_fit_users(self, userids, user_items) -> "ColdStartRecommender":
-        """Recompute (or add, for ids ≥ n_users_) user vectors from their interactions.
+        """Recompute (or add) user vectors from their interactions.
 
+        userids : array-like of int, shape (n,)
+            Distinct user indices; new users take the next indices ``n_users_, n_users_ + 1,
+            ...`` (no gaps).
         user_items : sparse matrix of shape (n, n_items_), rows in the order of ``userids``.
+
+        All or nothing: everything is checked and the vectors computed before any change.
         """
         check_is_fitted(self)
-        ids = np.atleast_1d(np.asarray(userids, dtype=np.int64))
-        if ids.size and ids.min() < 0:
-            raise IndexError(f"userids must be non-negative; received {ids.min()}")
+        ids = _check_user_ids(userids, self.n_users_)
         user_items = check_user_items(user_items, n_items=self.n_items_, allow_empty=True)
         if user_items.shape[0] != len(ids):
             raise ValueError(f"user_items must have one row per user in userids ({len(ids)}); "
                              f"received shape {user_items.shape}")
         U = self._recalculate_users(user_items)
-        if ids.size and ids.max() >= self.n_users_:
-            self._users.append(np.zeros((ids.max() + 1 - self.n_users_, U.shape[1]), dtype=np.float32))
+        if not np.all(np.isfinite(U)):
+            raise FloatingPointError("partial_fit_users produced NaN/inf vectors; nothing was changed")
+        n_new = int(np.count_nonzero(ids >= self.n_users_))
+        with self._gate().publishing():  # readers see all of these users changed, or none
+            if n_new:
+                self._users.reserve(n_new)
+                self._users.append(np.zeros((n_new, U.shape[1]), dtype=np.float32))
+            self._users.view[ids] = U
             self.n_users_ = len(self._users)
-        self._users.view[ids] = U
-        self._gram_users = None
+            self._gram_users = None
         return self
 
     def _reg(self) -> float:
@@ -754,6 +833,7 @@ class ColdStartRecommender(BaseEstimator):
         return fold_in(items, user_items, self._reg(), self._alpha(), gram=self._gram_items)
 
     # ------------------------------------------------------------------ serving
+    @_serving
     def recommend(self, userid, user_items, N: int = 10, filter_already_liked_items: bool = True,
                   filter_items=None, recalculate_user: bool = False, items=None):
         """Top-N items for one user or a batch (the contract of ``docs/recommend_contract.md``).
@@ -812,6 +892,7 @@ class ColdStartRecommender(BaseEstimator):
                 ids = cand[ids]
         return finish(ids, scores, n_cols, liked=liked, cand=cand, banned=banned, scalar=scalar)
 
+    @_serving
     def similar_items(self, itemid, N: int = 10, recalculate_item: bool = False, item_users=None,
                       filter_items=None, items=None):
         """Items most similar (cosine of vectors) to ``itemid``, warm or zero-shot alike.
@@ -840,11 +921,7 @@ class ColdStartRecommender(BaseEstimator):
         N = check_n(N)
         scalar = np.isscalar(itemid) or (isinstance(itemid, np.ndarray) and itemid.ndim == 0)
         factors = self._items.view
-        if self._item_norms is None:
-            norms = np.linalg.norm(factors, axis=1)
-            norms[norms == 0] = 1e-10
-            self._item_norms = norms.astype(np.float32)
-        norms = self._item_norms
+        norms = self._norms_of(factors)
         if recalculate_item:
             qids = np.atleast_1d(np.asarray(itemid))
             rows = query_rows(item_users, len(qids), self.n_users_, needed=True, rows_of="item in itemid",
@@ -869,6 +946,9 @@ class ColdStartRecommender(BaseEstimator):
             factors, norms = factors[cand], norms[cand]
         n_cols = width(N, cand)
         k = min(n_cols, factors.shape[0])
+        if k == 0:  # no candidate (items=[]): empty lists, as recommend gives
+            return finish(np.full((len(q), 0), -1, np.int64), np.full((len(q), 0), -np.inf, np.float32),
+                          n_cols, cand=cand, banned=banned, scalar=scalar)
         ids, scores = topk_batched(factors, np.ascontiguousarray(q, dtype=np.float32), k, item_norms=norms,
                                    filter_items=None if banned is None else banned.astype(np.int32),
                                    num_threads=self.num_threads)
@@ -881,6 +961,7 @@ class ColdStartRecommender(BaseEstimator):
             ids, scores = self_first(ids, scores, qids, own, cand, banned)
         return (ids[0], scores[0]) if scalar else (ids, scores)
 
+    @_serving
     def similar_users(self, userid, N: int = 10, filter_users=None, users=None):
         """Users most similar (cosine of user vectors) to ``userid``, the user included.
 
@@ -935,18 +1016,25 @@ class ColdStartRecommender(BaseEstimator):
         return nearest_established(self, itemid, N)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path) -> None:
-        """Write the fitted model to one file at exactly ``path`` (atomic; no pickle)."""
+    def save(self, path, key: bytes | str | None = None) -> None:
+        """Write the fitted model to one file at exactly ``path`` (atomic; no pickle).
+
+        key : bytes or str, optional
+            A secret to sign the file with (HMAC-SHA256); ``load(path, key=...)`` then refuses
+            any file not signed with it (forged or modified).
+        """
         from .persistence import save_model
 
-        save_model(self, path)
+        save_model(self, path, key=key)
 
     @classmethod
-    def load(cls, path) -> "ColdStartRecommender":
-        """Read a model written by :meth:`save`. Never unpickles."""
+    def load(cls, path, key: bytes | str | None = None) -> "ColdStartRecommender":
+        """Read a model written by :meth:`save`. Never unpickles; every malformed, damaged or
+        out-of-range file raises :class:`~coldstart.persistence.ModelFileError`. With ``key``,
+        the file must be signed with it."""
         from .persistence import load_model
 
-        return load_model(path, cls)
+        return load_model(path, cls, key=key)
 
     def _get_state(self) -> dict:
         """Arrays and JSON metadata of the fitted state (see :mod:`coldstart.persistence`)."""
@@ -955,30 +1043,62 @@ class ColdStartRecommender(BaseEstimator):
             "arrays": {"user_factors": self._users.view, "item_factors": self._items.view,
                        "item_prior": self._prior.view, "is_zero_shot": self._zero_shot.view},
             "meta": {"n_users": int(self.n_users_), "n_items": int(self.n_items_),
-                     "n_features_in": int(self.n_features_in_), "prior_weight": self.prior_weight_,
+                     "n_features_in": int(self.n_features_in_), "prior_weight": float(self.prior_weight_),
                      "content_constrained": bool(self.content_constrained_),
-                     "content_norm": getattr(self, "content_norm_", None)},
+                     "content_norm": getattr(self, "content_norm_", None),
+                     "settings": {k: _plain(getattr(self, k + "_")) for k in _SETTINGS
+                                  if getattr(self, k + "_", None) is not None}},
             "collaborative_meta": {"class": None if col is None else type(col).__name__,
                                    "regularization": self._cf_reg, "alpha": self._cf_alpha},
         }
 
     def _set_state(self, meta: dict, collaborative: dict, arrays: dict) -> None:
+        """Restore a state written by :meth:`_get_state`, checking every value first (shapes,
+        dtypes, finite factors, parameters in range): ValueError/TypeError, nothing set."""
         users, items = arrays["user_factors"], arrays["item_factors"]
         prior, zero = arrays["item_prior"], arrays["is_zero_shot"]
-        n_users, n_items = int(meta["n_users"]), int(meta["n_items"])
+        n_users = _meta_int(meta, "n_users", 1)
+        n_items = _meta_int(meta, "n_items", 1)
+        n_features = _meta_int(meta, "n_features_in", 1)
+        for name, a in (("user_factors", users), ("item_factors", items), ("item_prior", prior)):
+            if not np.issubdtype(a.dtype, np.floating) or a.ndim != 2:
+                raise ValueError(f"{name} must be a 2-D float array; received {a.dtype} {a.shape}")
+            if not np.all(np.isfinite(a)):
+                raise ValueError(f"{name} holds NaN or infinite values; expected finite factors")
+        if zero.dtype != bool:
+            raise ValueError(f"is_zero_shot must be boolean; received {zero.dtype}")
         if users.shape[0] != n_users or items.shape[0] != n_items or prior.shape != items.shape \
-                or zero.shape != (n_items,) or users.ndim != 2 or users.shape[1] != items.shape[1]:
+                or zero.shape != (n_items,) or users.shape[1] != items.shape[1] or items.shape[1] < 1:
             raise ValueError("array shapes do not match the metadata")
+        prior_weight = _meta_float(meta, "prior_weight", "a non-negative number", lambda v: v >= 0)
+        if not isinstance(meta["content_constrained"], bool):
+            raise ValueError(f"content_constrained must be a bool; received {meta['content_constrained']!r}")
+        cn = meta.get("content_norm")  # absent in files written before the length calibration
+        if cn is not None:
+            cn = _meta_float(meta, "content_norm", "a non-negative number or None", lambda v: v >= 0)
+        cf_reg = _meta_float(collaborative, "regularization", "a non-negative number", lambda v: v >= 0)
+        cf_alpha = _meta_float(collaborative, "alpha", "a positive number", lambda v: v > 0)
+        settings = meta.get("settings", {})
+        if not isinstance(settings, dict) or set(settings) - set(_SETTINGS):
+            raise ValueError(f"settings must map some of {_SETTINGS}; received {settings!r}")
+        if "zero_shot_scale" in settings:
+            _meta_float(settings, "zero_shot_scale", "a positive number", lambda v: v > 0)
+        if "map_alpha" in settings:
+            _meta_float(settings, "map_alpha", "a non-negative number", lambda v: v >= 0)
+        if "free_sweeps" in settings:
+            _meta_int(settings, "free_sweeps", 0)
+        # every value checked: now set
         self._users, self._items = RowBuffer(users), RowBuffer(items)
         self._prior, self._zero_shot = RowBuffer(prior), RowBuffer(zero, dtype=bool)
         self.n_users_, self.n_items_ = n_users, n_items
         self._k = items.shape[1]
-        self.n_features_in_ = int(meta["n_features_in"])
-        self.prior_weight_ = float(meta["prior_weight"])
-        self.content_constrained_ = bool(meta["content_constrained"])
-        cn = meta.get("content_norm")  # absent in files written before the length calibration
-        self.content_norm_ = None if cn is None else float(cn)
-        self._cf_reg, self._cf_alpha = float(collaborative["regularization"]), float(collaborative["alpha"])
+        self.n_features_in_ = n_features
+        self.prior_weight_ = prior_weight
+        self.content_constrained_ = meta["content_constrained"]
+        self.content_norm_ = cn
+        self._cf_reg, self._cf_alpha = cf_reg, cf_alpha
+        for k, v in settings.items():  # the settings fit chose (files without them: the parameters)
+            setattr(self, k + "_", v)
         self.collaborative_ = None  # the factors are what serving needs; refit to get the object back
         if not hasattr(self, "featurizer_"):
             self.featurizer_ = None
@@ -986,6 +1106,104 @@ class ColdStartRecommender(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "_items")
+
+    # ------------------------------------------------------------------ threads
+    def _gate(self) -> ReadWriteGate:
+        """The model's reader/writer gate (created once, on first use; never pickled)."""
+        gate = self.__dict__.get("_rw_gate")
+        if gate is None:
+            with _GATE_INIT:
+                gate = self.__dict__.get("_rw_gate")
+                if gate is None:
+                    gate = self._rw_gate = ReadWriteGate()
+        return gate
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_rw_gate", None)  # locks do not pickle or copy; a copy gets its own
+        return state
+
+    def _norms_of(self, factors: np.ndarray) -> np.ndarray:
+        """Row norms (n,) of the item factors (zeros as 1e-10), cached until the items change."""
+        norms = self._item_norms
+        if norms is None or len(norms) != len(factors):
+            norms = _row_norms(factors)
+            self._item_norms = norms
+        return norms
+
+
+#: Settings chosen in ``fit`` (the ``<name>_`` attributes, where the model has them) that a
+#: saved model keeps.
+_SETTINGS = ("zero_shot_scale", "map_alpha", "free_sweeps")
+
+
+def _auto(value: Any) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _check_int(value: Any, name: str, lo: int, hi: int, note: str = "") -> None:
+    """``value`` an integer (not a bool) in [lo, hi], else a ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        what = {0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer >= {lo}")
+        raise ValueError(f"{name} must be {what}; received {value!r} (expected {lo} to {hi}"
+                         f"{', ' + note if note else ''})")
+
+
+def _check_number(value: Any, name: str, expected: str, ok) -> None:
+    """``value`` a finite real number (not a bool) with ``ok(value)``, else a ValueError."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not np.isfinite(value) or not ok(value)):
+        raise ValueError(f"{name} must be {expected}; received {value!r}")
+
+
+def _row_norms(V: np.ndarray) -> np.ndarray:
+    """Row norms (n,) float32, zero rows as 1e-10 (cosine denominators)."""
+    norms = np.sqrt(np.einsum("ij,ij->i", V, V, dtype=np.float64)).astype(np.float32)
+    norms[norms == 0] = 1e-10
+    return norms
+
+
+def _check_user_ids(userids: Any, n_users: int) -> np.ndarray:
+    """``userids`` of :meth:`ColdStartRecommender.partial_fit_users`: distinct non-negative
+    integers; the new ones (>= n_users) exactly the next indices. Returns int64 (n,)."""
+    arr = np.atleast_1d(np.asarray(userids))
+    if arr.ndim != 1:
+        raise ValueError(f"userids must be a scalar or a 1-D array of user indices; received shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(np.mod(arr, 1) == 0):
+            arr = arr.astype(np.int64)
+        else:
+            bad = arr[0] if arr.dtype.kind != "f" else arr[~np.isfinite(arr) | (np.mod(arr, 1) != 0)][0]
+            raise TypeError(f"userids must be integer user indices; received {bad!r} (dtype {arr.dtype})")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"userids must be non-negative user indices; received {int(arr.min())}")
+    uniq, counts = np.unique(arr, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"userids repeats user {int(uniq[counts > 1][0])}; expected each user once")
+    new = uniq[uniq >= n_users]
+    if new.size and new[-1] != n_users + new.size - 1:
+        raise ValueError(f"userids: new users must take the next indices {n_users}, {n_users + 1}, ... "
+                         f"without gaps; received {new[:5].tolist()}")
+    return arr
+
+
+def _meta_int(meta: dict, key: str, lo: int) -> int:
+    v = meta[key]
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        raise ValueError(f"{key} must be an integer >= {lo}; received {v!r}")
+    return v
+
+
+def _meta_float(meta: dict, key: str, expected: str, ok) -> float:
+    v = meta[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or not ok(v):
+        raise ValueError(f"{key} must be {expected}; received {v!r}")
+    return float(v)
 
 
 def _active_columns(X_warm) -> tuple[sp.csr_matrix, np.ndarray | None, int]:
@@ -1000,15 +1218,6 @@ def _active_columns(X_warm) -> tuple[sp.csr_matrix, np.ndarray | None, int]:
         return X, None, d
     cols = np.flatnonzero(used)
     return X[:, cols].tocsr(), cols, d
-
-
-def _all_columns(W: np.ndarray, cols: np.ndarray | None, d: int) -> np.ndarray:
-    """Coefficients (n_active, k) back on every attribute (d, k), zero for the inactive ones."""
-    if cols is None:
-        return W
-    out = np.zeros((d, W.shape[1]), np.float32)
-    out[cols] = W
-    return out
 
 
 def _implicit_als_class():
