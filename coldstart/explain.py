@@ -18,6 +18,11 @@ from sklearn.utils.validation import check_is_fitted
 from ._validation import check_ids, check_item_features
 
 
+def _zero_shot_scale(model) -> float:
+    """The fitted zero-shot scale (``zero_shot_scale_``, which resolves ``"auto"``), else the parameter."""
+    return float(getattr(model, "zero_shot_scale_", getattr(model, "zero_shot_scale", 1.0)))
+
+
 def _linear_parts(model) -> tuple[np.ndarray, np.ndarray]:
     mapper = model.mapper_
     coef = getattr(mapper, "coef_", None)
@@ -28,7 +33,7 @@ def _linear_parts(model) -> tuple[np.ndarray, np.ndarray]:
     if coef.shape == (k, model.n_features_in_):  # scikit-learn layout (n_targets, n_features)
         coef = coef.T
     intercept = np.broadcast_to(np.asarray(getattr(mapper, "intercept_", 0.0), dtype=np.float64), (k,))
-    scale = float(getattr(model, "zero_shot_scale", 1.0))  # zero-shot vectors are scaled predictions
+    scale = _zero_shot_scale(model)  # zero-shot vectors are scaled predictions
     return scale * coef, scale * intercept
 
 
@@ -37,7 +42,7 @@ def _length_factor(model, v: np.ndarray) -> float:
     fn = getattr(model, "_length_factor", None)
     if fn is None:
         return 1.0
-    scale = float(getattr(model, "zero_shot_scale", 1.0))
+    scale = _zero_shot_scale(model)
     return float(fn(np.asarray(v, dtype=np.float64)[None, :] / scale)[0])
 
 

@@ -12,7 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+ML_SMALL = ROOT.parent / "shared" / "data" / "ml-latest-small"
 
 
 def run_example(name: str, *args: str, timeout: int = 600) -> str:
@@ -50,3 +53,18 @@ def test_citeulike_example():
     assert recall["cold"] > 0.15  # random ranking of the 2,558 cold items gives ~0.01
     assert "added articles [25975, 25976]" in out
     assert "same top-10 for 100 users = True" in out
+
+
+@pytest.mark.skipif(not ML_SMALL.is_dir(), reason=f"{ML_SMALL} not found: the example reads the shared "
+                    "collection's ml-latest-small (../shared/data relative to the repository root)")
+def test_movielens_catalog():
+    out = run_example("movielens_catalog.py", str(ML_SMALL), timeout=300)
+    # the new movie leads the list of the user it is recommended to first
+    first = out.split("the first one's list:")[1].splitlines()[2]
+    assert "toy-story-5" in first and "Toy Story 5" in first
+    near = out.split("nearest movies:")[1].splitlines()[0]
+    assert "'Toy Story'" in near and "'Toy Story 2'" in near
+    # explained by its own attributes
+    why = out.split("why, its attributes:")[1].split("why, for user")[0]
+    assert "tags=pixar" in why and "genres=" in why
+    assert "tags=pixar" in out.split("why, for user")[1]
