@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from coldstart.datasets import from_frames
 from coldstart.evaluation import evaluate
