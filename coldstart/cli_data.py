@@ -49,8 +49,9 @@ class CLIData:
         return self.model_features if model_name == "coldstart" else self.features
 
 
-def add_data_args(p: argparse.ArgumentParser, dataset_default: str = "citeulike-t") -> None:
-    """The data options shared by every data command."""
+def add_data_args(p: argparse.ArgumentParser, dataset_default: str = "citeulike-t",
+                  features: bool = True) -> None:
+    """The data options shared by every data command (``features``: offer ``--features``)."""
     g = p.add_argument_group("data (one of: --data-dir, --interactions, or the bundled --dataset)")
     g.add_argument("--dataset", default=dataset_default,
                    help=f"bundled dataset, or sub-folder of --data-dir (default {dataset_default})")
@@ -64,7 +65,8 @@ def add_data_args(p: argparse.ArgumentParser, dataset_default: str = "citeulike-
     g.add_argument("--item-col", default="item", help="item id column, both files (default item)")
     g.add_argument("--weight-col", default="weight", help="weight column, used if present (default weight)")
     g.add_argument("--timestamp-col", default="timestamp", help="timestamp column if present (default timestamp)")
-    g.add_argument("--features", choices=("auto", "reference"), default="auto", help=FEATURES_HELP)
+    if features:
+        g.add_argument("--features", choices=("auto", "reference"), default="auto", help=FEATURES_HELP)
 
 
 def _load_dataset(args: argparse.Namespace):
@@ -128,7 +130,7 @@ def load_data(args: argparse.Namespace, need_split: bool = True) -> CLIData:
         except (FileNotFoundError, ValueError) as exc:
             raise DataError(str(exc)) from None
     model_features, model_names = ds.item_features, ds.feature_names
-    if ds.item_ids is not None and ds.items is not None and getattr(args, "features", "auto") == "auto":
+    if ds.item_ids is not None and ds.items is not None and getattr(args, "features", "reference") == "auto":
         model_features, model_names, _ = ds.featurize()
     return CLIData(ds, split, how, ds.item_features, model_features, model_names, label)
 

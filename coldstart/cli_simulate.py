@@ -30,7 +30,7 @@ def register(sub) -> None:
                         "that arrived with attributes keeps its prior at any age)")
     p.add_argument("--strategies", default=None, help="comma-separated subset of the strategies")
     p.add_argument("--seed", type=int, default=0)
-    add_data_args(p)
+    add_data_args(p, features=False)  # replay: every strategy gets the reference features
     p.add_argument("--json", dest="json_out", default=None, help="write the results here")
     p.add_argument("--plot", default=None, help="write a PNG of the curves here (needs matplotlib)")
     p.set_defaults(func=cmd_simulate)
