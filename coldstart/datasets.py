@@ -646,6 +646,13 @@ def from_frames(interactions: pd.DataFrame, items: pd.DataFrame | None = None, *
                 item_idx = codes[:len(item_ids)][item_idx]
                 item_ids = new_ids
     n_users, n_items = len(user_ids), len(item_ids)
+    if items is not None and len(items) and not _key_index(item_ids).isin(
+            [str(v) for v in items[item_col]]).any():
+        import warnings
+
+        warnings.warn(f"{src_t}: none of the {n_items} items of {src_i} has a row here (e.g. item "
+                      f"{str(item_ids[0])!r} vs {str(items[item_col].iloc[0])!r}): every item is without "
+                      "attributes; check the item id column and its format", UserWarning, stacklevel=2)
     frame = {"user": users, "item": item_idx}
     if weight_col is not None and weight_col in interactions.columns:
         w = interactions[weight_col].reset_index(drop=True)

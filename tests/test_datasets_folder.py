@@ -145,3 +145,11 @@ def test_ml_latest_small_reference_als_ridge_matches_evaluation_md():
     res = evaluate(model, split, settings=("cold", "warm"))
     assert abs(res.loc["cold", "recall@20"] - 0.1776) <= 0.01
     assert abs(res.loc["warm", "recall@20"] - 0.2572) <= 0.01
+
+
+def test_item_ids_that_never_match_are_warned_about():
+    inter = pd.DataFrame({"user": ["a", "b"], "item": ["1", "2"]})
+    items = pd.DataFrame({"item": ["1.0", "2.0"], "genre": ["x", "y"]})
+    with pytest.warns(UserWarning, match="none of the 2 items of interactions has a row"):
+        ds = from_frames(inter, items)
+    assert ds.item_features.nnz == 0
