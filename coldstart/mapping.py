@@ -252,6 +252,7 @@ class RidgeMap(RegressorMixin, BaseEstimator):
             if columns.size and (columns[0] < 0 or columns[-1] >= n_features or np.any(np.diff(columns) <= 0)):
                 raise ValueError(f"columns must be sorted, distinct and in [0, {n_features})")
         self.coef_active_, self.columns_, self.n_features_in_ = coef, columns, int(n_features)
+        self._lookup = None
         return self
 
     def _active_input(self, X):
@@ -262,12 +263,14 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         if not sp.issparse(X):
             return X[:, cols]
         X = X.tocsr()
-        ind = X.indices
-        if cols.size == 0:
-            return sp.csr_matrix((X.shape[0], 0), dtype=X.dtype)
-        pos = np.searchsorted(cols, ind)
-        np.minimum(pos, cols.size - 1, out=pos)
-        hit = cols[pos] == ind
+        lookup = self.__dict__.get("_lookup")
+        if lookup is None or lookup.shape[0] != self.n_features_in_:
+            # column -> stored row (-1: no coefficient); 4 bytes per declared column, built once
+            lookup = np.full(self.n_features_in_, -1, dtype=np.int32)
+            lookup[cols] = np.arange(cols.size, dtype=np.int32)
+            self._lookup = lookup
+        pos = lookup[X.indices]
+        hit = pos >= 0
         if hit.all():
             return sp.csr_matrix((X.data, pos, X.indptr), shape=(X.shape[0], cols.size))
         kept = np.concatenate([[0], np.cumsum(hit)])

@@ -265,8 +265,10 @@ def read_archive(path: str | os.PathLike, key: Any = None) -> tuple[dict, dict[s
         raise FileNotFoundError(f"no model file at {str(path)!r}")
     try:
         meta, arrays, (meta_bytes, sig) = _read_raw(path)
-    except ModelFileError:
-        raise
+    except ModelFileError as exc:
+        if str(path) in str(exc):
+            raise
+        raise ModelFileError(f"{path}: {exc}") from None
     except Exception as exc:  # zip, npy, unicode, JSON, memory: one error for every malformed file
         raise ModelFileError(f"{path} is not a readable coldstart model file (truncated, damaged or "
                              f"not a model archive): {type(exc).__name__}: {exc}") from None
