@@ -709,6 +709,9 @@ class ColdStartRecommender(BaseEstimator):
         calls in other threads see the catalog before or after the addition, never a mix.
         """
         V = self.embed_items(item_features)
+        if not np.all(np.isfinite(V)):
+            raise FloatingPointError("add_items: the attributes gave NaN/inf vectors (a damaged map or "
+                                     "featurizer?); nothing was added")
         with self._gate().publishing():
             n = len(V)
             for buf in (self._items, self._prior, self._zero_shot):
@@ -1106,6 +1109,30 @@ class ColdStartRecommender(BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "_items")
+
+    # ------------------------------------------------------------------ threads
+    def _gate(self) -> ReadWriteGate:
+        """The model's reader/writer gate (created once, on first use; never pickled)."""
+        gate = self.__dict__.get("_rw_gate")
+        if gate is None:
+            with _GATE_INIT:
+                gate = self.__dict__.get("_rw_gate")
+                if gate is None:
+                    gate = self._rw_gate = ReadWriteGate()
+        return gate
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        state.pop("_rw_gate", None)  # locks do not pickle or copy; a copy gets its own
+        return state
+
+    def _norms_of(self, factors: np.ndarray) -> np.ndarray:
+        """Row norms (n,) of the item factors (zeros as 1e-10), cached until the items change."""
+        norms = self._item_norms
+        if norms is None or len(norms) != len(factors):
+            norms = _row_norms(factors)
+            self._item_norms = norms
+        return norms
 
     # ------------------------------------------------------------------ threads
     def _gate(self) -> ReadWriteGate:

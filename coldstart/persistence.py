@@ -397,7 +397,9 @@ def load_model(path: str | os.PathLike, cls=None, with_extra: bool = False, key:
         if "featurizer" in meta:
             from .featurizer import ItemFeaturizer
 
-            model.featurizer_ = ItemFeaturizer.from_dict(meta["featurizer"], _unprefixed("featurizer", arrays))
+            featurizer_arrays = _unprefixed("featurizer", arrays)
+            _check_finite(featurizer_arrays, "featurizer/")
+            model.featurizer_ = ItemFeaturizer.from_dict(meta["featurizer"], featurizer_arrays)
             model.featurizer = ItemFeaturizer(**model.featurizer_.get_params())  # so clone(model).fit works
         own = {k: v for k, v in arrays.items() if "/" not in k}
         model._set_state(meta["state"], meta["collaborative"], own)

@@ -383,3 +383,30 @@ def test_read_mult_refuses_bad_counts_naming_file_and_line(tmp_path, line, what)
     p.write_text("1 0:2\n" + line + "\n")
     with pytest.raises(ValueError, match=rf"mult\.dat line 2.*{what}|mult\.dat line 2"):
         read_mult(p, 5)
+
+
+def test_featurizer_arrays_checked_on_load(tmp_path):
+    from coldstart.featurizer import ItemFeaturizer
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"price": rng.random(40) * 10, "genre": rng.choice(list("abc"), 40)})
+    ui = sp.csr_matrix((np.ones(120, np.float32), (rng.integers(20, size=120), rng.integers(30, size=120))),
+                       shape=(20, 40))
+    ui.sum_duplicates()
+    ui.data[:] = 1
+    m = ColdStartRecommender(factors=4, iterations=2, random_state=0, zero_shot_scale=2.0,
+                             featurizer=ItemFeaturizer()).fit(ui, df)
+    p = tmp_path / "f.npz"
+    m.save(p)
+    back = ColdStartRecommender.load(p)
+    np.testing.assert_array_equal(back.embed_items(df.iloc[:5]), m.embed_items(df.iloc[:5]))
+
+    def poison(arrays):
+        k = next(k for k in arrays if k.startswith("featurizer/") and arrays[k].dtype.kind == "f")
+        a = np.array(arrays[k])
+        a.flat[0] = np.nan
+        arrays[k] = a
+
+    _rewrite(p, edit_arrays=poison)
+    with pytest.raises(ModelFileError, match="finite"):
+        ColdStartRecommender.load(p)
