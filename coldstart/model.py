@@ -1134,30 +1134,6 @@ class ColdStartRecommender(BaseEstimator):
             self._item_norms = norms
         return norms
 
-    # ------------------------------------------------------------------ threads
-    def _gate(self) -> ReadWriteGate:
-        """The model's reader/writer gate (created once, on first use; never pickled)."""
-        gate = self.__dict__.get("_rw_gate")
-        if gate is None:
-            with _GATE_INIT:
-                gate = self.__dict__.get("_rw_gate")
-                if gate is None:
-                    gate = self._rw_gate = ReadWriteGate()
-        return gate
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())
-        state.pop("_rw_gate", None)  # locks do not pickle or copy; a copy gets its own
-        return state
-
-    def _norms_of(self, factors: np.ndarray) -> np.ndarray:
-        """Row norms (n,) of the item factors (zeros as 1e-10), cached until the items change."""
-        norms = self._item_norms
-        if norms is None or len(norms) != len(factors):
-            norms = _row_norms(factors)
-            self._item_norms = norms
-        return norms
-
 
 #: Settings chosen in ``fit`` (the ``<name>_`` attributes, where the model has them) that a
 #: saved model keeps.
