@@ -21,7 +21,7 @@ from ._validation import (check_ids, check_item_features, check_positive, check_
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             solve_from_prior, to_numpy_factors)
 from .mapping import RidgeMap, fit_map_on_interactions, map_blocks
-from .tuning import internal_split, recall_at_k, validation_users
+from .tuning import RankingProbe, internal_split, validation_users
 from .weighting import AttributeWeighting
 
 _FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered candidates
@@ -60,6 +60,8 @@ def _writing(method):
         with self._gate().writer_lock:
             return method(self, *args, **kwargs)
     return wrapper
+
+
 #: Settings when not chosen on the internal split (given numbers, or a catalog too small to
 #: hold items out): the map's relative penalty and the zero-shot scale chosen on citeulike-t.
 CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
@@ -69,7 +71,9 @@ CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
 #: (each grid walked from its ``_START`` index, see :func:`_search_grid`).
 MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 8, 2
 MAP_ALPHA_GRID, MAP_ALPHA_START = (1.0, 3.0, 10.0, 30.0, 100.0), 2
-ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0), 3
+ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0), 5
+#: The zero-shot scale may cost the established items' held-out recall at most 2 %.
+WARM_TOLERANCE = 0.98
 #: Free sweeps on every training pair after the internal fit, when it chose free sweeps.
 COMPLETION_SWEEPS = 2
 
@@ -82,10 +86,15 @@ class ColdStartRecommender(BaseEstimator):
     Items without interactions get the mapped vector ("zero-shot"), and can be added after
     fitting with :meth:`add_items`; their first interactions refine it (:meth:`partial_fit_items`).
 
-    The default fit is a *content-constrained* ALS: every item vector is its attributes' image
-    ``x_i W``; implicit's solver fits the users against ``X W`` and ``W`` is refined on the ALS
-    loss itself, so the factor space is learned to be predictable from attributes; warm items
-    then get one collaborative half-step started from ``x_i W``.
+    The default fit starts as a *content-constrained* ALS: every item vector is its attributes'
+    image ``x_i W``; implicit's solver fits the users against ``X W`` and ``W`` is refined on the
+    ALS loss itself, so the factor space is learned to be predictable from attributes. How far
+    to trust the attributes is then decided from the training data alone, on an internal split
+    (probe items play new items, probe pairs the established items' future interactions):
+    how many free ALS sweeps the warm items get away from ``x_i W`` (``free_sweeps``), the
+    map's penalty (``map_alpha``) and the zero-shot scale (``zero_shot_scale``). The choices and
+    the held-out scores behind them are ``free_sweeps_``, ``map_alpha_``, ``zero_shot_scale_``
+    and ``validation_``; numbers given for all three skip the internal split.
 
     Parameters
     ----------
@@ -113,21 +122,23 @@ class ColdStartRecommender(BaseEstimator):
         Attribute weighting, fitted on the items with interactions; ``None`` uses attributes as given.
         "auto": ``AttributeWeighting()``, or ``AttributeWeighting("unit", norm=None)`` (one
         global scale) when a featurizer already weighted the attributes.
-    map_alpha : float
-        Penalty of the default map. In the content-constrained fit it is relative to the mean
-        eigenvalue of the users' Gram matrix ``U'U`` (the units of the data term); in plug-in
-        mode it is :class:`RidgeMap`'s ``alpha`` on L2-normalised attribute rows.
+    map_alpha : float or "auto"
+        Penalty of the map on the ALS loss, relative to the mean eigenvalue of the users' Gram
+        matrix ``U'U`` (the units of the data term). "auto": chosen in {1, 3, 10, 30, 100} by
+        the probe items' Recall@20 (a catalog whose attributes are coarse or noisy needs a
+        heavier penalty); 3 in plug-in mode and inside the content-constrained sweeps.
     prior_weight : float or "auto"
         Precision of the attribute prior from which new items' vectors are refitted as their
         interactions arrive (:meth:`partial_fit_items`), in the units of ``regularization``.
         "auto": as much as ten typical interactions (ten times the mean precision one observed
         interaction adds per dimension), so the rate at which items warm up does not depend on
         the catalog's size or confidence scale.
-    zero_shot_scale : float
+    zero_shot_scale : float or "auto"
         Multiplier of the mapped vectors of items without interactions. Ridge predictions are
         shrunk toward the mean; scaling them up lets new items compete with established ones
-        in mixed lists. Tune it with :class:`~coldstart.search.ColdStartSearchCV` on
-        hybrid validation scores.
+        in mixed lists. "auto": chosen in [0.25, 4] by the Recall@20 of probe pairs and probe
+        items ranked together, among the scales that cost the established items' held-out
+        recall less than 2 % (items without training pairs are boosted too); 2 in plug-in mode.
     zero_shot_norm_power : float in [0, 1]
         How far each zero-shot vector's length is pulled toward the typical length ``r`` (the
         RMS length of the map's predictions for the items with interactions, ``content_norm_``):
@@ -148,6 +159,11 @@ class ColdStartRecommender(BaseEstimator):
         floating-point addition depends on the summation order. The same ``num_threads`` and
         ``random_state`` give the same factors on the same machine.
     show_progress : bool
+    free_sweeps : int or "auto"
+        Free ALS sweeps (users and items both unconstrained) after the content-constrained
+        ones: 0 keeps warm items near ``x_i W`` (attributes that explain the interactions);
+        more let them move to what their interactions say (coarse attributes). "auto": as long
+        as the probe pairs' Recall@20 improves (at most 8, stopped after 2 without gain).
 
     Attributes
     ----------
@@ -166,7 +182,14 @@ class ColdStartRecommender(BaseEstimator):
         RMS length of the map's predictions for the items with interactions (the reference
         length of ``zero_shot_norm_power``).
     content_constrained_ : bool
-        Whether the factors were learned content-constrained.
+        Whether the factors were learned content-constrained (no free sweep).
+    free_sweeps_, map_alpha_, zero_shot_scale_ : int, float, float
+        The settings in use (chosen, given, or the fixed defaults of plug-in mode).
+    validation_ : dict or None
+        The internal split's scores behind each choice: ``{"free_sweeps": {t: warm recall},
+        "map_alpha": {alpha: cold recall}, "zero_shot_scale": {scale: mixed-list recall},
+        "zero_shot_scale_warm": {scale: warm recall with the zero-shot items among the
+        candidates}}`` (Recall@20, at most 1,000 users each); None when nothing was chosen.
     """
 
     def __init__(self, factors: int = 256, regularization: float = 0.1, alpha: Any = "auto",
@@ -422,8 +445,7 @@ class ColdStartRecommender(BaseEstimator):
             users_w = validation_users(split.probe_pairs, rng)
             cand_w = np.flatnonzero(warm0)
 
-            def warm_score(U, V):
-                return recall_at_k(U, V, split.probe_pairs, users_w, cand_w, exclude=fit_on)
+            warm_score = RankingProbe(split.probe_pairs, users_w, cand_w, exclude=fit_on).score
 
             best_t, best_s, best = 0, warm_score(U, V), (U.copy(), V.copy())
             report["free_sweeps"][0] = best_s
@@ -448,16 +470,16 @@ class ColdStartRecommender(BaseEstimator):
             users_c = validation_users(split.probe_item_pairs, rng)
             rms_warm = _rms(V[warm0])
             found = {}
+            cold_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items)
 
-            def cold_score(lam):  # the map at penalty lam, zero-shot vectors on the warm scale
+            def cold_score(lam):  # the map at penalty lam and the probe items' Recall@K
                 Wl = fit_map_on_interactions(X_warm0, None, U, lam, W_joint, iters=PLUGIN_MAP_ITERS,
                                              num_threads=threads, blocks=blocks0)
                 ref = _rms(np.asarray(X_warm0 @ Wl))
                 Z = _calibrated(np.asarray(X_zs0 @ Wl, dtype=np.float32), ref, self.zero_shot_norm_power)
-                Z *= np.float32(rms_warm / max(ref, 1e-12))
                 Vc = np.zeros_like(V)
                 Vc[zs0] = Z
-                s = recall_at_k(U, Vc, split.probe_item_pairs, users_c, split.probe_items)
+                s = cold_probe.score(U, Vc)
                 found[lam], report["map_alpha"][lam] = (Wl, ref, Z), s
                 return s
 
@@ -469,13 +491,24 @@ class ColdStartRecommender(BaseEstimator):
             # 4. the zero-shot scale on mixed lists: probe pairs and probe items together
             truth = (split.probe_pairs + split.probe_item_pairs).tocsr()
             users_h = validation_users(truth, rng)
+            # the warm probe with the internal zero-shot items that are not probe items among the
+            # candidates: what boosting them costs the established items' lists
             cand_h = np.union1d(cand_w, zs0)
             Vh = V.copy()
 
-            def hybrid_score(z):
+            junk0 = np.setdiff1d(zs0, split.probe_items)
+            cand_wz = np.union1d(cand_w, junk0)
+            report["zero_shot_scale_warm"] = {}
+            hybrid_probe = RankingProbe(truth, users_h, cand_h, exclude=fit_on)
+            warm_probe = RankingProbe(split.probe_pairs, users_w, cand_wz, exclude=fit_on)
+
+            warm_ref = report["free_sweeps"][self.free_sweeps_]  # no zero-shot item among the warm
+
+            def hybrid_score(z):  # mixed lists, as long as the established ones lose < 2 %
                 Vh[zs0] = z * Z_sel
-                report["zero_shot_scale"][z] = recall_at_k(U, Vh, truth, users_h, cand_h, exclude=fit_on)
-                return report["zero_shot_scale"][z]
+                h = report["zero_shot_scale"][z] = hybrid_probe.score(U, Vh)
+                w = report["zero_shot_scale_warm"][z] = warm_probe.score(U, Vh)
+                return h if w >= WARM_TOLERANCE * warm_ref else w / max(warm_ref, 1e-12) - 2.0
 
             if _is_auto(self.zero_shot_scale):
                 self.zero_shot_scale_ = _search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score)
@@ -495,16 +528,13 @@ class ColdStartRecommender(BaseEstimator):
                     solver(cui, U, V, reg, num_threads=threads)
                     solver(ciu, V, U, reg, num_threads=threads)
             # the final map by the recipe that was validated: PLUGIN_MAP_ITERS steps at the
-            # chosen penalty from the joint fit's map
+            # chosen penalty from the joint fit's map, with the final users and every warm item
             X_warm, cols_f, d = _active_columns(Xw[warm])
             W = np.zeros((X_warm.shape[1], V.shape[1]), np.float32)
             W[slice(None) if cols is None else (cols if cols_f is None else np.searchsorted(cols_f, cols))] = W_joint
             cols = cols_f
         W = fit_map_on_interactions(X_warm, cui.T.tocsr()[np.flatnonzero(warm)], U, self.map_alpha_, W,
                                     iters=PLUGIN_MAP_ITERS, num_threads=threads)
-        # the map's predictions on the warm vectors' scale (RMS length), so that the zero-shot
-        # scale chosen on the internal split means the same for the final map
-        W *= np.float32(_rms(V[warm]) / max(_rms(np.asarray(X_warm @ W)), 1e-12))
         self.mapper_ = self._fitted_map(W, cols, d)
         als.user_factors, als.item_factors = U, V
         self.collaborative_ = als

@@ -1603,9 +1603,15 @@ _SPARK_ALS_DEFAULTS = {"factors": 128, "regularization": 0.01, "alpha": 40.0, "i
 
 
 def _local_default(name: str):
-    from .model import ColdStartRecommender
+    """The local model's default of ``name``; for the settings the local default chooses on an
+    internal split ("auto"), the fixed values it falls back to (Spark does not self-tune)."""
+    from . import model as M
 
-    return ColdStartRecommender().get_params()[name]
+    value = M.ColdStartRecommender().get_params()[name]
+    if isinstance(value, str) and value == "auto":
+        fixed = {"map_alpha": M.CC_MAP_ALPHA, "zero_shot_scale": M.DEFAULT_ZERO_SHOT_SCALE, "free_sweeps": 0}
+        value = fixed.get(name, value)
+    return value
 
 
 class SparkColdStartRecommender:
@@ -2065,8 +2071,8 @@ class SparkColdStartRecommender:
         arrays, col = state["arrays"], state["collaborative_meta"]
         obj = cls(factors=int(model.item_factors_.shape[1]), regularization=float(col["regularization"]),
                   alpha=max(float(col["alpha"]) - 1.0, 0.0), iterations=int(model.iterations),
-                  map_alpha=float(model.map_alpha), prior_weight=model.prior_weight,
-                  zero_shot_scale=float(model.zero_shot_scale),
+                  map_alpha=float(model.map_alpha_), prior_weight=model.prior_weight,
+                  zero_shot_scale=float(model.zero_shot_scale_),
                   zero_shot_norm_power=float(model.zero_shot_norm_power), weighting=mp.weighting,
                   mapper=None if model.mapper is None else clone(model.mapper),
                   random_state=model.random_state, fold_in_regularization=float(col["regularization"]),

@@ -82,31 +82,52 @@ def validation_users(truth: sp.csr_matrix, rng: np.random.Generator) -> np.ndarr
     return users
 
 
-def recall_at_k(U: np.ndarray, V: np.ndarray, truth: sp.csr_matrix, users: np.ndarray,
-                candidates: np.ndarray, exclude: sp.csr_matrix | None = None,
-                K: int = VALIDATION_K) -> float:
-    """Mean Recall@K (the protocol's: hits / relevant) of ``users`` ranking ``candidates``.
+class RankingProbe:
+    """Recall@K of a fixed set of users ranking a fixed candidate set, for many factor pairs.
 
-    U (n_users, k) and V (n_items, k) are the factors; ``truth`` and ``exclude`` are (n_users,
-    n_items) CSR (relevant items; items never ranked, e.g. training pairs); relevant items
-    outside ``candidates`` are not counted.
+    Parameters
+    ----------
+    truth : csr_matrix of shape (n_users, n_items)
+        Relevant items.
+    users : ndarray of int64
+        The users scored.
+    candidates : ndarray of int64
+        The items ranked; relevant items outside them count as misses.
+    exclude : csr_matrix of shape (n_users, n_items), optional
+        Items never ranked for a user (e.g. its training pairs).
+    K : int
     """
-    from ._topk import topk_batched
 
-    cand = np.asarray(candidates, dtype=np.int64)
-    if users.size == 0 or cand.size == 0:
-        return 0.0
-    T = truth[users][:, cand].tocsr()
-    filt = None
-    if exclude is not None:
-        filt = exclude[users][:, cand].tocsr()
-    k = min(K, cand.size)
-    ids, scores = topk_batched(V[cand], U[users], k, filter_query_items=filt)
-    n_rel = np.diff(T.indptr)
-    rows = np.repeat(np.arange(len(users), dtype=np.int64), ids.shape[1])
-    got = (scores > np.finfo(np.float32).min).ravel()
-    key = rows[got] * cand.size + ids.ravel()[got]
-    truth_key = np.repeat(np.arange(len(users), dtype=np.int64), n_rel) * cand.size + T.indices
-    hits = np.bincount(rows[got][np.isin(key, truth_key)], minlength=len(users))
-    has = n_rel > 0
-    return float(np.mean(hits[has] / n_rel[has])) if has.any() else 0.0
+    def __init__(self, truth: sp.csr_matrix, users: np.ndarray, candidates: np.ndarray,
+                 exclude: sp.csr_matrix | None = None, K: int = VALIDATION_K):
+        self.users = np.asarray(users, dtype=np.int64)
+        self.cand = np.asarray(candidates, dtype=np.int64)
+        self.K = min(K, self.cand.size)
+        pos = np.full(truth.shape[1], -1, dtype=np.int64)
+        pos[self.cand] = np.arange(self.cand.size)
+        T = truth[self.users].tocsr()
+        self.n_rel = np.diff(T.indptr)  # relevant items, candidates or not (the protocol's recall)
+        keep = pos[T.indices] >= 0
+        rows = np.repeat(np.arange(self.users.size, dtype=np.int64), self.n_rel)
+        self.truth_key = np.sort(rows[keep] * self.cand.size + pos[T.indices[keep]])
+        self.filt = None
+        if exclude is not None:
+            E = exclude[self.users].tocoo()
+            ok = pos[E.col] >= 0
+            self.filt = sp.csr_matrix((np.ones(ok.sum(), np.float32), (E.row[ok], pos[E.col[ok]])),
+                                      shape=(self.users.size, self.cand.size))
+
+    def score(self, U: np.ndarray, V: np.ndarray) -> float:
+        """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
+        from ._topk import topk_batched
+
+        has = self.n_rel > 0
+        if self.K == 0 or not has.any():
+            return 0.0
+        ids, scores = topk_batched(V[self.cand], U[self.users], self.K, filter_query_items=self.filt)
+        rows = np.repeat(np.arange(self.users.size, dtype=np.int64), ids.shape[1])
+        got = (scores > np.finfo(np.float32).min).ravel()
+        key = rows[got] * self.cand.size + ids.ravel()[got]
+        hits = np.bincount(rows[got][np.isin(key, self.truth_key, assume_unique=False)],
+                           minlength=self.users.size)
+        return float(np.mean(hits[has] / self.n_rel[has]))
