@@ -341,7 +341,7 @@ def run_size(n_items: int, args) -> dict:
         from coldstart.mapping import RidgeMap
 
         base = ColdStartRecommender()
-        model = ColdStartRecommender(random_state=0, iterations=1, mapper=RidgeMap(alpha=base.map_alpha, max_iter=3))
+        model = ColdStartRecommender(random_state=0, iterations=1, mapper=RidgeMap(alpha=3.0, max_iter=3))
         out["serving_only"] = True
     else:
         model = ColdStartRecommender(random_state=0)
@@ -361,7 +361,7 @@ def run_size(n_items: int, args) -> dict:
         from coldstart.mapping import RidgeMap
 
         model = ColdStartRecommender(random_state=0, iterations=1,
-                                     mapper=RidgeMap(alpha=ColdStartRecommender().map_alpha, max_iter=3))
+                                     mapper=RidgeMap(alpha=3.0, max_iter=3))
         out["serving_only"] = True
         with rec.stage("fit_total") as total:
             t0, c0 = time.perf_counter(), _cpu_s()

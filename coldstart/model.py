@@ -74,6 +74,9 @@ MAP_ALPHA_GRID, MAP_ALPHA_START = (1.0, 3.0, 10.0, 30.0, 100.0), 2
 ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0), 5
 #: The zero-shot scale may cost the established items' held-out recall at most 2 %.
 WARM_TOLERANCE = 0.98
+#: Attributes are trusted when the map ranks the probe items at least this many times better
+#: than chance (noise attributes: about 1; the collection's catalogs: 4 to 60).
+MIN_ATTRIBUTE_LIFT = 1.5
 #: Free sweeps on every training pair after the internal fit, when it chose free sweeps.
 COMPLETION_SWEEPS = 2
 
@@ -189,7 +192,9 @@ class ColdStartRecommender(BaseEstimator):
         The internal split's scores behind each choice: ``{"free_sweeps": {t: warm recall},
         "map_alpha": {alpha: cold recall}, "zero_shot_scale": {scale: mixed-list recall},
         "zero_shot_scale_warm": {scale: warm recall with the zero-shot items among the
-        candidates}}`` (Recall@20, at most 1,000 users each); None when nothing was chosen.
+        candidates}, "attribute_lift": cold recall / a random ranking's}`` (Recall@20, at most
+        1,000 users each); None when nothing was chosen. Attributes with a lift below 1.5 are
+        not trusted: their zero-shot vectors get the smallest scale.
     """
 
     def __init__(self, factors: int = 256, regularization: float = 0.1, alpha: Any = "auto",
@@ -510,8 +515,13 @@ class ColdStartRecommender(BaseEstimator):
                 w = report["zero_shot_scale_warm"][z] = warm_probe.score(U, Vh)
                 return h if w >= WARM_TOLERANCE * warm_ref else w / max(warm_ref, 1e-12) - 2.0
 
+            # attributes that rank the probe items no better than chance are not trusted: their
+            # zero-shot vectors get the smallest scale (a boost would only buy the protocol's
+            # mixed lists, whose truth holds every interaction of the new items, with noise)
+            report["attribute_lift"] = lift = report["map_alpha"][self.map_alpha_] / max(cold_probe.chance(), 1e-12)
             if _is_auto(self.zero_shot_scale):
-                self.zero_shot_scale_ = _search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score)
+                self.zero_shot_scale_ = (ZERO_SHOT_SCALE_GRID[0] if lift < MIN_ATTRIBUTE_LIFT else
+                                         _search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score))
             # 5. completion on every training pair, from the chosen state
             cui = (alpha * user_items).astype(np.float32).tocsr()
             ciu = cui.T.tocsr()

@@ -117,6 +117,14 @@ class RankingProbe:
             self.filt = sp.csr_matrix((np.ones(ok.sum(), np.float32), (E.row[ok], pos[E.col[ok]])),
                                       shape=(self.users.size, self.cand.size))
 
+    def chance(self) -> float:
+        """The mean Recall@K of a random ranking of the candidates (what useless vectors get)."""
+        has = self.n_rel > 0
+        if self.K == 0 or not has.any():
+            return 0.0
+        in_cand = np.bincount(self.truth_key // self.cand.size, minlength=self.users.size)
+        return float(np.mean(in_cand[has] * (self.K / self.cand.size) / self.n_rel[has]))
+
     def score(self, U: np.ndarray, V: np.ndarray) -> float:
         """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
         from ._topk import topk_batched

@@ -23,7 +23,7 @@ def test_score_contributions_add_up_and_name_the_cluster_attribute(model, cluste
     user = int(np.flatnonzero(uc == 2)[0])
     df = model.explain_score(user, new, feature_names=names, top=34)
     v = model.embed_items(new)[0]
-    intercept_term = model.zero_shot_scale * model.mapper_.intercept_ @ model.user_factors_[user]
+    intercept_term = model.zero_shot_scale_ * model.mapper_.intercept_ @ model.user_factors_[user]
     assert df["contribution"].sum() + intercept_term == pytest.approx(float(model.user_factors_[user] @ v), rel=1e-4, abs=1e-5)
     assert df.iloc[0]["attribute"] == "cluster2" and df.iloc[0]["contribution"] > 0
     assert set(df["attribute"]) == {"cluster2", "noise6"}
@@ -34,7 +34,7 @@ def test_item_contributions_add_up_to_the_vector_norm(model):
     new[0, [1, 5, 6]] = 1.0
     df = model.explain_item(new)
     v = model.embed_items(new)[0].astype(np.float64)
-    b = model.zero_shot_scale * model.mapper_.intercept_.astype(np.float64)
+    b = model.zero_shot_scale_ * model.mapper_.intercept_.astype(np.float64)
     assert df["contribution"].sum() + b @ v / np.linalg.norm(v) == pytest.approx(np.linalg.norm(v), rel=1e-4)
     assert list(df.columns) == ["attribute", "value", "contribution"]
 

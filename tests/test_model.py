@@ -281,7 +281,7 @@ def test_fit_new_items_get_the_partial_fit_posterior(clustered):
     a = ColdStartRecommender(**SMALL).fit(ui2, X)
     b = ColdStartRecommender(**SMALL).fit(ui2, X, new_items=[7])
     np.testing.assert_allclose(b.item_factors_[7], a.item_factors_[7], rtol=1e-6)
-    np.testing.assert_allclose(b.item_factors_[8] * a.zero_shot_scale, a.item_factors_[8], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(b.item_factors_[8] * a.zero_shot_scale_, a.item_factors_[8], rtol=1e-5, atol=1e-7)
     assert b.is_zero_shot_[[7, 8]].all()
 
 

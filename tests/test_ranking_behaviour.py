@@ -50,7 +50,7 @@ def test_zero_shot_lengths_are_pulled_toward_the_typical_length():
     """zero_shot_norm_power p: a zero-shot vector is s * xW * (r / |xW|) ** p, r the RMS length of
     the map's predictions for the warm items; directions never change."""
     m0, ui, X, *_ = _fit(zero_shot_norm_power=0.0)
-    raw = m0.embed_items(X) / m0.zero_shot_scale  # the map's own predictions
+    raw = m0.embed_items(X) / m0.zero_shot_scale_  # the map's own predictions
     warm = ~m0.is_zero_shot_
     r = np.sqrt(np.mean(np.sum(raw[warm].astype(np.float64) ** 2, axis=1)))
     assert m0.content_norm_ == pytest.approx(r, rel=1e-5)
@@ -59,12 +59,12 @@ def test_zero_shot_lengths_are_pulled_toward_the_typical_length():
     for p in (0.5, 1.0):
         m, *_ = _fit(zero_shot_norm_power=p)
         v = m.embed_items(X)
-        np.testing.assert_allclose(np.linalg.norm(v, axis=1), m.zero_shot_scale * n ** (1 - p) * r ** p, rtol=1e-4)
+        np.testing.assert_allclose(np.linalg.norm(v, axis=1), m.zero_shot_scale_ * n ** (1 - p) * r ** p, rtol=1e-4)
         cos = np.sum(v * raw, axis=1) / (np.linalg.norm(v, axis=1) * n)
         assert cos.min() > 1 - 1e-5
         np.testing.assert_allclose(m.item_factors_[~warm], v[~warm], rtol=1e-5, atol=1e-7)  # fit = embed
     lengths = np.linalg.norm(m.embed_items(X), axis=1)  # p = 1: one length for every new item
-    np.testing.assert_allclose(lengths, m.zero_shot_scale * r, rtol=1e-4)
+    np.testing.assert_allclose(lengths, m.zero_shot_scale_ * r, rtol=1e-4)
 
 
 def test_zero_shot_norm_power_is_validated():
