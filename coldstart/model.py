@@ -21,7 +21,7 @@ from ._validation import (check_ids, check_item_features, check_positive, check_
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             solve_from_prior, to_numpy_factors)
 from .mapping import RidgeMap, fit_map_on_interactions, map_blocks
-from .tuning import RankingProbe, internal_split, validation_users
+from .tuning import VALIDATION_K, RankingProbe, internal_split, validation_users
 from .weighting import AttributeWeighting
 
 _FILTERED = np.finfo(np.float32).min  # score implicit's topk gives filtered candidates
@@ -192,8 +192,9 @@ class ColdStartRecommender(BaseEstimator):
         The internal split's scores behind each choice: ``{"free_sweeps": {t: warm recall},
         "map_alpha": {alpha: cold recall}, "zero_shot_scale": {scale: mixed-list recall},
         "zero_shot_scale_warm": {scale: warm recall with the zero-shot items among the
-        candidates}, "attribute_lift": cold recall / a random ranking's}`` (Recall@20, at most
-        1,000 users each); None when nothing was chosen. Attributes with a lift below 1.5 are
+        candidates}, "attribute_lift": the probe items' Recall@K over a random ranking's, K a
+        tenth of the probe items up to 20}`` (Recall@20, at most 1,000 users each); None when
+        nothing was chosen. Attributes with a lift below 1.5 are
         not trusted: their zero-shot vectors get the smallest scale.
     """
 
@@ -222,7 +223,9 @@ class ColdStartRecommender(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, user_items, item_features, new_items=None, exposures=None) -> "ColdStartRecommender":
-        """Fit the collaborative model and the attribute map.
+        """Fit the collaborative model and the attribute map (all or nothing: the work is done
+        on a copy whose state replaces this model's, under the gate, only once it succeeded;
+        a failed refit leaves the model as it was, and readers see the old or the new one).
 
         Parameters
         ----------
@@ -249,6 +252,19 @@ class ColdStartRecommender(BaseEstimator):
         -------
         self
         """
+        params = set(self.get_params(deep=False))
+        work = copy.copy(self)  # the parameters are shared (fit never changes them), not the state
+        for name in [k for k in vars(work) if k not in params]:
+            delattr(work, name)
+        work._fit_state(user_items, item_features, new_items, exposures)
+        with self._gate().publishing():
+            for name in [k for k in vars(self) if k not in params and k != "_rw_gate"]:
+                delattr(self, name)
+            vars(self).update({k: v for k, v in vars(work).items() if k not in params and k != "_rw_gate"})
+        return self
+
+    def _fit_state(self, user_items, item_features, new_items=None, exposures=None) -> "ColdStartRecommender":
+        """The fit itself, on the working copy of :meth:`fit`."""
         self._check_params()
         self._resolve_settings()
         user_items = check_user_items(user_items)
@@ -354,7 +370,7 @@ class ColdStartRecommender(BaseEstimator):
         als.alpha = alpha
         cui = (alpha * user_items).astype(np.float32).tocsr()
         ciu = cui.T.tocsr()
-        U, M, W, cols, d = self._constrained_sweeps(als, cui, ciu, Xw, warm)
+        U, M, W, cols, d = self._constrained_sweeps(als, cui, ciu, Xw, warm, self.map_alpha_)
         Vs = M.copy()
         als.solver(ciu, Vs, U, reg, num_threads=self.num_threads)
         self.mapper_ = self._fitted_map(W, cols, d)
@@ -363,8 +379,9 @@ class ColdStartRecommender(BaseEstimator):
         _check_finite(U, Vs)
         return U, Vs, self._predict(Xw)
 
-    def _constrained_sweeps(self, als, cui, ciu, Xw, warm):
-        """The content-constrained ALS sweeps: ``(U, M, W, cols, d)``.
+    def _constrained_sweeps(self, als, cui, ciu, Xw, warm, lam):
+        """The content-constrained ALS sweeps, the map's relative penalty ``lam``: ``(U, M, W,
+        cols, d)``.
 
         One plain ALS sweep (implicit's solver) starts it and a ridge of its item factors on the
         attributes starts ``W``. Then each sweep solves the users against ``X W`` with implicit's
@@ -399,8 +416,7 @@ class ColdStartRecommender(BaseEstimator):
                       disable=not self.show_progress):
             M[warm] = image(W)
             solver(cui, U, M, reg, num_threads=threads)
-            W = fit_map_on_interactions(X_warm, ciu_warm, U, CC_MAP_ALPHA if _is_auto(self.map_alpha)
-                                        else self.map_alpha_, W, iters=CC_MAP_ITERS,
+            W = fit_map_on_interactions(X_warm, ciu_warm, U, lam, W, iters=CC_MAP_ITERS,
                                         num_threads=threads, blocks=mblocks)
         M[warm] = image(W)
         solver(cui, U, M, reg, num_threads=threads)
@@ -432,7 +448,8 @@ class ColdStartRecommender(BaseEstimator):
         cui0 = (alpha * fit_on).astype(np.float32).tocsr()
         ciu0 = cui0.T.tocsr()
         warm0 = np.bincount(fit_on.indices, minlength=fit_on.shape[1]) > 0
-        U, M, W, cols, d = self._constrained_sweeps(als, cui0, ciu0, Xw, warm0)
+        # the joint fit's own penalty is fixed: map_alpha is the zero-shot map's (step 3)
+        U, M, W, cols, d = self._constrained_sweeps(als, cui0, ciu0, Xw, warm0, CC_MAP_ALPHA)
         W_joint = W
         V = M.copy()
         solver(ciu0, V, U, reg, num_threads=threads)
@@ -518,7 +535,13 @@ class ColdStartRecommender(BaseEstimator):
             # attributes that rank the probe items no better than chance are not trusted: their
             # zero-shot vectors get the smallest scale (a boost would only buy the protocol's
             # mixed lists, whose truth holds every interaction of the new items, with noise)
-            report["attribute_lift"] = lift = report["map_alpha"][self.map_alpha_] / max(cold_probe.chance(), 1e-12)
+            # (at a cut-off of a tenth of the probe items, so that chance stays small and a lift
+            # of perfect attributes large on a small catalog too)
+            lift_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items,
+                                      K=max(1, min(VALIDATION_K, len(split.probe_items) // 10)))
+            Vc = np.zeros_like(V)
+            Vc[zs0] = Z_sel
+            report["attribute_lift"] = lift = lift_probe.score(U, Vc) / max(lift_probe.chance(), 1e-12)
             if _is_auto(self.zero_shot_scale):
                 self.zero_shot_scale_ = (ZERO_SHOT_SCALE_GRID[0] if lift < MIN_ATTRIBUTE_LIFT else
                                          _search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score))

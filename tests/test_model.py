@@ -196,7 +196,9 @@ def test_repeated_single_adds_equal_one_batch_add(fitted, clustered):
 
 def test_partial_fit_items_starts_from_zero_shot_prior(clustered):
     ui, X, uc, ic = clustered
-    m = ColdStartRecommender(**SMALL, prior_weight=1.0).fit(ui, X)
+    # the warm-up mechanism on the fixed settings (a clear zero-shot boost), not the chosen ones
+    m = ColdStartRecommender(**SMALL, prior_weight=1.0, free_sweeps=0, map_alpha=3.0,
+                             zero_shot_scale=2.0).fit(ui, X)
     [idx] = m.add_items(X[:1])
     prior = m.item_factors_[idx].copy()
     # no interactions: stays at the prior

@@ -139,3 +139,22 @@ def test_ranking_probe_recall_and_chance():
     excl = sp.csr_matrix(np.array([[0, 0, 0, 0], [0, 1, 0, 0]], dtype=np.float32))
     assert RankingProbe(truth, np.array([0, 1]), np.arange(4), exclude=excl, K=1).score(U, V) == \
         pytest.approx((0.5 + 1.0) / 2)
+
+
+def test_a_failed_refit_leaves_the_model_as_it_was(worlds, monkeypatch):
+    w, split = worlds[1.0]
+    m = ColdStartRecommender(random_state=0, factors=16, iterations=2).fit(split.train, w.item_features)
+    before = (m.item_factors_.copy(), m.user_factors_.copy(), m.map_alpha_, m.zero_shot_scale_, m.n_items_)
+
+    def boom(self, *args):
+        self.map_alpha_, self.zero_shot_scale_ = -1.0, -1.0  # half-way state, then a failure
+        raise RuntimeError("failed half-way")
+
+    monkeypatch.setattr(ColdStartRecommender, "_fit_self_tuned", boom)
+    with pytest.raises(RuntimeError, match="half-way"):
+        m.fit(split.train, w.item_features)
+    np.testing.assert_array_equal(m.item_factors_, before[0])
+    np.testing.assert_array_equal(m.user_factors_, before[1])
+    assert (m.map_alpha_, m.zero_shot_scale_, m.n_items_) == before[2:]
+    ids, _ = m.recommend(np.arange(3), split.train[:3], N=5)  # still serves
+    assert (ids >= 0).all()
