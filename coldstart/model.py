@@ -1123,8 +1123,8 @@ class ColdStartRecommender(BaseEstimator):
         dtypes, finite factors, parameters in range): ValueError/TypeError, nothing set."""
         users, items = arrays["user_factors"], arrays["item_factors"]
         prior, zero = arrays["item_prior"], arrays["is_zero_shot"]
-        n_users = _meta_int(meta, "n_users", 1)
-        n_items = _meta_int(meta, "n_items", 1)
+        n_users = _meta_int(meta, "n_users", 0)  # 0: Spark's map-only shells
+        n_items = _meta_int(meta, "n_items", 0)
         n_features = _meta_int(meta, "n_features_in", 1)
         for name, a in (("user_factors", users), ("item_factors", items), ("item_prior", prior)):
             if not np.issubdtype(a.dtype, np.floating) or a.ndim != 2:
@@ -1163,7 +1163,8 @@ class ColdStartRecommender(BaseEstimator):
         self.content_constrained_ = meta["content_constrained"]
         self.content_norm_ = cn
         self._cf_reg, self._cf_alpha = cf_reg, cf_alpha
-        for k, v in settings.items():  # the settings fit chose (files without them: the parameters)
+        self._resolve_settings()  # files without settings (and Spark's shells): the parameters
+        for k, v in settings.items():  # the settings fit chose
             setattr(self, k + "_", v)
         self.collaborative_ = None  # the factors are what serving needs; refit to get the object back
         if not hasattr(self, "featurizer_"):

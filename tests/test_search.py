@@ -36,9 +36,10 @@ def test_folds_partition_cold_val_items_and_hide_test(world):
 
 def test_grid_search_picks_the_better_candidate_and_reports_mean_std(world):
     split, X = world
-    base = ColdStartRecommender(factors=8, iterations=5, random_state=0)
-    # a map that is almost pure penalty cannot rank cold items: it must lose (on NDCG: with
+    # fixed settings: map_alpha is then the joint fit's penalty, and a map that is almost pure
+    # penalty cannot rank cold items: it must lose (on NDCG: with
     # <= 20 cold items per fold, cold recall@20 is 1.0 for both, a tie)
+    base = ColdStartRecommender(factors=8, iterations=5, random_state=0, free_sweeps=0, zero_shot_scale=2.0)
     search = ColdStartSearchCV(base, param_grid={"map_alpha": [1.0, 1e6]}, cv=3,
                                scoring="cold:ndcg@20", settings=("cold", "hybrid"))
     assert search.fit(split, X) is search

@@ -377,8 +377,10 @@ def test_plug_in_mode_matches_local(spark, clustered, family):
     np.testing.assert_array_equal(a["arrays"]["is_zero_shot"], b["arrays"]["is_zero_shot"])
     for key in ("item_factors", "item_prior"):
         assert _rel(a["arrays"][key], b["arrays"][key]) < RTOL, key
-    for key in ("map_alpha", "zero_shot_scale", "zero_shot_norm_power", "prior_weight"):
+    for key in ("zero_shot_norm_power", "prior_weight"):
         assert exported.get_params()[key] == local.get_params()[key], key
+    for key in ("map_alpha_", "zero_shot_scale_"):  # the settings in use (plug-in: fixed)
+        assert getattr(exported, key) == getattr(local, key), key
     np.testing.assert_allclose(exported.weighting_.column_weight_, local.weighting_.column_weight_, rtol=1e-6)
     assert exported.mapper_.get_params() == local.mapper_.get_params()
     np.testing.assert_array_equal(exported.mapper_.intercept_ == 0, local.mapper_.intercept_ == 0)
@@ -413,7 +415,9 @@ def test_content_constrained_matches_local_half_steps(spark, clustered):
     train = _cold_split(ui)
     sm = SparkColdStartRecommender(factors=6, iterations=2, random_state=0).fit(
         interactions_to_spark(spark, train, rating_col=None), csr_to_spark(spark, X))
-    local = ColdStartRecommender(factors=6, iterations=2, random_state=0).fit(train, X)
+    # Spark fits the content-constrained model with the fixed settings (it does not self-tune)
+    local = ColdStartRecommender(factors=6, iterations=2, random_state=0, free_sweeps=0, map_alpha=3.0,
+                                 zero_shot_scale=2.0).fit(train, X)
     warm = np.bincount(train.indices, minlength=n_items) > 0
     assert sm.als_model_ is None and sm.map_.refined_
     assert sm.map_.n_train_items_ == warm.sum() and sm.map_.n_train_pairs_ == train.nnz
