@@ -359,6 +359,7 @@ class ColdStartRecommender(BaseEstimator):
         self._prior = RowBuffer(prior)
         self._zero_shot = RowBuffer(~warm, dtype=bool)
         self._invalidate()
+        self._refresh_uncertainty(user_items, new_items, exposures)
         return self
 
     def _fit_content_constrained(self, als, user_items, Xw, warm):
@@ -735,6 +736,90 @@ class ColdStartRecommender(BaseEstimator):
         self._gram_items = None
         self._gram_users = None
 
+    # ------------------------------------------------------------------ uncertainty
+    def _refresh_uncertainty(self, user_items, new_items=None, exposures=None) -> None:
+        """Every item's posterior spread from the final state of a fit (``item_variance_``):
+        established items (interactions, not ``new_items``) count every user as having seen
+        them; items still warming up count the users they were shown to (``exposures``) or
+        interacted with; items without either keep their attribute prior's spread."""
+        users, items = self._users.view, self._items.view
+        n_users, n_items = users.shape[0], items.shape[0]
+        G = gram_matrix(users)
+        ev, Q = _user_eigen(G)
+        self._noise = _noise_variance(user_items, users, items, self._alpha())
+        self._user_sq = float(np.trace(G)) / max(n_users, 1)
+        lam_new = self._reg() + max(self.prior_weight_, 1e-12)
+        var = np.full(n_items, self._zero_shot_variance(), dtype=np.float64)
+        share = np.ones(n_items)
+        ciu = user_items.T.tocsr()
+        warm = np.diff(ciu.indptr) > 0
+        is_new = ~warm
+        if new_items is not None:
+            is_new = np.zeros(n_items, dtype=bool)
+            is_new[new_items] = True
+            share[~is_new & ~warm] = 0.0  # established without interactions: the unboosted estimate
+        scale = self._noise / max(n_users, 1)
+        est = np.flatnonzero(warm & ~is_new)
+        if est.size:
+            F2 = np.square(np.asarray(users, dtype=np.float32) @ Q.astype(np.float32))
+            for lo in range(0, est.size, _SPREAD_BLOCK):
+                b = est[lo:lo + _SPREAD_BLOCK]
+                v, _ = _spread(ciu[b], None, F2, ev, self._reg(), self._alpha(), established=True)
+                var[b], share[b] = scale * v, 0.0
+            del F2
+        if new_items is not None:
+            shown = None if exposures is None else exposures.T.tocsr()
+            seen = warm if shown is None else warm | (np.diff(shown.indptr) > 0)
+            moved = np.flatnonzero(is_new & seen)
+            if moved.size:
+                var[moved], share[moved] = self._spread_of(ciu[moved], None if shown is None else shown[moved],
+                                                           users, ev, Q, lam_new)
+        self._variance = RowBuffer(var.astype(np.float32))
+        self._share = RowBuffer(share.astype(np.float32))
+
+    def _spread_of(self, rows, exposed, users, ev, Q, lam):
+        """``(variance, share)`` (b,) of items warming up from their prior (:func:`_spread` on
+        the users they touch only), the variance scaled to score units."""
+        Ex = rows if exposed is None else (rows + exposed)
+        cols = np.unique(sp.csr_matrix(Ex).indices)
+        F2 = np.square(np.asarray(users[cols], dtype=np.float64) @ Q)
+
+        def local(M):
+            M = sp.csr_matrix(M, dtype=np.float64)
+            return sp.csr_matrix((M.data, np.searchsorted(cols, M.indices), M.indptr),
+                                 shape=(M.shape[0], len(cols)))
+
+        v, share = _spread(local(rows), None if exposed is None else local(exposed), F2, ev, lam,
+                           self._alpha())
+        return v * self._noise / max(users.shape[0], 1), share
+
+    def _zero_shot_variance(self) -> float:
+        """Score variance, for a typical user, of an item on its attribute prior alone:
+        ``noise * mean |u|^2 / (regularization + prior_weight_)`` (the prior is isotropic)."""
+        lam = self._reg() + max(self.prior_weight_, 1e-12)
+        return float(getattr(self, "_noise", 1.0) * getattr(self, "_user_sq", 0.0) / lam)
+
+    @property
+    def item_variance_(self) -> np.ndarray:
+        """ndarray of float32, shape (n_items,): each item's posterior uncertainty, as the
+        variance of its score ``u . v_i`` for a typical user (the mean over the fitted users).
+
+        The posterior is the one :meth:`partial_fit_items` takes the mean of: an item's
+        precision is its prior's (``regularization + prior_weight_`` per dimension; just
+        ``regularization`` for established items) plus what the users who have seen it said
+        (each a negative of confidence 1, or an interaction of confidence ``c``); established
+        items count every user as having seen them (the ALS view). It is summarised by its
+        diagonal in the eigenbasis of the users' Gram matrix (exact for an item on its prior
+        alone, whose covariance is isotropic) and scaled by the fit's noise variance (the ALS
+        loss per user-item pair). Zero-shot items are broad (all share one value), items
+        shown to many users narrow, established items narrowest. Kept up to date by
+        :meth:`add_items`, :meth:`partial_fit_items` and ``fit``; it uses the users as of the
+        last fit (``partial_fit_users`` does not update it). ``recommend(exploration=...)``
+        spends exposure where it is large.
+        """
+        check_is_fitted(self)
+        return self._variance.view
+
     # ------------------------------------------------------------------ fitted state
     @property
     def user_factors_(self) -> np.ndarray:
@@ -775,13 +860,16 @@ class ColdStartRecommender(BaseEstimator):
         if not np.all(np.isfinite(V)):
             raise FloatingPointError("add_items: the attributes gave NaN/inf vectors (a damaged map or "
                                      "featurizer?); nothing was added")
+        var0 = self._zero_shot_variance()
         with self._gate().publishing():
             n = len(V)
-            for buf in (self._items, self._prior, self._zero_shot):
+            for buf in (self._items, self._prior, self._zero_shot, self._variance, self._share):
                 buf.reserve(n)  # every allocation first: the appends below cannot fail half-way
             idx = self._items.append(V)
             self._prior.append(V)
             self._zero_shot.append(np.ones(n, dtype=bool))
+            self._variance.append(np.full(n, var0, dtype=np.float32))
+            self._share.append(np.ones(n, dtype=np.float32))
             self.n_items_ = len(self._items)
             norms = self._item_norms
             if norms is not None:  # zero-shot items leave the warm Gram matrix unchanged
@@ -847,9 +935,18 @@ class ColdStartRecommender(BaseEstimator):
         if not np.all(np.isfinite(V)):
             raise FloatingPointError("partial_fit_items produced NaN/inf vectors; nothing was changed")
         zero = np.diff(item_users.indptr) == 0
+        var = np.full(len(ids), self._zero_shot_variance())
+        share = np.ones(len(ids))
+        if has.any():  # the posterior's spread (item_variance_) and the prior's share of its mean
+            ev, Q = _user_eigen(self._gram_users)
+            var[has], share[has] = self._spread_of(
+                item_users[has], None if item_exposures is None else item_exposures[has], users, ev, Q,
+                self._reg() + max(self.prior_weight_, 1e-12))
         with self._gate().publishing():  # readers see all of these rows changed, or none
             self._items.view[ids] = V
             self._zero_shot.view[ids] = zero
+            self._variance.view[ids] = var
+            self._share.view[ids] = share
             self._item_norms = None
             self._gram_items = None
         return self
@@ -901,7 +998,8 @@ class ColdStartRecommender(BaseEstimator):
     # ------------------------------------------------------------------ serving
     @_serving
     def recommend(self, userid, user_items, N: int = 10, filter_already_liked_items: bool = True,
-                  filter_items=None, recalculate_user: bool = False, items=None):
+                  filter_items=None, recalculate_user: bool = False, items=None, calibrated: bool = False,
+                  exploration: str | None = None, exploration_weight: float = 1.0, random_state=None):
         """Top-N items for one user or a batch (the contract of ``docs/recommend_contract.md``).
 
         Parameters
@@ -922,6 +1020,22 @@ class ColdStartRecommender(BaseEstimator):
         recalculate_user : bool
         items : array-like of item indices, optional
             Rank only these items (the result then has ``min(N, len(set(items)))`` columns).
+        calibrated : bool, default False
+            Place the items still on their attribute prior (zero-shot or warming up) by their
+            expected score instead of the ``zero_shot_scale_`` boost: the prior's part of their
+            vector (its share of the posterior mean, 1 for a zero-shot item) counts at the
+            attributes' own estimate (scale 1, or the fitted scale when it is below 1, i.e.
+            attributes not trusted). The boost that wins the offline protocol's mixed lists,
+            where a new item brings all its future interactions, over-exposes new items when
+            they are served live (``coldstart simulate``).
+        exploration : {None, "thompson", "ucb"}
+            Add an exploration term to the score of the items still on their attribute prior,
+            from their posterior spread (``item_variance_``; established items are served at
+            their mean): "ucb" adds ``exploration_weight`` standard deviations of the user's
+            score, "thompson" a normal draw of that standard deviation per user and item.
+        exploration_weight : float >= 0, default 1.0
+        random_state : int, optional
+            Seed of the Thompson draws (the same seed gives the same lists).
 
         Returns
         -------
@@ -931,6 +1045,7 @@ class ColdStartRecommender(BaseEstimator):
         """
         check_is_fitted(self)
         N = check_n(N)
+        adjust = _check_serving(calibrated, exploration, exploration_weight, random_state)
         scalar = np.isscalar(userid) or (isinstance(userid, np.ndarray) and userid.ndim == 0)
         uids = np.atleast_1d(np.asarray(userid))
         rows = query_rows(user_items, len(uids), self.n_items_,
@@ -949,6 +1064,11 @@ class ColdStartRecommender(BaseEstimator):
         if k == 0 or len(U) == 0:
             ids = np.full((len(U), 0), -1, dtype=np.int64)
             scores = np.full((len(U), 0), -np.inf, dtype=np.float32)
+        elif adjust:
+            ids, scores = self._adjusted_topk(U, factors, cand, filt, banned, k, calibrated, exploration,
+                                              float(exploration_weight), random_state)
+            if cand is not None:
+                ids = cand[ids]
         else:
             ids, scores = topk_batched(factors, U, k, filter_query_items=filt,
                                        filter_items=None if banned is None else banned.astype(np.int32),
@@ -957,6 +1077,49 @@ class ColdStartRecommender(BaseEstimator):
             if cand is not None:
                 ids = cand[ids]
         return finish(ids, scores, n_cols, liked=liked, cand=cand, banned=banned, scalar=scalar)
+
+    def _adjusted_topk(self, U, factors, cand, filt, banned, k, calibrated, exploration, weight, seed):
+        """Raw top-k (positions in ``factors``, filtered scores ``-FLT_MAX``) with the items on
+        their attribute prior scored calibrated and/or with an exploration term (see
+        :meth:`recommend`); scores computed for blocks of users, all candidates at a time."""
+        rows = np.arange(self.n_items_) if cand is None else cand
+        share = self._share.view[rows]
+        flex = np.flatnonzero((share > 0) | self._zero_shot.view[rows])
+        Vf = np.array(factors[flex], dtype=np.float32)
+        if calibrated and flex.size:
+            f = min(1.0, 1.0 / float(self.zero_shot_scale_))
+            Vf -= ((1.0 - f) * share[flex]).astype(np.float32)[:, None] * self._prior.view[rows[flex]]
+        sd = None
+        if exploration is not None:
+            tau = self._variance.view[rows[flex]].astype(np.float64) / max(getattr(self, "_user_sq", 0.0), 1e-30)
+            sd = (weight * np.sqrt(tau)).astype(np.float32)  # per unit of the user's norm
+        rng = np.random.default_rng(seed) if exploration == "thompson" else None
+        n_u, n_c = len(U), factors.shape[0]
+        ids = np.empty((n_u, k), dtype=np.int64)
+        scores = np.empty((n_u, k), dtype=np.float32)
+        block = max(16, (1 << 22) // max(n_c, 1))
+        U = np.asarray(U, dtype=np.float32)
+        for lo in range(0, n_u, block):
+            Ub = U[lo:lo + block]
+            S = Ub @ factors.T
+            if flex.size:
+                Sf = Ub @ Vf.T
+                if sd is not None:
+                    bonus = np.sqrt(np.einsum("ij,ij->i", Ub, Ub))[:, None] * sd[None, :]
+                    if rng is not None:
+                        bonus *= rng.standard_normal(bonus.shape, dtype=np.float32)
+                    Sf += bonus
+                S[:, flex] = Sf
+            if banned is not None:
+                S[:, banned] = -_FLT_MAX
+            if filt is not None:
+                r, c = filt[lo:lo + block].nonzero()
+                S[r, c] = -_FLT_MAX
+            top = np.argpartition(-S, k - 1, axis=1)[:, :k] if k < n_c else np.tile(np.arange(n_c), (len(S), 1))
+            order = np.argsort(-np.take_along_axis(S, top, axis=1), axis=1, kind="stable")
+            ids[lo:lo + block] = np.take_along_axis(top, order, axis=1)
+            scores[lo:lo + block] = np.take_along_axis(S, ids[lo:lo + block], axis=1)
+        return ids, scores
 
     @_serving
     def similar_items(self, itemid, N: int = 10, recalculate_item: bool = False, item_users=None,
@@ -1107,11 +1270,13 @@ class ColdStartRecommender(BaseEstimator):
         col = self.collaborative_
         return {
             "arrays": {"user_factors": self._users.view, "item_factors": self._items.view,
-                       "item_prior": self._prior.view, "is_zero_shot": self._zero_shot.view},
+                       "item_prior": self._prior.view, "is_zero_shot": self._zero_shot.view,
+                       "item_variance": self._variance.view, "prior_share": self._share.view},
             "meta": {"n_users": int(self.n_users_), "n_items": int(self.n_items_),
                      "n_features_in": int(self.n_features_in_), "prior_weight": float(self.prior_weight_),
                      "content_constrained": bool(self.content_constrained_),
                      "content_norm": getattr(self, "content_norm_", None),
+                     "noise_variance": float(self._noise),
                      "settings": {k: _plain(getattr(self, k + "_")) for k in _SETTINGS
                                   if getattr(self, k + "_", None) is not None}},
             "collaborative_meta": {"class": None if col is None else type(col).__name__,
@@ -1153,6 +1318,19 @@ class ColdStartRecommender(BaseEstimator):
             _meta_float(settings, "map_alpha", "a non-negative number", lambda v: v >= 0)
         if "free_sweeps" in settings:
             _meta_int(settings, "free_sweeps", 0)
+        # the posterior's spread: absent in older files (and Spark's), then computed below
+        noise = 1.0 if meta.get("noise_variance") is None else _meta_float(
+            meta, "noise_variance", "a positive number", lambda v: v > 0)
+        variance, share = arrays.get("item_variance"), arrays.get("prior_share")
+        if (variance is None) != (share is None):
+            raise ValueError("item_variance and prior_share must be stored together")
+        if variance is not None:
+            for name, a, hi in (("item_variance", variance, np.inf), ("prior_share", share, 1.0)):
+                if not np.issubdtype(a.dtype, np.floating) or a.shape != (n_items,):
+                    raise ValueError(f"{name} must be a float array of shape ({n_items},); "
+                                     f"received {a.dtype} {a.shape}")
+                if not (np.all(np.isfinite(a)) and np.all(a >= 0) and np.all(a <= hi)):
+                    raise ValueError(f"{name} must hold finite values in [0, {hi}]")
         # every value checked: now set
         self._users, self._items = RowBuffer(users), RowBuffer(items)
         self._prior, self._zero_shot = RowBuffer(prior), RowBuffer(zero, dtype=bool)
@@ -1163,6 +1341,15 @@ class ColdStartRecommender(BaseEstimator):
         self.content_constrained_ = meta["content_constrained"]
         self.content_norm_ = cn
         self._cf_reg, self._cf_alpha = cf_reg, cf_alpha
+        self._noise = noise
+        self._user_sq = float(np.einsum("ij,ij->", users, users, dtype=np.float64)) / max(n_users, 1)
+        if variance is None:  # zero-shot items on their prior, the others as established
+            ev, _ = _user_eigen(gram_matrix(users))
+            est = noise * float(np.sum(ev / np.maximum(ev + cf_reg, 1e-30))) / max(n_users, 1)
+            variance = np.where(zero, noise * self._user_sq / (cf_reg + max(prior_weight, 1e-12)), est)
+            share = zero.astype(np.float32)
+        self._variance = RowBuffer(np.asarray(variance, dtype=np.float32))
+        self._share = RowBuffer(np.asarray(share, dtype=np.float32))
         self._resolve_settings()  # files without settings (and Spark's shells): the parameters
         for k, v in settings.items():  # the settings fit chose
             setattr(self, k + "_", v)
@@ -1202,6 +1389,21 @@ class ColdStartRecommender(BaseEstimator):
 #: Settings chosen in ``fit`` (the ``<name>_`` attributes, where the model has them) that a
 #: saved model keeps.
 _SETTINGS = ("zero_shot_scale", "map_alpha", "free_sweeps")
+
+
+_FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_serving(calibrated: Any, exploration: Any, weight: Any, seed: Any) -> bool:
+    """Check ``recommend``'s serving options; True when they change the scores."""
+    if not isinstance(calibrated, (bool, np.bool_)):
+        raise TypeError(f"calibrated must be True or False; received {calibrated!r}")
+    if exploration is not None and not (isinstance(exploration, str) and exploration in EXPLORATION_MODES):
+        raise ValueError(f"exploration must be None or one of {EXPLORATION_MODES}; received {exploration!r}")
+    _check_number(weight, "exploration_weight", "a non-negative number", lambda v: v >= 0)
+    if seed is not None:
+        _check_int(seed, "random_state", 0, 2**32 - 1, "or None")
+    return bool(calibrated) or exploration is not None
 
 
 def _auto(value: Any) -> bool:
@@ -1345,3 +1547,84 @@ def _search_grid(grid: tuple, start: int, score) -> Any:
             break
         i += step
     return grid[max(s, key=lambda j: (s[j], -j))]
+
+
+# ---------------------------------------------------------------------- uncertainty
+#: ``recommend(exploration=...)``: Thompson sampling of the score, or its upper confidence bound.
+EXPLORATION_MODES = ("thompson", "ucb")
+#: Items per block when the fit computes every item's posterior spread (bounded memory).
+_SPREAD_BLOCK = 8192
+
+
+def _user_eigen(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (k,) clipped at 0 and eigenvectors (k, k) of the users' Gram ``U'U``."""
+    ev, Q = np.linalg.eigh(np.asarray(gram, dtype=np.float64))
+    return np.maximum(ev, 0.0), Q
+
+
+def _spread(rows: sp.csr_matrix, exposed: sp.csr_matrix | None, F2: np.ndarray, ev: np.ndarray,
+            lam: float, alpha: float, established: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior spread of items, from the diagonal of their posterior precision in the
+    eigenbasis ``Q`` of the users' Gram ``U'U = Q diag(ev) Q'``.
+
+    For item i and direction k the precision is ``lam + E_ik + A_ik``: ``lam`` the prior's
+    (regularization, plus ``prior_weight_`` for items on their attribute prior), ``E_ik`` the
+    sum of ``(u.q_k)^2`` over the users who have seen the item (an interaction counts as
+    seeing it; for ``established`` items every user: ``ev_k``), ``A_ik`` the same over its
+    interactions weighted by ``c - 1``.
+
+    Parameters
+    ----------
+    rows : csr_matrix of shape (b, m)
+        Interaction weights of the items with the ``m`` users whose ``(U Q)^2`` rows are ``F2``.
+    exposed : csr_matrix of shape (b, m) or None
+    F2 : ndarray of shape (m, k)
+    ev : ndarray of shape (k,)
+
+    Returns
+    -------
+    variance : ndarray of shape (b,)
+        ``sum_k ev_k / precision_ik``: times the noise variance over the number of users, the
+        variance of the item's score for a typical user.
+    share : ndarray of shape (b,)
+        How much of the posterior mean is the prior's, ``sum_k ev_k (ev_k + lam - E_ik) /
+        (ev_k + lam + A_ik) / sum_k ev_k`` in [0, 1] (the model holds the users who have not
+        seen the item at the prior's score): 1 for an item nobody has seen, 0 for established items.
+    """
+    b = rows.shape[0]
+    conf1 = np.maximum(alpha * rows.data.astype(np.float64) - 1.0, 0.0)
+    A = np.asarray(sp.csr_matrix((conf1, rows.indices, rows.indptr), shape=rows.shape) @ F2)
+    if established:
+        E = np.broadcast_to(ev, (b, len(ev)))
+    else:
+        Ex = sp.csr_matrix((np.ones(rows.nnz), rows.indices, rows.indptr), shape=rows.shape)
+        if exposed is not None:
+            Ex = (Ex + sp.csr_matrix(exposed, dtype=np.float64)).tocsr()
+            Ex.data[:] = 1.0
+        E = np.asarray(Ex @ F2)
+    prec = lam + E + A
+    variance = (ev[None, :] / prec).sum(axis=1)
+    if established:
+        share = np.zeros(b)
+    else:
+        share = (np.clip((ev + lam - E) / (ev + lam + A), 0.0, 1.0) @ ev) / max(float(ev.sum()), 1e-30)
+    return variance, share
+
+
+def _noise_variance(user_items: sp.csr_matrix, users: np.ndarray, items: np.ndarray, alpha: float) -> float:
+    """The implicit-ALS loss per user-item pair at the fitted factors (unobserved pairs weigh 1
+    toward 0, observed ones ``c = alpha * w`` toward 1), over the items with interactions: the
+    noise variance the posterior's spread is scaled by."""
+    from .mapping import _pair_dots
+
+    ciu = user_items.T.tocsr()
+    warm = np.flatnonzero(np.diff(ciu.indptr) > 0)
+    if warm.size == 0 or users.shape[0] == 0:
+        return 1.0
+    V = np.ascontiguousarray(items[warm], dtype=np.float32)
+    C = ciu[warm]
+    total = float(np.sum(gram_matrix(users) * gram_matrix(V)))  # sum over all pairs of s^2
+    s = _pair_dots(V, C, np.ascontiguousarray(users, dtype=np.float32)).astype(np.float64)
+    c = alpha * C.data.astype(np.float64)
+    total += float(np.sum(c * (1.0 - s) ** 2 - s ** 2))
+    return max(total / (float(users.shape[0]) * warm.size), 1e-12)
