@@ -28,7 +28,11 @@ def register(sub) -> None:
     p.add_argument("--warmup-window", type=int, default=None,
                    help="refits establish items older than this many steps (default: none, an item "
                         "that arrived with attributes keeps its prior at any age)")
-    p.add_argument("--strategies", default=None, help="comma-separated subset of the strategies")
+    p.add_argument("--strategies", default=None,
+                   help="comma-separated subset of the strategies (zero-shot, no-attributes, content-profile, "
+                        "oracle, calibrated, thompson, ucb; default: all that apply)")
+    p.add_argument("--exploration-weight", type=float, default=1.0,
+                   help="thompson / ucb: standard deviations of the score's posterior spread (default 1)")
     p.add_argument("--seed", type=int, default=0)
     add_data_args(p, features=False)  # replay: every strategy gets the reference features
     p.add_argument("--json", dest="json_out", default=None, help="write the results here")
@@ -44,14 +48,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     config = SimulationConfig(n_steps=args.steps, items_per_step=args.items_per_step,
                               users_per_step=args.users_per_step, refit_every=args.refit_every or None,
                               new_age=args.new_age, warmup_window=args.warmup_window,
-                              random_state=args.seed)
+                              exploration_weight=args.exploration_weight, random_state=args.seed)
     if args.data != "synthetic" and args.data_dir is None and args.interactions is None:
         args.data_dir = args.data
     if args.data_dir is None and args.interactions is None:
-        from .synthetic import make_world
+        from .simulation import default_world
 
         kw = {} if args.informativeness is None else {"informativeness": args.informativeness}
-        data, split = make_world(random_state=args.seed, **kw), None
+        data, split = default_world(config, **kw), None  # sized to the steps asked
     else:
         from .cli_data import load_data
 
@@ -62,10 +66,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     rows = []
     for name, out in result["strategies"].items():
         ttfi = [x for x in out["time_to_first_interaction"] if x is not None]
-        rows.append({"strategy": name, "new recall (step 1)": out["new_item_recall"][0],
+        rows.append({"strategy": name, "clicks": out["total_clicks"], "clicks (step 1)": out["clicks"][0],
+                     "new-item clicks": out["total_new_item_clicks"],
+                     "new recall (step 1)": out["new_item_recall"][0],
                      "new recall (mean)": sum(out["new_item_recall"]) / len(out["step"]),
                      "new exposure": sum(out["new_item_exposure"]) / len(out["step"]),
                      "overall recall": sum(out["overall_recall"]) / len(out["step"]),
+                     "established recall": sum(out["established_recall"]) / len(out["step"]),
                      "steps to 1st click": sum(ttfi) / len(ttfi) if ttfi else None,
                      "never clicked": sum(out["never_interacted_share"]) / len(out["step"])})
     print(_table(rows, list(rows[0])))

@@ -12,13 +12,20 @@ with all their interactions) and ``partial_fit_users``.
 Strategies: ``zero-shot`` (coldstart), ``no-attributes`` (the same estimator fitted without
 attributes: new items have no vector until their first interaction and get ``explore_slots``
 random slots per list), ``content-profile`` (cosine between attributes and the user's profile)
-and, on synthetic data, ``oracle`` (ranks by the true scores).
+and, on synthetic data, ``oracle`` (ranks by the true scores); and coldstart served with
+``recommend(calibrated=True)`` (``calibrated``: new items placed by their expected score, not
+the zero-shot boost) and with an exploration term on top (``thompson``, ``ucb``;
+``exploration_weight`` of the config).
 
-Per step: ``new_item_recall`` / ``new_item_hit_rate`` (of the relevant new items of the user,
+Per step: ``clicks`` and ``new_item_clicks`` (totals in ``total_clicks`` and
+``total_new_item_clicks``), ``new_item_recall`` / ``new_item_hit_rate`` (of the relevant new items of the user,
 K = ``k``), ``new_item_exposure`` (share of list slots given to items younger than
 ``new_age`` steps; the default 1 = the step's own arrivals, so the pool of new items has the
-same size at every step), ``overall_recall``, ``established_recall`` (of the items established
-before the run) and ``clicks``; per arrival cohort the mean time to first interaction; and the
+same size at every step), ``established_exposure`` (items established before the run) and
+``warming_exposure`` (the rest: items that arrived in earlier steps), ``overall_recall``,
+``established_recall`` (of the items established before the run), with an oracle in the run
+``new_item_recall_vs_oracle``; per arrival cohort the mean time to first interaction
+(``mean_time_to_first_click`` over every item that got one); and the
 warm-up curve: recall of relevant items by their age (0 .. ``warmup_ages`` - 1), averaged over
 the steps, with clicks per item at each age (and cumulated), and with an oracle in the run the
 curve relative to the oracle's (whose own recall falls with age: its users have already taken
@@ -36,7 +43,7 @@ import scipy.sparse as sp
 
 from .model import ColdStartRecommender
 
-STRATEGIES = ("zero-shot", "no-attributes", "content-profile", "oracle")
+STRATEGIES = ("zero-shot", "no-attributes", "content-profile", "oracle", "calibrated", "thompson", "ucb")
 
 
 @dataclass
@@ -75,8 +82,10 @@ class SimulationConfig:
     explore_slots : int
         ``no-attributes``: slots per list given to random items that arrived without a vector.
     refit_every : int or None
-        Refit the model strategies (zero-shot and no-attributes) on their interactions after
-        every this many steps; None = never (partial fits only).
+        Refit the model strategies (all but content-profile and oracle) on their interactions
+        after every this many steps; None = never (partial fits only).
+    exploration_weight : float
+        ``thompson`` / ``ucb``: the ``exploration_weight`` of ``recommend``.
     base_rate : float
         Synthetic click model: click probability of a random item shown.
     model_params : dict
@@ -98,6 +107,7 @@ class SimulationConfig:
     explore_slots: int = 2
     refit_every: int | None = 1
     base_rate: float = 0.05
+    exploration_weight: float = 1.0
     model_params: dict = field(default_factory=lambda: {"factors": 128, "random_state": 0})
     random_state: int = 0
 
@@ -120,6 +130,10 @@ class SimulationConfig:
                              f"received {self.explore_slots!r} with k={self.k}")
         if not 0.0 < self.initial_items < 1.0:
             raise ValueError(f"SimulationConfig.initial_items must be in (0, 1); received {self.initial_items!r}")
+        w = self.exploration_weight
+        if isinstance(w, bool) or not isinstance(w, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(w) or w < 0:
+            raise ValueError(f"SimulationConfig.exploration_weight must be a non-negative number; received {w!r}")
         if not 0.0 < self.base_rate < 1.0:
             raise ValueError(f"SimulationConfig.base_rate must be in (0, 1); received {self.base_rate!r}")
         return self
@@ -172,6 +186,8 @@ class _ModelStrategy(_Strategy):
     """
 
     use_attributes = True
+    #: ``recommend``'s serving options (calibrated, exploration)
+    serving: dict = {}
 
     def start(self, log, available):
         self.refits = 0
@@ -239,7 +255,11 @@ class _ModelStrategy(_Strategy):
             with_vec, explore = available[known], available[~known & self.arrived[available]]
         n_exp = min(cfg.explore_slots, explore.size) if not self.use_attributes else 0
         n_rec = cfg.k - n_exp
-        ids, scores = self.model.recommend(users, log[users], N=n_rec, items=with_vec)
+        opts = dict(self.serving)
+        if opts.get("exploration") is not None:
+            opts["exploration_weight"] = float(cfg.exploration_weight)
+            opts["random_state"] = int(rng.integers(2 ** 31))
+        ids, scores = self.model.recommend(users, log[users], N=n_rec, items=with_vec, **opts)
         # already-liked items come back last with score -inf (the recommend contract): not shown
         ids = np.where(np.isneginf(np.atleast_2d(scores)), -1, np.atleast_2d(ids))
         if ids.shape[1] < n_rec:  # items= with fewer candidates than slots: pad the slots
@@ -256,6 +276,21 @@ class _ModelStrategy(_Strategy):
 
 class ZeroShot(_ModelStrategy):
     name = "zero-shot"
+
+
+class Calibrated(_ModelStrategy):
+    name = "calibrated"
+    serving = {"calibrated": True}
+
+
+class Thompson(_ModelStrategy):
+    name = "thompson"
+    serving = {"calibrated": True, "exploration": "thompson"}
+
+
+class UCB(_ModelStrategy):
+    name = "ucb"
+    serving = {"calibrated": True, "exploration": "ucb"}
 
 
 class NoAttributes(_ModelStrategy):
@@ -424,6 +459,27 @@ def _mean(x: np.ndarray) -> float:
     return float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
 
 
+#: The default world's size when the steps fit in it (``make_world``'s default).
+DEFAULT_WORLD_ITEMS = 3000
+
+
+def default_world(config: SimulationConfig | None = None, **world_params: Any):
+    """The default synthetic world, sized to the run: ``make_world``'s 3,000 items, or as many
+    as ``config``'s steps need (``n_steps * items_per_step`` new items after an
+    ``initial_items`` share of established ones): 5,000 for 20 steps of 100. ``world_params``
+    go to :func:`~coldstart.synthetic.make_world` (default ``random_state``: the config's)."""
+    from .synthetic import make_world
+
+    config = (config or SimulationConfig()).check()
+    need = int(np.ceil(config.n_steps * config.items_per_step / (1.0 - config.initial_items)))
+    # the initial share of a world of `need` items may round down: one more step of margin
+    while need - int(round(config.initial_items * need)) < config.n_steps * config.items_per_step:
+        need += 1
+    world_params.setdefault("n_items", max(DEFAULT_WORLD_ITEMS, need))
+    world_params.setdefault("random_state", config.random_state)
+    return make_world(**world_params)
+
+
 def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
              config: SimulationConfig | None = None, split: Any = None,
              verbose: bool = False) -> dict:
@@ -431,7 +487,8 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
 
     Parameters
     ----------
-    data : SyntheticWorld, "synthetic" (the default world) or a Dataset (replay; needs ``split``)
+    data : SyntheticWorld, "synthetic" (the default world, sized to the run: :func:`default_world`)
+        or a Dataset (replay; needs ``split``)
     strategies : names among ``STRATEGIES`` (default: all that apply; ``oracle`` needs synthetic data)
     config : SimulationConfig
     split : ColdStartSplit, for replay
@@ -440,12 +497,12 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
     -------
     dict ``{"config": {...}, "strategies": {name: {"step": [...], "new_item_recall": [...], ...}}}``
     """
-    from .synthetic import SyntheticWorld, make_world
+    from .synthetic import SyntheticWorld
 
     config = (config or SimulationConfig()).check()
     rng = np.random.default_rng(config.random_state)
     if isinstance(data, str) and data == "synthetic":
-        data = make_world(random_state=config.random_state)
+        data = default_world(config)
     synthetic = isinstance(data, SyntheticWorld)
     if synthetic:
         env = _SyntheticEnv(data, config, rng)
@@ -461,7 +518,8 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
                          "(oracle needs synthetic data)")
     features = sp.csr_matrix(env.features)
     n_items = features.shape[0]
-    classes = {"zero-shot": ZeroShot, "no-attributes": NoAttributes, "content-profile": ContentProfile}
+    classes = {"zero-shot": ZeroShot, "no-attributes": NoAttributes, "content-profile": ContentProfile,
+               "calibrated": Calibrated, "thompson": Thompson, "ucb": UCB}
     runs = {}
     for name in names:
         strat = Oracle(features, config, data) if name == "oracle" else classes[name](features, config)
@@ -471,8 +529,8 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
                       "first": np.full(n_items, -1), "fit_seconds": time.perf_counter() - t,
                       "clicks_by_age": {}, "recall_by_age": {}, "out": {
                           "step": [], "new_item_recall": [], "new_item_hit_rate": [],
-                          "new_item_exposure": [], "overall_recall": [], "established_recall": [],
-                          "clicks": [], "new_item_clicks": []}}
+                          "new_item_exposure": [], "established_exposure": [], "warming_exposure": [],
+                          "overall_recall": [], "established_recall": [], "clicks": [], "new_item_clicks": []}}
     arrival = np.full(n_items, -1)
     available = env.initial.copy()
     for step, batch in enumerate(env.batches):
@@ -513,6 +571,9 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
             out["new_item_recall"].append(_mean(rec_new))
             out["new_item_hit_rate"].append(_mean(hit_new))
             out["new_item_exposure"].append(float(shown_new.sum() / max(shown.sum(), 1)))
+            shown_est = shown & (arrival[np.maximum(lists, 0)] < 0)
+            out["established_exposure"].append(float(shown_est.sum() / max(shown.sum(), 1)))
+            out["warming_exposure"].append(float((shown & ~shown_est & ~shown_new).sum() / max(shown.sum(), 1)))
             out["overall_recall"].append(_mean(rec_all))
             out["established_recall"].append(_mean(rec_est))
             out["clicks"].append(int(len(ci)))
@@ -544,6 +605,12 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
             never.append(float(1 - got.mean()))
         out["time_to_first_interaction"] = ttfi
         out["never_interacted_share"] = never
+        arrived = np.concatenate(env.batches)
+        got = first[arrived] >= 0
+        out["mean_time_to_first_click"] = float(np.mean(first[arrived][got] - arrival[arrived][got])) \
+            if got.any() else None
+        out["total_clicks"] = int(sum(out["clicks"]))
+        out["total_new_item_clicks"] = int(sum(out["new_item_clicks"]))
         ages = sorted(run["recall_by_age"])
         out["warmup_age"] = ages
         out["warmup_recall"] = [float(np.mean(run["recall_by_age"][a])) for a in ages]
@@ -557,9 +624,12 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
         # the oracle's own curve falls with age (its users have already taken the items they
         # like most of each cohort): the ratio is what a strategy keeps of the attainable recall
         ora = result["strategies"]["oracle"]["warmup_recall"]
+        ora_new = result["strategies"]["oracle"]["new_item_recall"]
         for name, out in result["strategies"].items():
             out["warmup_recall_vs_oracle"] = [x / o if o > 0 else None
                                               for x, o in zip(out["warmup_recall"], ora)]
+            out["new_item_recall_vs_oracle"] = [x / o if o > 0 else None
+                                                for x, o in zip(out["new_item_recall"], ora_new)]
     return result
 
 
@@ -573,17 +643,18 @@ def plot_simulation(result: dict, path: str, informativeness: dict | None = None
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover
         raise ImportError("plots need matplotlib: pip install 'coldstart[plot]'") from exc
-    panels = ["new_item_recall", "new_item_exposure", "overall_recall", "warmup"]
+    panels = ["clicks", "new_item_recall", "new_item_exposure", "established_recall", "warmup"]
     n = len(panels) + (1 if informativeness else 0)
     fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6))
+    w = len(panels) - 1
     for name, out in result["strategies"].items():
-        for ax, key in zip(axes, panels[:3]):
+        for ax, key in zip(axes, panels[:w]):
             ax.plot(out["step"], out[key], marker="o", ms=3, label=name)
             ax.set_title(key.replace("_", " "))
             ax.set_xlabel("step")
-        axes[3].plot(out["warmup_age"], out["warmup_recall"], marker="o", label=name)
-    axes[3].set_title("warm-up: recall of items by age")
-    axes[3].set_xlabel("item age (steps)")
+        axes[w].plot(out["warmup_age"], out["warmup_recall"], marker="o", label=name)
+    axes[w].set_title("warm-up: recall of items by age")
+    axes[w].set_xlabel("item age (steps)")
     axes[0].legend(fontsize=8)
     if informativeness:
         ax = axes[-1]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from coldstart.simulation import SimulationConfig, _SyntheticEnv, simulate
+from coldstart.simulation import STRATEGIES, SimulationConfig, _SyntheticEnv, default_world, simulate
 from coldstart.synthetic import make_world
 
 
@@ -20,8 +20,15 @@ def small():
 
 def test_output_layout(small):
     world, cfg, res = small
-    assert set(res["strategies"]) == {"zero-shot", "no-attributes", "content-profile", "oracle"}
+    assert set(res["strategies"]) == {"zero-shot", "no-attributes", "content-profile", "oracle",
+                                      "calibrated", "thompson", "ucb"}
     for out in res["strategies"].values():
+        assert out["total_clicks"] == sum(out["clicks"]) and out["total_new_item_clicks"] == sum(out["new_item_clicks"])
+        shares = np.add(np.add(out["new_item_exposure"], out["established_exposure"]), out["warming_exposure"])
+        np.testing.assert_allclose(shares, 1.0)
+        assert out["warming_exposure"][0] == 0.0  # nothing arrived before the first step
+        assert out["mean_time_to_first_click"] is None or 0 <= out["mean_time_to_first_click"] < cfg.n_steps
+        assert len(out["new_item_recall_vs_oracle"]) == cfg.n_steps
         for key in ("new_item_recall", "new_item_hit_rate", "new_item_exposure", "overall_recall", "clicks"):
             assert len(out[key]) == cfg.n_steps
         assert out["step"] == [0, 1, 2]
@@ -259,3 +266,39 @@ def test_bad_config_is_refused_naming_the_knob(knob, value):
     with pytest.raises(ValueError, match=f"SimulationConfig.{knob}"):
         simulate(make_world(n_users=50, n_items=200, random_state=0),
                  config=SimulationConfig(**{knob: value}))
+
+
+def test_the_default_world_sizes_itself_to_the_steps():
+    assert STRATEGIES[:4] == ("zero-shot", "no-attributes", "content-profile", "oracle")
+    ten = SimulationConfig(n_steps=10, items_per_step=100)
+    assert default_world(ten).n_items == 3000  # the former default world, unchanged
+    twenty = SimulationConfig(n_steps=20, items_per_step=100)
+    world = default_world(twenty)
+    assert world.n_items == 5000
+    env = _SyntheticEnv(world, twenty, np.random.default_rng(0))
+    assert len(env.batches) == 20 and all(len(b) == 100 for b in env.batches)
+    odd = SimulationConfig(n_steps=7, items_per_step=333, initial_items=0.55)
+    env = _SyntheticEnv(default_world(odd, n_users=50), odd, np.random.default_rng(0))
+    assert all(len(b) == 333 for b in env.batches)
+
+
+def test_calibrated_serving_gives_new_items_less_of_the_lists_than_the_boost(small):
+    world, cfg, res = small
+    s = res["strategies"]
+    assert s["calibrated"]["new_item_exposure"][0] < s["zero-shot"]["new_item_exposure"][0]
+    # exploration spends extra exposure on the uncertain new items
+    assert s["ucb"]["new_item_exposure"][0] >= s["calibrated"]["new_item_exposure"][0]
+
+
+def test_cli_simulate_20_steps_on_the_default_world(tmp_path, capsys):
+    """Refused before the default world sized itself (3,000 items: enough for 12 steps)."""
+    import json
+
+    from coldstart.cli import main
+
+    out = tmp_path / "sim.json"
+    assert main(["simulate", "--steps", "20", "--users-per-step", "30", "--strategies", "oracle",
+                 "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["config"]["n_items"] == 5000 and len(res["strategies"]["oracle"]["clicks"]) == 20
+    assert "clicks (step 1)" in capsys.readouterr().out
