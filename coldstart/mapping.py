@@ -496,21 +496,34 @@ def fit_map_on_interactions(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, U: np.ndarray
     -------
     W : ndarray of shape (n_features, k), float32
     """
-    evf, Q, lam = _gram_eigen(U.T @ U, lam_rel)
+    return map_path(Xw, Ciu, U, W0, num_threads, blocks)(lam_rel, iters)
+
+
+def map_path(Xw: sp.csr_matrix, Ciu: sp.csr_matrix | None, U: np.ndarray, W0: np.ndarray,
+             num_threads: int = 0, blocks: "_ItemBlocks | None" = None):
+    """:func:`fit_map_on_interactions` from one start ``W0`` at several penalties: returns
+    ``fit(lam_rel, iters) -> W`` (n_features, k). The rotations into the eigenbasis of ``U'U``
+    and the first pass over the data (gradient and preconditioner at ``W0``, which do not
+    depend on the penalty) are computed once and shared by every call."""
+    evf, Q, mean_ev = _gram_eigen(U.T @ U, 1.0)
     # the dense rotations run on every core's BLAS, whatever the caller's limit (implicit's
     # solver wants it at 1)
     with _blas_controller().limit(limits=n_workers(num_threads), user_api="blas"):
         Ut = np.ascontiguousarray(U @ Q, dtype=np.float32)
-        Wt = np.ascontiguousarray(W0 @ Q, dtype=np.float32)
+        Wt0 = np.ascontiguousarray(W0 @ Q, dtype=np.float32)
     if blocks is None:
         blocks = map_blocks(Xw, Ciu, num_threads)
     sq = blocks.squares()
     k = Ut.shape[1]
-    Wt = _map_cg(lambda W: blocks.reduce(lambda Xb, Cb, sl: _block_start(Xb, Cb, Ut, evf, W, sq[sl.start]), 2 * k),
-                 lambda P: blocks.reduce(lambda Xb, Cb, _: _block_op(Xb, Cb, Ut, evf, P), k),
-                 Wt, lam, iters)
-    with _blas_controller().limit(limits=n_workers(num_threads), user_api="blas"):
-        return np.ascontiguousarray(Wt @ Q.T, dtype=np.float32)
+    start = blocks.reduce(lambda Xb, Cb, sl: _block_start(Xb, Cb, Ut, evf, Wt0, sq[sl.start]), 2 * k)
+
+    def fit(lam_rel: float, iters: int) -> np.ndarray:
+        Wt = _map_cg(start.copy(), lambda P: blocks.reduce(lambda Xb, Cb, _: _block_op(Xb, Cb, Ut, evf, P), k),
+                     Wt0.copy(), float(lam_rel) * mean_ev, iters)
+        with _blas_controller().limit(limits=n_workers(num_threads), user_api="blas"):
+            return np.ascontiguousarray(Wt @ Q.T, dtype=np.float32)
+
+    return fit
 
 
 def map_blocks(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, num_threads: int = 0) -> "_ItemBlocks":
@@ -531,14 +544,15 @@ def _gram_eigen(G: np.ndarray, lam_rel: float) -> tuple[np.ndarray, np.ndarray, 
 def _map_cg(start, op, Wt: np.ndarray, lam: float, iters: int) -> np.ndarray:
     """The preconditioned CG of :func:`fit_map_on_interactions`, eigenbasis, data products given.
 
-    ``start(Wt)``: the sum over item blocks of :func:`_block_start` at ``Wt`` (n_features, 2k);
+    ``start(Wt)``: the sum over item blocks of :func:`_block_start` at ``Wt`` (n_features, 2k),
+    or that array itself (consumed);
     ``op(P)``: the sum over item blocks of :func:`_block_op` at ``P`` (n_features, k). The
     local fit sums them over a thread pool, ``coldstart.spark`` over Spark partitions.
     ``iters`` steps from ``Wt`` (n_features, k) float32, updated in place and returned.
     The (n_features, k) updates run in place: a handful of arrays of that size in all.
     """
     k = Wt.shape[1]
-    start_ = start(Wt)
+    start_ = start(Wt) if callable(start) else start  # an array: the first pass, already made
     r = start_[:, :k] - lam * Wt
     minv = start_[:, k:]
     minv += lam

@@ -20,7 +20,7 @@ from ._validation import (check_ids, check_item_features, check_positive, check_
                           check_user_items)
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             solve_from_prior, to_numpy_factors)
-from .mapping import RidgeMap, fit_map_on_interactions, map_blocks
+from .mapping import RidgeMap, fit_map_on_interactions, map_blocks, map_path
 from .tuning import VALIDATION_K, RankingProbe, internal_split, validation_users
 from .weighting import AttributeWeighting
 
@@ -79,6 +79,9 @@ WARM_TOLERANCE = 0.98
 MIN_ATTRIBUTE_LIFT = 1.5
 #: Free sweeps on every training pair after the internal fit, when it chose free sweeps.
 COMPLETION_SWEEPS = 2
+#: CG steps of the zero-shot map at each penalty tried and of the final map (from the joint
+#: fit's map: the validated recipe is the final one).
+TUNED_MAP_ITERS = 3
 
 
 class ColdStartRecommender(BaseEstimator):
@@ -493,11 +496,11 @@ class ColdStartRecommender(BaseEstimator):
             users_c = validation_users(split.probe_item_pairs, rng)
             rms_warm = _rms(V[warm0])
             found = {}
+            path = map_path(X_warm0, None, U, W_joint, threads, blocks0)  # one first pass for all
             cold_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items)
 
             def cold_score(lam):  # the map at penalty lam and the probe items' Recall@K
-                Wl = fit_map_on_interactions(X_warm0, None, U, lam, W_joint, iters=PLUGIN_MAP_ITERS,
-                                             num_threads=threads, blocks=blocks0)
+                Wl = path(lam, TUNED_MAP_ITERS)
                 ref = _rms(np.asarray(X_warm0 @ Wl))
                 Z = _calibrated(np.asarray(X_zs0 @ Wl, dtype=np.float32), ref, self.zero_shot_norm_power)
                 Vc = np.zeros_like(V)
@@ -561,14 +564,14 @@ class ColdStartRecommender(BaseEstimator):
                 for _ in range(COMPLETION_SWEEPS):
                     solver(cui, U, V, reg, num_threads=threads)
                     solver(ciu, V, U, reg, num_threads=threads)
-            # the final map by the recipe that was validated: PLUGIN_MAP_ITERS steps at the
+            # the final map by the recipe that was validated: TUNED_MAP_ITERS steps at the
             # chosen penalty from the joint fit's map, with the final users and every warm item
             X_warm, cols_f, d = _active_columns(Xw[warm])
             W = np.zeros((X_warm.shape[1], V.shape[1]), np.float32)
             W[slice(None) if cols is None else (cols if cols_f is None else np.searchsorted(cols_f, cols))] = W_joint
             cols = cols_f
         W = fit_map_on_interactions(X_warm, cui.T.tocsr()[np.flatnonzero(warm)], U, self.map_alpha_, W,
-                                    iters=PLUGIN_MAP_ITERS, num_threads=threads)
+                                    iters=TUNED_MAP_ITERS, num_threads=threads)
         self.mapper_ = self._fitted_map(W, cols, d)
         als.user_factors, als.item_factors = U, V
         self.collaborative_ = als
