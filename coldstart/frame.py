@@ -183,8 +183,12 @@ class FrameRecommender:
 
     # ---------------------------------------------------------------- serving
     def recommend(self, user_ids: Any, N: int = 10, filter_already_liked_items: bool = True,
-                  items: Any = None, filter_items: Any = None) -> pd.DataFrame:
-        """Top-N items per user as a DataFrame ``[user_col, item_col, score, rank]``."""
+                  items: Any = None, filter_items: Any = None, calibrated: bool = False,
+                  exploration: str | None = None, exploration_weight: float = 1.0,
+                  random_state: int | None = None) -> pd.DataFrame:
+        """Top-N items per user as a DataFrame ``[user_col, item_col, score, rank]``;
+        ``calibrated``, ``exploration``, ``exploration_weight`` and ``random_state`` as in
+        :meth:`ColdStartRecommender.recommend`."""
         self._check_fitted()
         ext = np.atleast_1d(np.asarray(user_ids, dtype=object))
         uidx = self.user_ids_.to_internal(ext)
@@ -192,7 +196,9 @@ class FrameRecommender:
         filt = None if filter_items is None else self.item_ids_.to_internal(filter_items)
         ids, scores = self.model_.recommend(uidx, self.user_items_[uidx], N=N,
                                             filter_already_liked_items=filter_already_liked_items,
-                                            items=cand, filter_items=filt)
+                                            items=cand, filter_items=filt, calibrated=calibrated,
+                                            exploration=exploration, exploration_weight=exploration_weight,
+                                            random_state=random_state)
         return self._frame(ext, ids, scores, self.user_col)
 
     def similar_items(self, item_ids: Any, N: int = 10) -> pd.DataFrame:

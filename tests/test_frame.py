@@ -96,3 +96,14 @@ def test_save_load_keeps_ids(tmp_path, frames):
     back = FrameRecommender.load(path)
     pd.testing.assert_frame_equal(rec.recommend([10, 30], N=6), back.recommend([10, 30], N=6))
     pd.testing.assert_frame_equal(rec.similar_items(["doc-3"], N=4), back.similar_items(["doc-3"], N=4))
+
+
+def test_recommend_passes_the_serving_options(frames):
+    inter, attrs, user_ids, item_ids, uc, ic = frames
+    rec = make().fit(inter, attrs)
+    m = rec.model_
+    out = rec.recommend([20], N=5, calibrated=True, exploration="thompson", random_state=4)
+    ids, _ = m.recommend(1, rec.user_items_[1], N=5, calibrated=True, exploration="thompson", random_state=4)
+    assert out["item_id"].tolist() == list(item_ids[ids])
+    with pytest.raises(ValueError, match="exploration"):
+        rec.recommend([20], exploration="greedy")
