@@ -113,7 +113,18 @@ def test_saved_and_loaded_with_checks(world, tmp_path):
     zs = c.is_zero_shot_
     assert c.item_variance_[zs].min() > c.item_variance_[~zs].max()
     np.testing.assert_array_equal(c._share.view, zs.astype(np.float32))
-    del ModelFileError
+    # hostile files: refused with the loader's one error
+    from tests.test_hostile import _rewrite
+
+    for edit_meta, edit_arrays in ((lambda mt: mt["state"].update(noise_variance=-1.0), None),
+                                   (lambda mt: mt["state"].update(noise_variance="big"), None),
+                                   (None, lambda a: a.update(item_variance=np.full(m.n_items_, np.inf, np.float32))),
+                                   (None, lambda a: a.pop("prior_share"))):
+        p = tmp_path / "bad.npz"
+        m.save(p)
+        _rewrite(p, edit_meta=edit_meta, edit_arrays=edit_arrays)
+        with pytest.raises(ModelFileError):
+            ColdStartRecommender.load(p)
 
 
 def _new_share(ids, cold):
