@@ -1035,7 +1035,9 @@ class ColdStartRecommender(BaseEstimator):
             Add an exploration term to the score of the items still on their attribute prior,
             from their posterior spread (``item_variance_``; established items are served at
             their mean): "ucb" adds ``exploration_weight`` standard deviations of the user's
-            score, "thompson" a normal draw of that standard deviation per user and item.
+            score, "thompson" a normal draw of that standard deviation per user and item
+            (drawn from ``random_state`` and the user's id: a user's list is the same alone or
+            in a batch).
         exploration_weight : float >= 0, default 1.0
         random_state : int, optional
             Seed of the Thompson draws (the same seed gives the same lists).
@@ -1068,7 +1070,7 @@ class ColdStartRecommender(BaseEstimator):
             ids = np.full((len(U), 0), -1, dtype=np.int64)
             scores = np.full((len(U), 0), -np.inf, dtype=np.float32)
         elif adjust:
-            ids, scores = self._adjusted_topk(U, factors, cand, filt, banned, k, calibrated, exploration,
+            ids, scores = self._adjusted_topk(U, uids, factors, cand, filt, banned, k, calibrated, exploration,
                                               float(exploration_weight), random_state)
             if cand is not None:
                 ids = cand[ids]
@@ -1081,10 +1083,11 @@ class ColdStartRecommender(BaseEstimator):
                 ids = cand[ids]
         return finish(ids, scores, n_cols, liked=liked, cand=cand, banned=banned, scalar=scalar)
 
-    def _adjusted_topk(self, U, factors, cand, filt, banned, k, calibrated, exploration, weight, seed):
+    def _adjusted_topk(self, U, uids, factors, cand, filt, banned, k, calibrated, exploration, weight, seed):
         """Raw top-k (positions in ``factors``, filtered scores ``-FLT_MAX``) with the items on
         their attribute prior scored calibrated and/or with an exploration term (see
-        :meth:`recommend`); scores computed for blocks of users, all candidates at a time."""
+        :meth:`recommend`); scores computed for blocks of users, all candidates at a time.
+        Thompson draws come from ``(seed, user id)``: a user's list is the same alone or in a batch."""
         rows = np.arange(self.n_items_) if cand is None else cand
         share = self._share.view[rows]
         flex = np.flatnonzero((share > 0) | self._zero_shot.view[rows])
@@ -1096,7 +1099,8 @@ class ColdStartRecommender(BaseEstimator):
         if exploration is not None:
             tau = self._variance.view[rows[flex]].astype(np.float64) / max(getattr(self, "_user_sq", 0.0), 1e-30)
             sd = (weight * np.sqrt(tau)).astype(np.float32)  # per unit of the user's norm
-        rng = np.random.default_rng(seed) if exploration == "thompson" else None
+        if exploration == "thompson" and seed is None:
+            seed = int(np.random.default_rng().integers(2 ** 32))
         n_u, n_c = len(U), factors.shape[0]
         ids = np.empty((n_u, k), dtype=np.int64)
         scores = np.empty((n_u, k), dtype=np.float32)
@@ -1109,8 +1113,11 @@ class ColdStartRecommender(BaseEstimator):
                 Sf = Ub @ Vf.T
                 if sd is not None:
                     bonus = np.sqrt(np.einsum("ij,ij->i", Ub, Ub))[:, None] * sd[None, :]
-                    if rng is not None:
-                        bonus *= rng.standard_normal(bonus.shape, dtype=np.float32)
+                    if exploration == "thompson":
+                        keys = uids[lo:lo + block] if np.issubdtype(uids.dtype, np.integer) \
+                            else np.arange(lo, lo + len(Ub))  # recalculated users without integer ids
+                        bonus *= np.stack([np.random.default_rng([seed, int(u) % 2 ** 63]).standard_normal(
+                            len(flex), dtype=np.float32) for u in keys])
                     Sf += bonus
                 S[:, flex] = Sf
             if banned is not None:

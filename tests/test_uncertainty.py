@@ -190,3 +190,16 @@ def test_bad_serving_options_are_refused(world, kw, match):
     m, ui, train, X, cold = world
     with pytest.raises((ValueError, TypeError), match=match):
         m.recommend(0, train[0], **kw)
+
+
+def test_a_users_thompson_list_is_the_same_alone_or_in_a_batch(world):
+    m, ui, train, X, cold = world
+    users = np.array([4, 9, 17])
+    batch = m.recommend(users, train[users], N=10, calibrated=True, exploration="thompson", random_state=5)
+    for r, u in enumerate(users):
+        alone = m.recommend(int(u), train[u], N=10, calibrated=True, exploration="thompson", random_state=5)
+        np.testing.assert_array_equal(alone[0], batch[0][r])
+        np.testing.assert_allclose(alone[1], batch[1][r], rtol=1e-6)
+    # recalculated users are served too
+    ids, _ = m.recommend(users, train[users], N=10, recalculate_user=True, exploration="thompson", random_state=5)
+    assert ids.shape == (3, 10) and (ids >= 0).all()
