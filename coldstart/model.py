@@ -1181,6 +1181,15 @@ class ColdStartRecommender(BaseEstimator):
             qids, _ = check_ids(itemid, self.n_items_, "itemid")
             q = factors[qids] / norms[qids, None]
         cand, banned = candidates(items, filter_items, self.n_items_, call="similar_items")
+        # the query is its own nearest item (cosine 1), ties or not; not a recalculated one
+        return self._cosine_top(factors, norms, q, N, cand, banned, None if recalculate_item else qids,
+                                scalar)
+
+    def _cosine_top(self, factors, norms, q, N, cand, banned, own_ids, scalar):
+        """Top ``N`` rows of ``factors`` (n, k) by cosine with the unit queries ``q`` (m, k),
+        within ``cand`` / without ``banned`` (implicit's contract); with ``own_ids`` (the
+        queries' own rows) each query's own row is listed first."""
+        full = factors
         if cand is not None:
             factors, norms = factors[cand], norms[cand]
         n_cols = width(N, cand)
@@ -1195,9 +1204,9 @@ class ColdStartRecommender(BaseEstimator):
         if cand is not None:
             ids = cand[ids]
         ids, scores = finish(ids, scores, n_cols, cand=cand, banned=banned)
-        if not recalculate_item:  # the query is its own nearest item (cosine 1), ties or not
-            own = np.any(self._items.view[qids] != 0, axis=1)
-            ids, scores = self_first(ids, scores, qids, own, cand, banned)
+        if own_ids is not None:
+            own = np.any(full[own_ids] != 0, axis=1)
+            ids, scores = self_first(ids, scores, own_ids, own, cand, banned)
         return (ids[0], scores[0]) if scalar else (ids, scores)
 
     @_serving
@@ -1220,20 +1229,7 @@ class ColdStartRecommender(BaseEstimator):
         q = factors[qids] / norms[qids, None]
         cand, banned = candidates(users, filter_users, self.n_users_, call="similar_users", name="users",
                                   filter_name="filter_users", kind="user")
-        if cand is not None:
-            factors, norms = factors[cand], norms[cand]
-        n_cols = width(N, cand)
-        k = min(n_cols, factors.shape[0])
-        ids, scores = topk_batched(factors, np.ascontiguousarray(q, dtype=np.float32), k, item_norms=norms,
-                                   filter_items=None if banned is None else banned.astype(np.int32),
-                                   num_threads=self.num_threads)
-        ids = ids.astype(np.int64)
-        if cand is not None:
-            ids = cand[ids]
-        ids, scores = finish(ids, scores, n_cols, cand=cand, banned=banned)
-        own = np.any(self._users.view[qids] != 0, axis=1)
-        ids, scores = self_first(ids, scores, qids, own, cand, banned)
-        return (ids[0], scores[0]) if scalar else (ids, scores)
+        return self._cosine_top(factors, norms, q, N, cand, banned, qids, scalar)
 
     # ------------------------------------------------------------------ explanations
     def explain_item(self, item_features, feature_names=None, top: int = 10):
