@@ -108,7 +108,8 @@ def explain_score(model, userid: int, item_features: Any, feature_names: Any = N
     """Attributes that contributed most to the score of an item (by its attributes) for a user.
 
     The contributions plus the intercept's term add up to the zero-shot score ``u.v`` (each
-    scaled by the vector's length calibration, ``zero_shot_norm_power``).
+    scaled by the vector's length calibration, ``zero_shot_norm_power``); ``attrs["score"]``
+    is that score and ``attrs["remainder"]`` what the listed rows leave out.
     """
     check_is_fitted(model)
     uid, _ = check_ids(userid, model.n_users_, "userid", kind="user")
@@ -117,7 +118,13 @@ def explain_score(model, userid: int, item_features: Any, feature_names: Any = N
     x = _weighted_row(model, item_features)
     cols, vals = x.indices, x.data.astype(np.float64)
     contrib = vals * (coef[cols] @ u) * _length_factor(model, vals @ coef[cols] + intercept)
-    return _frame(cols, vals, contrib, _names(model, feature_names), top)
+    df = _frame(cols, vals, contrib, _names(model, feature_names), top)
+    # the scale: the zero-shot score itself, and what the listed rows leave out (the other
+    # attributes and the intercept's term)
+    score = float(np.asarray(model.embed_items(item_features), dtype=np.float64)[0] @ u)
+    df.attrs["score"] = score
+    df.attrs["remainder"] = score - float(df["contribution"].sum())
+    return df
 
 
 def nearest_established(model, itemid: int, N: int = 10) -> pd.DataFrame:

@@ -114,11 +114,16 @@ class FrameRecommender:
         return m
 
     # ---------------------------------------------------------------- fit / add
-    def fit(self, interactions: pd.DataFrame, item_attributes: Any) -> "FrameRecommender":
+    def fit(self, interactions: pd.DataFrame, item_attributes: Any, new_items: Any = None,
+            exposures: pd.DataFrame | None = None) -> "FrameRecommender":
         """Fit from an interactions frame and item attributes indexed by item id.
 
         Items with attributes but no interactions get zero-shot vectors; every item in
-        ``interactions`` must have attributes.
+        ``interactions`` must have attributes. ``new_items`` (item ids still warming up) and
+        ``exposures`` (a frame of impressions: ``user_col``, ``item_col``; users and items
+        known from ``interactions`` / ``item_attributes``) are passed to
+        :meth:`ColdStartRecommender.fit`; the impressions are kept (``exposures_``) for
+        :meth:`partial_fit`.
         """
         if self.duplicates not in ("raise", "sum"):
             raise ValueError(f"duplicates must be 'raise' or 'sum'; received {self.duplicates!r}")
@@ -136,11 +141,15 @@ class FrameRecommender:
                              "item_attributes to hold a row for every item")
         user_ids = IdMap.from_values(interactions[self.user_col], name="user")
         user_items = self._matrix(interactions, user_ids, item_ids, "interactions")
+        shown = None if exposures is None else self._pattern(exposures, user_ids, item_ids, "exposures")
+        new_idx = None if new_items is None else item_ids.to_internal(np.atleast_1d(np.asarray(new_items, dtype=object)))
         from sklearn.base import clone
 
-        model = clone(self.model if self.model is not None else ColdStartRecommender()).fit(user_items, X)
+        model = clone(self.model if self.model is not None else ColdStartRecommender()).fit(
+            user_items, X, new_items=new_idx, exposures=shown)
         # all checked and fitted: now set (a failed fit leaves the previous state as it was)
         self.item_ids_, self.user_ids_, self.user_items_, self.model_ = item_ids, user_ids, user_items, model
+        self.exposures_ = shown
         self.attribute_columns_ = (None if getattr(model, "featurizer_", None) is not None
                                    else _attribute_columns(item_attributes, self.item_col))
         return self
@@ -153,12 +162,21 @@ class FrameRecommender:
         V_idx = self.model_.add_items(X)  # checks the attributes before it changes anything
         self.item_ids_ = new_ids
         self.user_items_ = _resized(self.user_items_, (self.user_items_.shape[0], len(new_ids)))
+        if getattr(self, "exposures_", None) is not None:
+            self.exposures_ = _resized(self.exposures_, self.user_items_.shape)
         return V_idx
 
-    def partial_fit(self, interactions: pd.DataFrame) -> "FrameRecommender":
+    def partial_fit(self, interactions: pd.DataFrame, exposures: pd.DataFrame | None = None) -> "FrameRecommender":
         """Take new interactions of known items in: new users are added, the items concerned
         get their vectors refitted from all their interactions (zero-shot prior included),
-        and the users concerned are refitted."""
+        and the users concerned are refitted.
+
+        ``exposures``: new impressions (``user_col``, ``item_col``; an interaction counts as
+        one). They are added to ``exposures_`` and every item with an interaction or an
+        impression in this call is refitted with all its impressions so far
+        (:meth:`ColdStartRecommender.partial_fit_items`: the users who saw it and did not
+        interact count against it).
+        """
         self._check_fitted()
         if not isinstance(interactions, pd.DataFrame) or self.user_col not in interactions:
             raise TypeError(f"interactions must be a DataFrame with columns {self.user_col!r}, "
@@ -176,10 +194,59 @@ class FrameRecommender:
         user_items = (seen + delta).tocsr()
         items = np.unique(delta.indices)
         users = np.unique(delta.tocoo().row)
+        shown_all = None
+        if exposures is not None or getattr(self, "exposures_", None) is not None:
+            old = getattr(self, "exposures_", None)
+            shown_all = (sp.csr_matrix(user_items.shape, dtype=np.float32) if old is None
+                         else _resized(old, user_items.shape).astype(np.float32))
+            if exposures is not None:
+                new = self._pattern(exposures, user_ids, self.item_ids_, "exposures")
+                items = np.union1d(items, np.unique(new.indices))
+                shown_all = shown_all + new
+            shown_all = (shown_all + (user_items != 0)).tocsr()
+            shown_all.data[:] = 1.0
         self.model_.partial_fit_users(users, user_items[users])  # adds the new users first
-        self.model_.partial_fit_items(items, user_items.T.tocsr()[items])
+        self.model_.partial_fit_items(items, user_items.T.tocsr()[items],
+                                      item_exposures=None if shown_all is None else shown_all.T.tocsr()[items])
         self.user_ids_, self.user_items_ = user_ids, user_items
+        if shown_all is not None:
+            self.exposures_ = shown_all
         return self
+
+    def _pattern(self, pairs: pd.DataFrame, users: IdMap, items: IdMap, name: str) -> sp.csr_matrix:
+        """A 0/1 CSR (len(users), len(items)) of the (user, item) pairs of a frame of known ids."""
+        if not isinstance(pairs, pd.DataFrame) or self.user_col not in pairs or self.item_col not in pairs:
+            raise TypeError(f"{name} must be a DataFrame with columns {self.user_col!r}, {self.item_col!r}; "
+                            f"received {type(pairs).__name__}")
+        u = users.to_internal(pairs[self.user_col])
+        i = items.to_internal(pairs[self.item_col])
+        m = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=(len(users), len(items)))
+        m.sum_duplicates()
+        m.data[:] = 1.0
+        return m
+
+    def explain(self, user_id: Any, item_id: Any, item_attributes: Any, top: int = 10) -> pd.DataFrame:
+        """Why ``item_id`` scores what it does for ``user_id``: the attributes (a one-row frame or
+        ``(ids, matrix)`` as for :meth:`add_items`) that contribute most to its zero-shot part.
+
+        Returns the rows of :meth:`ColdStartRecommender.explain_score` (``attribute``, ``value``,
+        ``contribution``); ``attrs["score"]`` is the item's score for the user now (its current
+        vector: zero-shot, warming up or collaborative) and ``attrs["remainder"]`` the part the
+        listed attributes do not cover (the other attributes, the map's intercept and what the
+        item's interactions moved it by).
+        """
+        self._check_fitted()
+        uid = int(self.user_ids_.to_internal([user_id])[0])
+        iid = int(self.item_ids_.to_internal([item_id])[0])
+        ids, X = self._features_of(item_attributes, columns=getattr(self, "attribute_columns_", None))
+        if len(ids) != 1:
+            raise ValueError(f"item_attributes must hold one row (the item {item_id!r}); received {len(ids)}")
+        names = getattr(self, "attribute_columns_", None)
+        df = self.model_.explain_score(uid, X, feature_names=names, top=top)
+        score = float(self.model_.user_factors_[uid] @ self.model_.item_factors_[iid])
+        df.attrs["score"] = score
+        df.attrs["remainder"] = score - float(df["contribution"].sum())
+        return df
 
     # ---------------------------------------------------------------- serving
     def recommend(self, user_ids: Any, N: int = 10, filter_already_liked_items: bool = True,
@@ -249,6 +316,9 @@ class FrameRecommender:
                 "attribute_columns": _jsonable_columns(getattr(self, "attribute_columns_", None))}
         arrays = {"ui_data": m.data, "ui_indices": m.indices, "ui_indptr": m.indptr,
                   "ui_shape": np.asarray(m.shape, dtype=np.int64)}
+        if getattr(self, "exposures_", None) is not None:  # the impressions: their pattern
+            e = self.exposures_.tocsr()
+            arrays.update(ex_indices=e.indices, ex_indptr=e.indptr)
         for prefix, ids in (("user_ids", self.user_ids_), ("item_ids", self.item_ids_)):
             for k, v in ids.to_arrays().items():
                 arrays[prefix if k == "ids" else f"{prefix}_{k}"] = v
@@ -281,6 +351,12 @@ class FrameRecommender:
             if ui.nnz and (not np.all(np.isfinite(ui.data)) or ui.data.min() < 0):
                 raise ValueError("interaction weights must be finite and non-negative")
             obj.user_items_ = ui
+            obj.exposures_ = None
+            if "ex_indices" in arrays:
+                ind, ptr = np.asarray(arrays["ex_indices"]), np.asarray(arrays["ex_indptr"])
+                ex = sp.csr_matrix((np.ones(ind.size, np.float32), ind, ptr), shape=shape)
+                ex.check_format(full_check=True)
+                obj.exposures_ = ex
             if columns is not None:
                 if not isinstance(columns, list) or len(columns) != model.n_features_in_:
                     raise ValueError(f"attribute_columns must list the model's {model.n_features_in_} columns")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,3 +109,51 @@ def test_recommend_passes_the_serving_options(frames):
     assert out["item_id"].tolist() == list(item_ids[ids])
     with pytest.raises(ValueError, match="exploration"):
         rec.recommend([20], exploration="greedy")
+
+
+def test_exposures_reach_the_model_and_are_kept(frames, tmp_path):
+    inter, attrs, user_ids, item_ids, uc, ic = frames
+    rec = make().fit(inter, attrs)
+    assert rec.exposures_ is None
+    new = attrs.iloc[:1].copy()
+    new.index = pd.Index(["brand-new"], name="item_id")
+    rec.add_items(new)
+    [[idx]] = [rec.item_ids_.to_internal(["brand-new"])]
+    prior = rec.model_.item_factors_[idx].copy()
+    # shown to three users, clicked by none: the impressions alone move it (as the index model does)
+    shown = pd.DataFrame({"user_id": user_ids[:3], "item_id": ["brand-new"] * 3})
+    rec.partial_fit(inter.iloc[:0], exposures=shown)
+    assert rec.exposures_.shape == rec.user_items_.shape and rec.exposures_[:, idx].nnz == 3
+    moved = rec.model_.item_factors_[idx].copy()
+    assert not np.allclose(moved, prior)
+    # the index-space call it stands for gives the same vector
+    twin = copy.deepcopy(rec.model_)
+    twin.partial_fit_items([idx], rec.user_items_.T.tocsr()[[idx]], item_exposures=rec.exposures_.T.tocsr()[[idx]])
+    np.testing.assert_allclose(twin.item_factors_[idx], moved, rtol=1e-6)
+    # kept through save/load
+    rec.save(tmp_path / "f.npz")
+    back = FrameRecommender.load(tmp_path / "f.npz")
+    assert (back.exposures_ != rec.exposures_).nnz == 0
+    # an impression of an unknown user is refused before anything changes
+    before = rec.exposures_.copy()
+    with pytest.raises(KeyError):
+        rec.partial_fit(inter.iloc[:0], exposures=pd.DataFrame({"user_id": [-5], "item_id": ["brand-new"]}))
+    assert (rec.exposures_ != before).nnz == 0
+
+
+def test_explain_by_external_id_has_a_scale(frames):
+    inter, attrs, user_ids, item_ids, uc, ic = frames
+    rec = make().fit(inter, attrs)
+    new = attrs.iloc[:1].copy()
+    new.index = pd.Index(["fresh"], name="item_id")
+    rec.add_items(new)
+    user = user_ids[0]
+    df = rec.explain(user, "fresh", new, top=3)
+    assert len(df) <= 3 and set(df.columns) >= {"attribute", "contribution"}
+    assert set(df["attribute"]) <= set(attrs.columns)
+    score = rec.recommend([user], N=len(rec.item_ids_), filter_already_liked_items=False)
+    s = float(score.loc[score["item_id"] == "fresh", "score"].iloc[0])
+    assert df.attrs["score"] == pytest.approx(s, rel=1e-5, abs=1e-6)
+    assert df.attrs["score"] == pytest.approx(df["contribution"].sum() + df.attrs["remainder"])
+    full = rec.explain(user, "fresh", new, top=attrs.shape[1])  # every attribute listed: only the intercept is left
+    assert abs(full.attrs["remainder"]) < abs(df.attrs["remainder"]) + 1e-9
