@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -225,7 +227,8 @@ class ColdStartRecommender(BaseEstimator):
         self.free_sweeps = free_sweeps
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, user_items, item_features, new_items=None, exposures=None) -> "ColdStartRecommender":
+    def fit(self, user_items, item_features, new_items=None, exposures=None, show_progress: bool | None = None,
+            callback=None) -> "ColdStartRecommender":
         """Fit the collaborative model and the attribute map (all or nothing: the work is done
         on a copy whose state replaces this model's, under the gate, only once it succeeded;
         a failed refit leaves the model as it was, and readers see the old or the new one).
@@ -250,16 +253,34 @@ class ColdStartRecommender(BaseEstimator):
             a new item keeps its zero-shot score for the users who have not seen it yet, and
             the users who saw it and did not interact count as negatives, so the item leaves
             its prior as it is shown, not at an arbitrary age (see :meth:`partial_fit_items`).
+        show_progress : bool, optional
+            A progress bar over the ALS sweeps (implicit's argument); None: the
+            ``show_progress`` parameter.
+        callback : callable, optional
+            ``callback(sweep, elapsed_seconds)`` after each ALS sweep of the default fit
+            (content-constrained, then free), as implicit's ``fit(callback=)`` without a loss.
 
         Returns
         -------
         self
         """
+        if not isinstance(user_items, (sp.csr_matrix, sp.csr_array)):
+            from implicit.utils import ParameterWarning
+
+            warnings.warn(f"user_items is a {type(user_items).__name__}; expected a CSR matrix (converted, "
+                          "which costs a copy), as implicit's fit", ParameterWarning, stacklevel=2)
+        if show_progress is not None and not isinstance(show_progress, (bool, np.bool_)):
+            raise TypeError(f"show_progress must be True, False or None; received {show_progress!r}")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable(sweep, elapsed_seconds); received {callback!r}")
         params = set(self.get_params(deep=False))
         work = copy.copy(self)  # the parameters are shared (fit never changes them), not the state
         for name in [k for k in vars(work) if k not in params]:
             delattr(work, name)
+        work._run = {"progress": self.show_progress if show_progress is None else bool(show_progress),
+                     "callback": callback, "start": time.perf_counter(), "sweep": 0}
         work._fit_state(user_items, item_features, new_items, exposures)
+        del work._run
         with self._gate().publishing():
             for name in [k for k in vars(self) if k not in params and k != "_rw_gate"]:
                 delattr(self, name)
@@ -326,7 +347,7 @@ class ColdStartRecommender(BaseEstimator):
                     users, items, content = self._fit_content_constrained(base, user_items, Xw, warm)
                 else:
                     self.collaborative_, users, items = fit_collaborative(
-                        base, user_items, show_progress=self.show_progress)
+                        base, user_items, show_progress=self._run_option("progress"))
                     self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
                     content = self._predict(Xw)
 
@@ -417,11 +438,12 @@ class ColdStartRecommender(BaseEstimator):
         from tqdm.auto import tqdm
 
         for _ in tqdm(range(self.iterations), desc="content-constrained ALS", unit="sweep",
-                      disable=not self.show_progress):
+                      disable=not self._run_option("progress")):
             M[warm] = image(W)
             solver(cui, U, M, reg, num_threads=threads)
             W = fit_map_on_interactions(X_warm, ciu_warm, U, lam, W, iters=CC_MAP_ITERS,
                                         num_threads=threads, blocks=mblocks)
+            self._sweep_done()
         M[warm] = image(W)
         solver(cui, U, M, reg, num_threads=threads)
         return U, M, W, cols, d
@@ -479,6 +501,7 @@ class ColdStartRecommender(BaseEstimator):
             for t in range(1, (MAX_FREE_SWEEPS if auto else self.free_sweeps_) + 1):
                 solver(cui0, U, V, reg, num_threads=threads)
                 solver(ciu0, V, U, reg, num_threads=threads)
+                self._sweep_done()
                 report["free_sweeps"][t] = s = warm_score(U, V)
                 if s > best_s or not auto:
                     best_t, best_s, best = t, s, (U.copy(), V.copy())
@@ -604,6 +627,21 @@ class ColdStartRecommender(BaseEstimator):
         mapper.set_coef(np.ascontiguousarray(W, dtype=np.float32), cols, d)
         mapper.intercept_, mapper.n_iter_ = np.zeros(W.shape[1], np.float32), 0
         return mapper
+
+    def _run_option(self, name: str):
+        """An option of the running :meth:`fit` (progress bar, callback)."""
+        run = self.__dict__.get("_run")
+        if run is None:
+            return self.show_progress if name == "progress" else None
+        return run[name]
+
+    def _sweep_done(self) -> None:
+        """Count an ALS sweep of the running fit and tell its callback."""
+        run = self.__dict__.get("_run")
+        if run is not None:
+            run["sweep"] += 1
+            if run["callback"] is not None:
+                run["callback"](run["sweep"], time.perf_counter() - run["start"])
 
     def _self_tuned(self) -> bool:
         """Whether the default fit chooses any setting on an internal split."""

@@ -436,3 +436,20 @@ def test_dense_and_signed_attributes_work():
     empty = sp.csr_matrix((ui.shape[0], m.n_items_), dtype=np.float32)
     ids, _ = m.recommend(np.arange(ui.shape[0]), empty, N=1, items=idx)
     assert np.mean(ids[:, 0] - idx[0] == uc) >= 0.8
+
+
+def test_fit_takes_implicits_show_progress_and_callback_and_warns_on_non_csr(clustered):
+    from implicit.utils import ParameterWarning
+
+    ui, X, _, _ = clustered
+    calls = []
+    m = ColdStartRecommender(**SMALL).fit(ui, X, show_progress=False,
+                                          callback=lambda sweep, elapsed: calls.append((sweep, elapsed)))
+    assert [c[0] for c in calls] == list(range(1, len(calls) + 1))
+    assert len(calls) >= SMALL["iterations"] + m.free_sweeps_
+    assert all(b[1] >= a[1] for a, b in zip(calls, calls[1:]))
+    assert not hasattr(m, "_run")
+    with pytest.warns(ParameterWarning, match="CSR"):
+        ColdStartRecommender(**SMALL).fit(ui.tocoo(), X)
+    with pytest.raises(TypeError, match="callback"):
+        ColdStartRecommender(**SMALL).fit(ui, X, callback=3)
