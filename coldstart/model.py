@@ -587,6 +587,8 @@ class ColdStartRecommender(BaseEstimator):
                 for _ in range(COMPLETION_SWEEPS):
                     solver(cui, U, V, reg, num_threads=threads)
                     solver(ciu, V, U, reg, num_threads=threads)
+            # the users last, on the final items (as recalculate_user computes a user)
+            solver(cui, U, V, reg, num_threads=threads)
             # the final map by the recipe that was validated: TUNED_MAP_ITERS steps at the
             # chosen penalty from the joint fit's map, with the final users and every warm item
             X_warm, cols_f, d = _active_columns(Xw[warm])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import hmac
+import io
 import json
 import os
 import re
@@ -103,8 +104,10 @@ def _remove_stale_temps(folder: Path, name: str) -> None:
 
 def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndarray],
                   key: Any = None) -> None:
-    """Atomically write ``arrays`` and ``meta`` to exactly ``path`` (signed with ``key`` if given)."""
-    path = Path(path)
+    """Atomically write ``arrays`` and ``meta`` to exactly ``path`` (signed with ``key`` if given).
+
+    ``path`` may also be a binary file object: the whole archive is built in memory first and
+    written in one call (atomicity is then the caller's)."""
     key = _key_bytes(key)
     for name, arr in arrays.items():
         if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
@@ -115,6 +118,12 @@ def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndar
     members = {"__meta__": np.frombuffer(meta_bytes, dtype=np.uint8)}
     if key is not None:
         members["__sig__"] = np.frombuffer(_signature(key, meta_bytes), dtype=np.uint8)
+    if hasattr(path, "write"):
+        buf = io.BytesIO()
+        np.savez(buf, **members, **arrays)
+        path.write(buf.getvalue())
+        return
+    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"path {str(path)!r}: folder {str(folder)!r} does not exist")
@@ -188,6 +197,12 @@ def _parse_npy_header(f, size: int, name: str) -> tuple[np.dtype, tuple[int, ...
     return dtype, shape, fortran, nbytes
 
 
+def _label(f) -> str:
+    """How messages name a file object."""
+    name = getattr(f, "name", None)
+    return str(name) if isinstance(name, (str, os.PathLike)) else "the file object"
+
+
 def _read_members(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """Parse the archive at ``path`` into (metadata, arrays) with every structural check and
     none of the content checks (format, checksums, signature). Memory is bounded by the
@@ -197,9 +212,15 @@ def _read_members(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]
 
 
 def _read_raw(path) -> tuple[dict, dict[str, np.ndarray], tuple[bytes, bytes | None]]:
-    path = Path(path)
-    file_size = path.stat().st_size
-    with zipfile.ZipFile(path) as zf:
+    if hasattr(path, "read"):  # a binary file object: its remaining bytes
+        data = path.read()
+        if not isinstance(data, (bytes, bytearray)):
+            raise ModelFileError(f"{_label(path)} gives {type(data).__name__}; open it in binary mode ('rb')")
+        file_size, source, path = len(data), io.BytesIO(data), _label(path)
+    else:
+        path = Path(path)
+        file_size, source = path.stat().st_size, path
+    with zipfile.ZipFile(source) as zf:
         infos = zf.infolist()
         if not infos or len(infos) > _MAX_MEMBERS:
             raise ModelFileError(f"{path} holds {len(infos)} members; expected a coldstart model archive")
@@ -259,12 +280,17 @@ def read_archive(path: str | os.PathLike, key: Any = None) -> tuple[dict, dict[s
     With ``key``, the file must carry a matching HMAC signature. Every problem with the file
     raises :class:`ModelFileError`.
     """
-    path = Path(path)
     key = _key_bytes(key)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {str(path)!r}")
+    source = path
+    if hasattr(path, "read"):
+        path = _label(path)
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"no model file at {str(path)!r}")
+        source = path
     try:
-        meta, arrays, (meta_bytes, sig) = _read_raw(path)
+        meta, arrays, (meta_bytes, sig) = _read_raw(source)
     except ModelFileError as exc:
         if str(path) in str(exc):
             raise

@@ -453,3 +453,28 @@ def test_fit_takes_implicits_show_progress_and_callback_and_warns_on_non_csr(clu
         ColdStartRecommender(**SMALL).fit(ui.tocoo(), X)
     with pytest.raises(TypeError, match="callback"):
         ColdStartRecommender(**SMALL).fit(ui, X, callback=3)
+
+
+def test_save_and_load_take_binary_file_objects(fitted, tmp_path):
+    import io
+
+    from coldstart.persistence import ModelFileError
+
+    buf = io.BytesIO()
+    fitted.save(buf, key="k")
+    buf.seek(0)
+    back = ColdStartRecommender.load(buf, key="k")
+    np.testing.assert_array_equal(back.item_factors_, fitted.item_factors_)
+    with open(tmp_path / "m.npz", "wb") as f:
+        fitted.save(f)
+    with open(tmp_path / "m.npz", "rb") as f:
+        back = ColdStartRecommender.load(f)
+    np.testing.assert_array_equal(back.user_factors_, fitted.user_factors_)
+    bad = io.BytesIO(buf.getvalue()[:-100])
+    with pytest.raises(ModelFileError):
+        ColdStartRecommender.load(bad, key="k")
+    buf.seek(0)
+    with pytest.raises(ModelFileError, match="signature"):
+        ColdStartRecommender.load(buf, key="other")
+    with open(tmp_path / "m.npz", "r", encoding="latin-1") as f, pytest.raises(ModelFileError, match="binary"):
+        ColdStartRecommender.load(f)
