@@ -30,6 +30,43 @@ from coldstart.splits import protocol_split
 
 HAS_LIGHTFM = importlib.util.find_spec("lightfm") is not None
 
+
+def _spark_ready() -> str | None:
+    """None when a local Spark session can start here, else why not (as tests/test_spark.py)."""
+    import os
+    import shutil
+
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("pyarrow") is None:
+        return "pyspark and pyarrow are not installed (pip install 'coldstart[spark]')"
+    home = os.environ.get("JAVA_HOME")
+    if not ((home and os.path.exists(os.path.join(home, "bin", "java"))) or shutil.which("java")):
+        return "no Java runtime for Spark (install Java 17 or 21 and put java on PATH)"
+    return None
+
+
+SPARK_MISSING = _spark_ready()
+
+
+def _spark_export(train, F):
+    """SparkColdStartRecommender fitted on local[2], exported with to_local()."""
+    import os
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    from coldstart.spark import SparkColdStartRecommender, csr_to_spark, interactions_to_spark
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    spark = (SparkSession.builder.master("local[2]").appName("coldstart-contract")
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.shuffle.partitions", "2").config("spark.driver.bindAddress", "127.0.0.1")
+             .config("spark.driver.host", "127.0.0.1").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    sm = SparkColdStartRecommender(factors=8, iterations=3, random_state=0).fit(
+        interactions_to_spark(spark, train, rating_col=None), csr_to_spark(spark, F))
+    return sm.to_local(n_users=train.shape[0], n_items=train.shape[1])
+
 FACTORIES = {
     "coldstart": lambda: ColdStartRecommender(factors=8, iterations=3, random_state=0, num_threads=1),
     "random": lambda: RandomRecommender(random_state=3),
@@ -37,8 +74,13 @@ FACTORIES = {
     "content": lambda: ContentProfileRecommender(),
     "als-ridge": lambda: ALSRidgeRecommender(factors=8, iterations=3, num_threads=1),
     "lightfm": lambda: LightFMRecommender(no_components=8, epochs=2, num_threads=1),
+    # the Spark model's local export is a ColdStartRecommender: unfitted, this is its class
+    "spark-export": lambda: ColdStartRecommender(factors=8, iterations=3, random_state=0, num_threads=1),
 }
-NAMES = [n for n in FACTORIES if n != "lightfm" or HAS_LIGHTFM]
+FIT = [n for n in FACTORIES if (n != "lightfm" or HAS_LIGHTFM) and (n != "spark-export" or SPARK_MISSING is None)]
+NAMES = [n for n in FACTORIES if n in FIT or n == "spark-export"]
+NAMES = [pytest.param(n, marks=pytest.mark.skip(reason=f"the Spark export: {SPARK_MISSING}"))
+         if n not in FIT else n for n in NAMES]
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +102,9 @@ def fitted(data):
     out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # implicit's OpenBLAS advice
-        for name in NAMES:
-            out[name] = FACTORIES[name]().fit(split.train, F)
+        for name in FIT:
+            out[name] = (_spark_export(split.train, F) if name == "spark-export"
+                         else FACTORIES[name]().fit(split.train, F))
     return out
 
 
@@ -200,8 +243,11 @@ def test_deterministic_refit_evaluator_and_implicit_evaluation(name, data, fitte
     split, F = data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        again = FACTORIES[name]()
-        assert again.fit(split.train, F) is again
+        if name == "spark-export":  # a second Spark fit and export
+            again = _spark_export(split.train, F)
+        else:
+            again = FACTORIES[name]()
+            assert again.fit(split.train, F) is again
     users = np.arange(30)
     a, _ = fitted[name].recommend(users, split.train[users], N=10)
     b, _ = again.recommend(users, split.train[users], N=10)
