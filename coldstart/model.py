@@ -84,6 +84,9 @@ COMPLETION_SWEEPS = 2
 #: CG steps of the zero-shot map at each penalty tried and of the final map (from the joint
 #: fit's map: the validated recipe is the final one).
 TUNED_MAP_ITERS = 3
+#: CG steps of the final user solve (implicit's ALS takes 3 per sweep): enough that the
+#: stored users are what recalculate_user gives.
+FINAL_USER_CG_STEPS = 16
 
 
 class ColdStartRecommender(BaseEstimator):
@@ -587,8 +590,11 @@ class ColdStartRecommender(BaseEstimator):
                 for _ in range(COMPLETION_SWEEPS):
                     solver(cui, U, V, reg, num_threads=threads)
                     solver(ciu, V, U, reg, num_threads=threads)
-            # the users last, on the final items (as recalculate_user computes a user)
-            solver(cui, U, V, reg, num_threads=threads)
+            # the users last, on the final items, solved to convergence (as recalculate_user
+            # computes a user: an exact solve)
+            from implicit.cpu._als import least_squares_cg
+
+            least_squares_cg(cui, U, V, reg, num_threads=threads, cg_steps=FINAL_USER_CG_STEPS)
             # the final map by the recipe that was validated: TUNED_MAP_ITERS steps at the
             # chosen penalty from the joint fit's map, with the final users and every warm item
             X_warm, cols_f, d = _active_columns(Xw[warm])

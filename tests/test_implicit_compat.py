@@ -88,8 +88,6 @@ class ImplicitContract(unittest.TestCase):
             np.testing.assert_allclose(one_scores, scores[u], rtol=1e-5)
             np.testing.assert_allclose(one_ids, ids[u])
 
-    @pytest.mark.xfail(strict=False, reason="docs/recommend_contract.md, implicit exception 1: the "
-                       "fit ends on an item step, so stored user vectors are one step behind")
     def test_recalculate_user_gives_the_fitted_answer(self):
         ui = checkerboard(50)
         m = self.model().fit(ui, show_progress=False)
@@ -195,7 +193,7 @@ class ImplicitContract(unittest.TestCase):
 
         check(m.similar_items(items, N=10)[0])
 
-    @pytest.mark.xfail(strict=False, reason="docs/recommend_contract.md, implicit exception 2: the "
+    @pytest.mark.xfail(strict=False, reason="docs/recommend_contract.md, implicit exception 1: the "
                        "stored vectors are not a fixed point of a per-item solve")
     def test_similar_items_batch_recalculated(self):
         ui = checkerboard(256)
