@@ -71,7 +71,7 @@ CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
 #: ALS sweeps after the content-constrained ones (stop after ``FREE_SWEEP_PATIENCE`` sweeps
 #: without a better held-out warm recall), the map's relative penalty, the zero-shot scale
 #: (each grid walked from its ``_START`` index, see :func:`_search_grid`).
-MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 8, 2
+MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 6, 2
 MAP_ALPHA_GRID, MAP_ALPHA_START = (1.0, 3.0, 10.0, 30.0, 100.0), 2
 ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0), 5
 #: The zero-shot scale may cost the established items' held-out recall at most 2 %.
@@ -174,7 +174,7 @@ class ColdStartRecommender(BaseEstimator):
         Free ALS sweeps (users and items both unconstrained) after the content-constrained
         ones: 0 keeps warm items near ``x_i W`` (attributes that explain the interactions);
         more let them move to what their interactions say (coarse attributes). "auto": as long
-        as the probe pairs' Recall@20 improves (at most 8, stopped after 2 without gain).
+        as the probe pairs' Recall@20 improves (at most 6, stopped after 2 without gain).
 
     Attributes
     ----------
