@@ -31,8 +31,8 @@ def register(sub) -> None:
     p.add_argument("--strategies", default=None,
                    help="comma-separated subset of the strategies (zero-shot, no-attributes, content-profile, "
                         "oracle, calibrated, thompson, ucb; default: all that apply)")
-    p.add_argument("--exploration-weight", type=float, default=1.0,
-                   help="thompson / ucb: standard deviations of the score's posterior spread (default 1)")
+    p.add_argument("--exploration-weight", type=float, default=0.3,
+                   help="thompson / ucb: standard deviations of the score's posterior spread (default 0.3)")
     p.add_argument("--seed", type=int, default=0)
     add_data_args(p, features=False)  # replay: every strategy gets the reference features
     p.add_argument("--json", dest="json_out", default=None, help="write the results here")

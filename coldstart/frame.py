@@ -251,7 +251,7 @@ class FrameRecommender:
     # ---------------------------------------------------------------- serving
     def recommend(self, user_ids: Any, N: int = 10, filter_already_liked_items: bool = True,
                   items: Any = None, filter_items: Any = None, calibrated: bool = False,
-                  exploration: str | None = None, exploration_weight: float = 1.0,
+                  exploration: str | None = None, exploration_weight: float = 0.3,
                   random_state: int | None = None) -> pd.DataFrame:
         """Top-N items per user as a DataFrame ``[user_col, item_col, score, rank]``;
         ``calibrated``, ``exploration``, ``exploration_weight`` and ``random_state`` as in

@@ -107,7 +107,7 @@ class SimulationConfig:
     explore_slots: int = 2
     refit_every: int | None = 1
     base_rate: float = 0.05
-    exploration_weight: float = 1.0
+    exploration_weight: float = 0.3
     model_params: dict = field(default_factory=lambda: {"factors": 128, "random_state": 0})
     random_state: int = 0
 
