@@ -1144,7 +1144,7 @@ class ColdStartRecommender(BaseEstimator):
         Thompson draws come from ``(seed, user id)``: a user's list is the same alone or in a batch."""
         rows = np.arange(self.n_items_) if cand is None else cand
         share = self._share.view[rows]
-        flex = np.flatnonzero((share > 0) | self._zero_shot.view[rows])
+        flex = np.flatnonzero(share > 0)  # on the attribute prior: zero-shot (new) or warming up
         Vf = np.array(factors[flex], dtype=np.float32)
         if calibrated and flex.size:
             f = min(1.0, 1.0 / float(self.zero_shot_scale_))

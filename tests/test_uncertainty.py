@@ -203,3 +203,21 @@ def test_a_users_thompson_list_is_the_same_alone_or_in_a_batch(world):
     # recalculated users are served too
     ids, _ = m.recommend(users, train[users], N=10, recalculate_user=True, exploration="thompson", random_state=5)
     assert ids.shape == (3, 10) and (ids >= 0).all()
+
+
+def test_exploration_leaves_established_items_without_interactions_alone(world):
+    """Items a refit calls established (not ``new_items``) without any interaction are served at
+    the attributes' estimate, unboosted and unexplored (exploring them cost clicks in the
+    simulation with uninformative attributes)."""
+    m, ui, train, X, cold = world
+    r = ColdStartRecommender(**FIXED).fit(train, X, new_items=cold[:5])
+    old_cold = cold[5:]
+    assert np.all(r._share.view[old_cold] == 0) and np.all(r.is_zero_shot_[old_cold])
+    users = np.arange(r.n_users_)
+    plain = r.recommend(users, train, N=10, items=np.setdiff1d(np.arange(r.n_items_), cold[:5]))
+    ucb = r.recommend(users, train, N=10, items=np.setdiff1d(np.arange(r.n_items_), cold[:5]),
+                      exploration="ucb", exploration_weight=50.0)
+    np.testing.assert_array_equal(plain[0], ucb[0])
+    # the new ones are explored
+    assert np.isin(r.recommend(users, train, N=10, exploration="ucb", exploration_weight=50.0)[0], cold[:5]).mean() \
+        > np.isin(r.recommend(users, train, N=10)[0], cold[:5]).mean()
