@@ -204,10 +204,7 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         X = check_item_features(X, "X")
         d, cols = X.shape[1], None
         if sp.issparse(X):
-            used = np.bincount(X.indices[X.data != 0], minlength=d) > 0
-            if not used.all():
-                cols = np.flatnonzero(used)
-                X = X[:, cols].tocsr()
+            X, cols, d = active_columns(X)
         self._start(X, sample_weight)
         self._track(Y, self.max_iter, self.tol)
         self._solver = None
@@ -524,6 +521,20 @@ def map_path(Xw: sp.csr_matrix, Ciu: sp.csr_matrix | None, U: np.ndarray, W0: np
             return np.ascontiguousarray(Wt @ Q.T, dtype=np.float32)
 
     return fit
+
+
+def active_columns(X) -> tuple[sp.csr_matrix, np.ndarray | None, int]:
+    """The attribute columns of X (n, d) that hold a value: ``(X[:, cols], cols, d)`` as CSR
+    (``cols`` None when all do). A map's coefficients of the other columns are exactly zero (no
+    gradient, penalised), so its solve and its stored rows cover the active ones only: they
+    follow the vocabulary in use, not the declared width."""
+    X = X.tocsr() if sp.issparse(X) else sp.csr_matrix(X)
+    d = X.shape[1]
+    used = np.bincount(X.indices[X.data != 0], minlength=d) > 0
+    if used.all():
+        return X, None, d
+    cols = np.flatnonzero(used)
+    return X[:, cols].tocsr(), cols, d
 
 
 def map_blocks(Xw: sp.csr_matrix, Ciu: sp.csr_matrix, num_threads: int = 0) -> "_ItemBlocks":

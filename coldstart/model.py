@@ -22,7 +22,7 @@ from ._validation import (check_ids, check_item_features, check_positive, check_
                           check_user_items)
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             solve_from_prior, to_numpy_factors)
-from .mapping import RidgeMap, fit_map_on_interactions, map_blocks, map_path
+from .mapping import RidgeMap, active_columns, fit_map_on_interactions, map_blocks, map_path
 from .tuning import VALIDATION_K, RankingProbe, internal_split, validation_users
 from .weighting import AttributeWeighting
 
@@ -362,8 +362,7 @@ class ColdStartRecommender(BaseEstimator):
         self._cf_alpha = float(getattr(self.collaborative_, "alpha", self._alpha_for(user_items, None)))
         self.prior_weight_ = self._resolve_prior_weight(user_items, users)
         self._k = items.shape[1]
-        self.content_norm_ = float(np.sqrt(np.mean(np.einsum("ij,ij->i", content[warm], content[warm],
-                                                             dtype=np.float64))))
+        self.content_norm_ = _rms(content[warm])
         content = self._calibrate(content)
         prior = np.ascontiguousarray(self.zero_shot_scale_ * content, dtype=np.float32)
         items = np.array(items, dtype=np.float32)
@@ -402,7 +401,7 @@ class ColdStartRecommender(BaseEstimator):
         als.alpha = alpha
         cui = (alpha * user_items).astype(np.float32).tocsr()
         ciu = cui.T.tocsr()
-        U, M, W, cols, d = self._constrained_sweeps(als, cui, ciu, Xw, warm, self.map_alpha_)
+        U, M, W, cols, d, _, _ = self._constrained_sweeps(als, cui, ciu, Xw, warm, self.map_alpha_)
         Vs = M.copy()
         als.solver(ciu, Vs, U, reg, num_threads=self.num_threads)
         self.mapper_ = self._fitted_map(W, cols, d)
@@ -413,7 +412,8 @@ class ColdStartRecommender(BaseEstimator):
 
     def _constrained_sweeps(self, als, cui, ciu, Xw, warm, lam):
         """The content-constrained ALS sweeps, the map's relative penalty ``lam``: ``(U, M, W,
-        cols, d)``.
+        cols, d, X_warm, blocks)``, the last two the warm items' active attribute rows and their
+        row blocks with the confidences (:func:`~coldstart.mapping.map_blocks`), for reuse.
 
         One plain ALS sweep (implicit's solver) starts it and a ridge of its item factors on the
         attributes starts ``W``. Then each sweep solves the users against ``X W`` with implicit's
@@ -421,7 +421,7 @@ class ColdStartRecommender(BaseEstimator):
         (:func:`~coldstart.mapping.fit_map_on_interactions`): the factor space is learned to
         be predictable from attributes. Finally the users are solved against ``M = X W`` (rows
         of the items without interactions are zero). ``W`` lives on the active columns ``cols``
-        of the ``d`` attributes (:func:`_active_columns`).
+        of the ``d`` attributes (:func:`~coldstart.mapping.active_columns`).
         """
         n_users, n_items = cui.shape
         k, reg = int(als.factors), float(als.regularization)
@@ -431,7 +431,7 @@ class ColdStartRecommender(BaseEstimator):
         solver, threads = als.solver, self.num_threads
         solver(cui, U, V, reg, num_threads=threads)
         solver(ciu, V, U, reg, num_threads=threads)
-        X_warm, cols, d = _active_columns(Xw[warm])
+        X_warm, cols, d = active_columns(Xw[warm])
         start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=CC_INIT_ITERS, tol=0.0,
                          num_threads=threads).fit(X_warm, V[warm])
         W = start.coef_
@@ -453,7 +453,7 @@ class ColdStartRecommender(BaseEstimator):
             self._sweep_done()
         M[warm] = image(W)
         solver(cui, U, M, reg, num_threads=threads)
-        return U, M, W, cols, d
+        return U, M, W, cols, d, X_warm, mblocks
 
     def _fit_self_tuned(self, als, user_items, Xw, warm):
         """The default fit, every setting chosen on an internal split of ``user_items``
@@ -482,7 +482,7 @@ class ColdStartRecommender(BaseEstimator):
         ciu0 = cui0.T.tocsr()
         warm0 = np.bincount(fit_on.indices, minlength=fit_on.shape[1]) > 0
         # the joint fit's own penalty is fixed: map_alpha is the zero-shot map's (step 3)
-        U, M, W, cols, d = self._constrained_sweeps(als, cui0, ciu0, Xw, warm0, CC_MAP_ALPHA)
+        U, M, W, cols, d, X_warm0, blocks0 = self._constrained_sweeps(als, cui0, ciu0, Xw, warm0, CC_MAP_ALPHA)
         W_joint = W
         V = M.copy()
         solver(ciu0, V, U, reg, num_threads=threads)
@@ -492,7 +492,7 @@ class ColdStartRecommender(BaseEstimator):
                 solver(cui0, U, V, reg, num_threads=threads)
                 solver(ciu0, V, U, reg, num_threads=threads)
             cui = cui0
-            X_warm, cols, d = _active_columns(Xw[warm])
+            X_warm, cols, d = active_columns(Xw[warm])
             W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
                          num_threads=threads).fit(X_warm, V[warm]).coef_
         else:
@@ -504,7 +504,7 @@ class ColdStartRecommender(BaseEstimator):
 
             best_t, best_s, best = 0, warm_score(U, V), (U.copy(), V.copy())
             report["free_sweeps"][0] = best_s
-            auto = _is_auto(self.free_sweeps)
+            auto = _auto(self.free_sweeps)
             for t in range(1, (MAX_FREE_SWEEPS if auto else self.free_sweeps_) + 1):
                 solver(cui0, U, V, reg, num_threads=threads)
                 solver(ciu0, V, U, reg, num_threads=threads)
@@ -520,9 +520,7 @@ class ColdStartRecommender(BaseEstimator):
             # the probe items and the items whose every pair is a probe pair (as the protocol's
             # warm items without a training pair).
             zs0 = np.union1d(split.probe_items, np.flatnonzero(warm & ~warm0))
-            X_warm0 = sp.csr_matrix(Xw[warm0] if cols is None else Xw[warm0][:, cols], dtype=np.float32)
             X_zs0 = sp.csr_matrix(Xw[zs0] if cols is None else Xw[zs0][:, cols], dtype=np.float32)
-            blocks0 = map_blocks(X_warm0, ciu0[np.flatnonzero(warm0)], threads)
             users_c = validation_users(split.probe_item_pairs, rng)
             rms_warm = _rms(V[warm0])
             found = {}
@@ -539,7 +537,7 @@ class ColdStartRecommender(BaseEstimator):
                 found[lam], report["map_alpha"][lam] = (Wl, ref, Z), s
                 return s
 
-            if _is_auto(self.map_alpha):
+            if _auto(self.map_alpha):
                 self.map_alpha_ = _search_grid(MAP_ALPHA_GRID, MAP_ALPHA_START, cold_score)
             else:
                 cold_score(self.map_alpha_)
@@ -576,7 +574,7 @@ class ColdStartRecommender(BaseEstimator):
             Vc = np.zeros_like(V)
             Vc[zs0] = Z_sel
             report["attribute_lift"] = lift = lift_probe.score(U, Vc) / max(lift_probe.chance(), 1e-12)
-            if _is_auto(self.zero_shot_scale):
+            if _auto(self.zero_shot_scale):
                 self.zero_shot_scale_ = (ZERO_SHOT_SCALE_GRID[0] if lift < MIN_ATTRIBUTE_LIFT else
                                          _search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score))
             # 5. completion on every training pair, from the chosen state
@@ -601,7 +599,7 @@ class ColdStartRecommender(BaseEstimator):
             least_squares_cg(cui, U, V, reg, num_threads=threads, cg_steps=FINAL_USER_CG_STEPS)
             # the final map by the recipe that was validated: TUNED_MAP_ITERS steps at the
             # chosen penalty from the joint fit's map, with the final users and every warm item
-            X_warm, cols_f, d = _active_columns(Xw[warm])
+            X_warm, cols_f, d = active_columns(Xw[warm])
             W = np.zeros((X_warm.shape[1], V.shape[1]), np.float32)
             W[slice(None) if cols is None else (cols if cols_f is None else np.searchsorted(cols_f, cols))] = W_joint
             cols = cols_f
@@ -620,7 +618,7 @@ class ColdStartRecommender(BaseEstimator):
         on the item vectors and refined on the ALS loss with the backend's users."""
         if self.mapper is not None:
             return self._make_mapper().fit(Xw[warm], items[warm])
-        X_warm, cols, d = _active_columns(Xw[warm])
+        X_warm, cols, d = active_columns(Xw[warm])
         threads = self.num_threads
         W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
                      num_threads=threads).fit(X_warm, items[warm]).coef_
@@ -632,7 +630,7 @@ class ColdStartRecommender(BaseEstimator):
 
     def _fitted_map(self, W: np.ndarray, cols: np.ndarray | None, d: int) -> RidgeMap:
         """The map ``x -> x W`` as a fitted RidgeMap (no intercept), ``W`` (n_active, k) on the
-        active attribute columns ``cols`` of ``d`` (see :func:`_active_columns`). Only the active
+        active attribute columns ``cols`` of ``d`` (see :func:`~coldstart.mapping.active_columns`). Only the active
         rows are kept (``mapper.columns_``): memory and file size follow the attributes the
         fitted items use, not the declared width."""
         mapper = RidgeMap(alpha=getattr(self, "map_alpha_", self.map_alpha), fit_intercept=False)
@@ -657,15 +655,15 @@ class ColdStartRecommender(BaseEstimator):
 
     def _self_tuned(self) -> bool:
         """Whether the default fit chooses any setting on an internal split."""
-        return (_is_auto(self.free_sweeps) or self.free_sweeps != 0 or _is_auto(self.map_alpha)
-                or _is_auto(self.zero_shot_scale))
+        return (_auto(self.free_sweeps) or self.free_sweeps != 0 or _auto(self.map_alpha)
+                or _auto(self.zero_shot_scale))
 
     def _resolve_settings(self) -> None:
         """The settings in use before any is chosen: given numbers, or the fixed defaults."""
-        self.map_alpha_ = CC_MAP_ALPHA if _is_auto(self.map_alpha) else float(self.map_alpha)
-        self.zero_shot_scale_ = (DEFAULT_ZERO_SHOT_SCALE if _is_auto(self.zero_shot_scale)
+        self.map_alpha_ = CC_MAP_ALPHA if _auto(self.map_alpha) else float(self.map_alpha)
+        self.zero_shot_scale_ = (DEFAULT_ZERO_SHOT_SCALE if _auto(self.zero_shot_scale)
                                  else float(self.zero_shot_scale))
-        self.free_sweeps_ = 0 if _is_auto(self.free_sweeps) else int(self.free_sweeps)
+        self.free_sweeps_ = 0 if _auto(self.free_sweeps) else int(self.free_sweeps)
         self.validation_ = None
 
     def _alpha_for(self, user_items, als) -> float:
@@ -757,14 +755,7 @@ class ColdStartRecommender(BaseEstimator):
 
     def _length_factor(self, V: np.ndarray) -> np.ndarray:
         """Per-row factor ``(content_norm_ / |v|) ** zero_shot_norm_power`` (n,); 1 for zero rows."""
-        p, ref = float(self.zero_shot_norm_power), getattr(self, "content_norm_", None)
-        n = np.sqrt(np.einsum("ij,ij->i", V, V, dtype=np.float64))
-        if not p or not ref:
-            return np.ones(len(n))
-        out = np.ones(len(n))
-        pos = n > 0
-        out[pos] = (ref / n[pos]) ** p
-        return out
+        return _length_factors(V, getattr(self, "content_norm_", None), float(self.zero_shot_norm_power))
 
     def _calibrate(self, V: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """The map's predictions (n, k) with lengths pulled toward ``content_norm_``, times
@@ -1535,20 +1526,6 @@ def _meta_float(meta: dict, key: str, expected: str, ok) -> float:
     return float(v)
 
 
-def _active_columns(X_warm) -> tuple[sp.csr_matrix, np.ndarray | None, int]:
-    """The warm items' attribute columns that hold a value, ``(X[:, cols], cols, n_features)``
-    (``cols`` None when all do). The map's coefficients of the other attributes are exactly
-    zero (no gradient, penalised), so its CG runs on the active ones only: the (features ×
-    factors) iterates shrink with a catalog that uses part of a large vocabulary."""
-    X = X_warm.tocsr() if sp.issparse(X_warm) else sp.csr_matrix(X_warm)
-    d = X.shape[1]
-    used = np.bincount(X.indices[X.data != 0], minlength=d) > 0
-    if used.all():
-        return X, None, d
-    cols = np.flatnonzero(used)
-    return X[:, cols].tocsr(), cols, d
-
-
 def _implicit_als_class():
     from implicit.cpu.als import AlternatingLeastSquares
 
@@ -1565,10 +1542,6 @@ def _restrict_columns(m: sp.csr_matrix, cand: np.ndarray, n: int) -> sp.csr_matr
     return sp.csr_matrix((coo.data[keep], (coo.row[keep], new[keep])), shape=(m.shape[0], len(cand)))
 
 
-def _is_auto(value: Any) -> bool:
-    return isinstance(value, str) and value == "auto"
-
-
 def _rms(V: np.ndarray) -> float:
     """Root mean square row length of V (n, k); 0 for no rows."""
     if len(V) == 0:
@@ -1576,14 +1549,20 @@ def _rms(V: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.einsum("ij,ij->i", V, V, dtype=np.float64))))
 
 
+def _length_factors(V: np.ndarray, ref: float | None, power: float) -> np.ndarray:
+    """Per-row factors ``(ref / |v|) ** power`` (n,) that pull the lengths of V (n, k) ``power``
+    of the way, in log, toward ``ref``; 1 for zero rows, and all 1 without ``ref`` or ``power``."""
+    n = np.sqrt(np.einsum("ij,ij->i", V, V, dtype=np.float64))
+    out = np.ones(len(n))
+    if power and ref:
+        pos = n > 0
+        out[pos] = (ref / n[pos]) ** power
+    return out
+
+
 def _calibrated(V: np.ndarray, ref: float, power: float) -> np.ndarray:
     """Rows of V (n, k) with lengths pulled ``power`` of the way, in log, toward ``ref``."""
-    n = np.sqrt(np.einsum("ij,ij->i", V, V, dtype=np.float64))
-    f = np.ones(len(n))
-    pos = n > 0
-    if power and ref:
-        f[pos] = (ref / n[pos]) ** power
-    return (V * f[:, None]).astype(np.float32)
+    return (V * _length_factors(V, ref, power)[:, None]).astype(np.float32)
 
 
 def _check_finite(U: np.ndarray, V: np.ndarray) -> None:
