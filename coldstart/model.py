@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from ._buffer import ReadWriteGate, RowBuffer
 from ._contract import candidates, check_n, finish, query_rows, self_first, width
 from ._topk import topk_batched
-from ._validation import (check_ids, check_item_features, check_positive, check_query_items,
+from ._validation import (check_ids, check_item_features, check_positive,
                           check_user_items)
 from .factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
                             solve_from_prior, to_numpy_factors)

@@ -50,7 +50,7 @@ def internal_split(user_items: sp.csr_matrix, rng: np.random.Generator) -> Inter
     """Probe items and probe pairs from ``user_items`` (n_users, n_items); None when the
     catalog is too small to hold any out (fewer than 20 items with interactions)."""
     X = sp.csr_matrix(user_items)
-    n_users, n_items = X.shape
+    n_items = X.shape[1]
     counts = np.bincount(X.indices, minlength=n_items)
     warm = np.flatnonzero(counts > 0)
     if warm.size < 20:
