@@ -30,15 +30,15 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from coldstart.baselines import (  # noqa: E402
+from coldstart.evaluation.baselines import (  # noqa: E402
     ALSRidgeRecommender,
     ContentProfileRecommender,
     LightFMRecommender,
     PopularityRecommender,
     RandomRecommender,
 )
-from coldstart.evaluation import evaluate, setting_spec  # noqa: E402
-from coldstart.splits import read_split  # noqa: E402
+from coldstart.evaluation.protocol import evaluate, setting_spec  # noqa: E402
+from coldstart.evaluation.splits import read_split  # noqa: E402
 
 DEFAULT_DATA = "/work/shared/data/citeulike-t"
 
@@ -55,13 +55,13 @@ COLUMNS = ("cold R@20", "cold NDCG@20", "warm R@20", "hybrid R@20", "fit s")
 def load_attributes(path: str) -> tuple[sp.csr_matrix, sp.csr_matrix, tuple[int, int]]:
     """(word counts, tag indicators, (n_users, n_items)) of a CiteULike-format folder."""
     try:
-        from coldstart.datasets import load_citeulike
+        from coldstart.evaluation.datasets import load_citeulike
 
         ds = load_citeulike(path, tags=True)
         is_tag = np.char.startswith(ds.feature_names.astype(str), "tag:")
         F = ds.item_features.tocsc()
         return (F[:, ~is_tag].tocsr(), F[:, is_tag].tocsr(), ds.user_items.shape)
-    except ImportError:  # pragma: no cover - before coldstart.datasets exists
+    except ImportError:  # pragma: no cover - before coldstart.evaluation.datasets exists
         return _private_loader(path)
 
 

@@ -2,8 +2,8 @@
 
 Runs ``coldstart benchmark`` (all available models, settings cold / warm / hybrid, K = 20),
 then re-scores the default model's recommendations with a deliberately simple per-user loop
-written here from EVALUATION.md's definitions (no code shared with coldstart.metrics or
-coldstart.evaluation), and writes:
+written here from EVALUATION.md's definitions (no code shared with coldstart.evaluation.metrics or
+coldstart.evaluation.protocol), and writes:
 
 - ``benchmarks/results/citeulike.json``: the benchmark rows + the independent check + hardware;
 - ``benchmarks/results/citeulike.md``: the table with the hardware.
@@ -30,8 +30,8 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coldstart.cli_benchmark import load_split_for, run_benchmark  # noqa: E402
-from coldstart.reports import markdown_table, pivot_rows  # noqa: E402
+from coldstart.cli.benchmark import load_split_for, run_benchmark  # noqa: E402
+from coldstart.cli.reports import markdown_table, pivot_rows  # noqa: E402
 
 
 def hardware() -> dict:

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from citeulike import hardware  # noqa: E402
 
 from coldstart import ColdStartRecommender  # noqa: E402
-from coldstart.cli_benchmark import available_models  # noqa: E402
-from coldstart.datasets import load_dataset, load_folder  # noqa: E402
-from coldstart.evaluation import evaluate  # noqa: E402
+from coldstart.cli.benchmark import available_models  # noqa: E402
+from coldstart.evaluation.datasets import load_dataset, load_folder  # noqa: E402
+from coldstart.evaluation.protocol import evaluate  # noqa: E402
 
 CATALOGS = ("citeulike-t", "ml-latest-small", "book-crossing", "amazon-beauty")
 BASELINES = ("als-ridge", "content-profile", "lightfm", "popularity", "random")

@@ -1,4 +1,4 @@
-"""Real-data check of :class:`coldstart.featurizer.ItemFeaturizer` on citeulike-t.
+"""Real-data check of :class:`coldstart.features.featurizer.ItemFeaturizer` on citeulike-t.
 
 MovieLens-like catalogs are not available offline, so this builds a realistic
 article catalog from citeulike-t (25,975 articles):
@@ -36,7 +36,7 @@ import scipy.sparse as sp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coldstart.featurizer import ColumnIgnoredWarning, ItemFeaturizer  # noqa: E402
+from coldstart.features.featurizer import ColumnIgnoredWarning, ItemFeaturizer  # noqa: E402
 
 DEFAULT_DATA = next((p for p in (ROOT.parent / "shared" / "data" / "citeulike-t",
                                  ROOT / "data" / "citeulike-t") if p.is_dir()),

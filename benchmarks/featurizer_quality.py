@@ -16,7 +16,7 @@ No movie-like catalog is available offline, so two catalogs are used:
     The same without ``tags``.  CiteULike tags are assigned by the users who save an article --
     the users whose libraries are predicted -- so they partly encode who saved it (their count
     has Spearman ~0.68 with the article's number of interactions) and
-    :func:`~coldstart.datasets.load_citeulike` leaves them out by default; this is the
+    :func:`~coldstart.evaluation.datasets.load_citeulike` leaves them out by default; this is the
     leakage-free check (binary word indicators + raw ``n_links`` by hand).
 ``synthetic`` (``make_world()`` defaults, ``informativeness=0.8``)
     A catalog with exactly the issue's column kinds, derived from the world's raw attributes:
@@ -36,7 +36,7 @@ Compared models: ``ColdStartRecommender(random_state=0)`` on the hand-built matr
 model fitted from scratch with the library defaults (the default fit learns the factors
 content-constrained, so the attributes shape the ALS too and no factors are shared).  Metrics:
 Recall@20 and NDCG@20 on the ``cold`` (test) and ``cold-val`` settings of
-:func:`coldstart.evaluation.evaluate`.
+:func:`coldstart.evaluation.protocol.evaluate`.
 
 Unless ``--quick``, diagnostics follow (why the featurizer wins or loses):
 
@@ -79,11 +79,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from featurizer_citeulike import DEFAULT_DATA, load_catalog  # noqa: E402
 
 from coldstart import ColdStartRecommender, ItemFeaturizer  # noqa: E402
-from coldstart.datasets import load_citeulike  # noqa: E402
-from coldstart.evaluation import evaluate  # noqa: E402
-from coldstart.featurizer import ColumnIgnoredWarning  # noqa: E402
-from coldstart.splits import protocol_split  # noqa: E402
-from coldstart.synthetic import make_world  # noqa: E402
+from coldstart.evaluation.datasets import load_citeulike  # noqa: E402
+from coldstart.evaluation.protocol import evaluate  # noqa: E402
+from coldstart.features.featurizer import ColumnIgnoredWarning  # noqa: E402
+from coldstart.evaluation.splits import protocol_split  # noqa: E402
+from coldstart.simulation.synthetic import make_world  # noqa: E402
 
 SETTINGS = ("cold", "cold-val")
 K = 20

@@ -1,4 +1,4 @@
-"""Scale benchmark for :class:`coldstart.featurizer.ItemFeaturizer`.
+"""Scale benchmark for :class:`coldstart.features.featurizer.ItemFeaturizer`.
 
 Generates a synthetic catalog (default 1,000,000 items) with
 
@@ -39,7 +39,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coldstart.featurizer import ColumnIgnoredWarning, ItemFeaturizer  # noqa: E402
+from coldstart.features.featurizer import ColumnIgnoredWarning, ItemFeaturizer  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "featurizer_scale.json"
 

@@ -1,5 +1,5 @@
 """Do useless attributes hurt? The default against plain implicit ALS on synthetic worlds whose
-attributes are informative to a chosen degree (``coldstart.synthetic.make_world``).
+attributes are informative to a chosen degree (``coldstart.simulation.synthetic.make_world``).
 
 For informativeness 0, 0.5 and 1 (2,000 users, 3,000 items, the protocol's seeded split), fits
 the default model and ``ALSRidgeRecommender`` (plain implicit ALS for warm items, its ridge for
@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coldstart import ColdStartRecommender  # noqa: E402
-from coldstart.baselines import ALSRidgeRecommender, PopularityRecommender  # noqa: E402
-from coldstart.evaluation import evaluate  # noqa: E402
-from coldstart.splits import protocol_split  # noqa: E402
-from coldstart.synthetic import make_world  # noqa: E402
+from coldstart.evaluation.baselines import ALSRidgeRecommender, PopularityRecommender  # noqa: E402
+from coldstart.evaluation.protocol import evaluate  # noqa: E402
+from coldstart.evaluation.splits import protocol_split  # noqa: E402
+from coldstart.simulation.synthetic import make_world  # noqa: E402
 
 
 def main() -> int:

@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coldstart.datasets import load_dataset  # noqa: E402
-from coldstart.reports import markdown_table  # noqa: E402
-from coldstart.simulation import SimulationConfig, default_world, plot_simulation, simulate  # noqa: E402
+from coldstart.evaluation.datasets import load_dataset  # noqa: E402
+from coldstart.cli.reports import markdown_table  # noqa: E402
+from coldstart.simulation.simulator import SimulationConfig, default_world, plot_simulation, simulate  # noqa: E402
 
 NEW = ("calibrated", "thompson", "ucb")
 OUT = ROOT / "benchmarks" / "results"
@@ -75,7 +75,7 @@ def offline() -> dict:
     from collection import CATALOGS, load
 
     from coldstart import ColdStartRecommender
-    from coldstart.evaluation import evaluate
+    from coldstart.evaluation.protocol import evaluate
 
     rows = []
     for cat in CATALOGS:

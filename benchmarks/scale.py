@@ -18,7 +18,7 @@ utilisation and peak RSS (``VmHWM`` from /proc, reset between stages with
 5. ``recommend``: one user (median over 200 calls) against a plain numpy baseline
    (``item_factors @ u`` + ``argpartition``), and a batch of 1,000 users with 1 vs 2 threads,
 6. optionally (``--ann``, on by default when hnswlib is installed) an HNSW index
-   (:class:`coldstart.ann.HNSWIndex`): build, query latency, recall@10 against exact top-10,
+   (:class:`coldstart.integrations.ann.HNSWIndex`): build, query latency, recall@10 against exact top-10,
    incremental adds.
 
 Synthetic world: power-law cluster sizes and Zipf item popularity; each user likes 1-3 clusters
@@ -247,17 +247,17 @@ class CallTimer:
 
 def _instrument_fit(timer: CallTimer) -> None:
     """Time the fit's collaborative side where it is unambiguous (implicit's ALS and its solvers,
-    coldstart.factorization's re-solves) and the attribute map's functions (weighting, every
-    function and RidgeMap method of coldstart.mapping, ALS callbacks); whatever the recipe."""
+    coldstart.core.factorization's re-solves) and the attribute map's functions (weighting, every
+    function and RidgeMap method of coldstart.core.mapping, ALS callbacks); whatever the recipe."""
     import inspect
 
     import implicit.cpu._als as native_als
     from implicit.cpu.als import AlternatingLeastSquares
 
-    import coldstart.factorization as factorization
-    import coldstart.mapping as mapping
-    import coldstart.model as model_module
-    import coldstart.weighting as weighting
+    import coldstart.core.factorization as factorization
+    import coldstart.core.mapping as mapping
+    import coldstart.core.model as model_module
+    import coldstart.core.weighting as weighting
 
     for name in ("least_squares", "least_squares_cg"):
         if hasattr(native_als, name):
@@ -310,8 +310,8 @@ def _numpy_topn(F: np.ndarray, u: np.ndarray, N: int):
 def run_size(n_items: int, args) -> dict:
     from threadpoolctl import threadpool_limits
 
-    import coldstart.mapping as mapping
-    import coldstart.weighting as weighting
+    import coldstart.core.mapping as mapping
+    import coldstart.core.weighting as weighting
     from coldstart import ColdStartRecommender
 
     quick = args.quick
@@ -338,7 +338,7 @@ def run_size(n_items: int, args) -> dict:
     # 1-2. fit, split into the collaborative part and the map part -----------------------------
     _log(f"[{n_items:,} items] fit")
     if args.serving_only:  # realistic-shaped factors fast: 1 ALS sweep, 3 CG steps for the map
-        from coldstart.mapping import RidgeMap
+        from coldstart.core.mapping import RidgeMap
 
         base = ColdStartRecommender()
         model = ColdStartRecommender(random_state=0, iterations=1, mapper=RidgeMap(alpha=3.0, max_iter=3))
@@ -358,7 +358,7 @@ def run_size(n_items: int, args) -> dict:
         _log(f"  fit ran out of memory ({exc!r}) at peak RSS {peak:.0f} MiB; serving-only fit instead")
         out["fit_failed"] = dict(error=repr(exc), peak_rss_mb=peak, limit_gb=args.max_memory_gb,
                                  after_s=time.perf_counter() - t0, breakdown_s=timer.take())
-        from coldstart.mapping import RidgeMap
+        from coldstart.core.mapping import RidgeMap
 
         model = ColdStartRecommender(random_state=0, iterations=1,
                                      mapper=RidgeMap(alpha=3.0, max_iter=3))
@@ -375,7 +375,7 @@ def run_size(n_items: int, args) -> dict:
     out["fit_total"]["other_s"] = wall - collab_s - map_captured
     out["content_constrained"] = bool(getattr(model, "content_constrained_", False))
     out["collab_fit"] = dict(time_s=collab_s, note="exclusive time in implicit's ALS/solvers and "
-                             "coldstart.factorization")
+                             "coldstart.core.factorization")
     out["map_fit"] = dict(time_s=map_s, map_functions_s=map_captured, peak_rss_mb=total["peak_rss_mb"],
                           peak_extra_mb=total["peak_extra_mb"], overhead_vs_collab=map_s / collab_s,
                           ridge_iterations=int(getattr(model.mapper_, "n_iter_", -1)))
@@ -389,7 +389,7 @@ def run_size(n_items: int, args) -> dict:
     # model's factors, regularization and alpha, implicit's default 15 iterations), and the
     # plug-in map fitted on top of it (ColdStartRecommender(collaborative=<fitted ALS>))
     if not out.get("serving_only") and not args.no_reference:
-        from coldstart.factorization import make_als
+        from coldstart.core.factorization import make_als
 
         _log(f"[{n_items:,} items] reference: implicit ALS, then the plug-in map on it")
         als = make_als(model.factors, model.regularization, model._alpha_for(ui, None), iterations=15,
@@ -516,7 +516,7 @@ def run_size(n_items: int, args) -> dict:
     # 6a. exact norm-pruned index over the base catalog -------------------------------------------
     pruned = None
     if not args.no_pruned:
-        from coldstart.ann import NormPrunedIndex
+        from coldstart.integrations.ann import NormPrunedIndex
 
         _log(f"[{n_items:,} items] NormPrunedIndex")
         pr = out["pruned"] = {}
@@ -549,7 +549,7 @@ def run_size(n_items: int, args) -> dict:
     # 6b. HNSW over the base catalog ---------------------------------------------------------------
     index = None
     if args.ann_enabled and n_items <= args.ann_max_items:
-        from coldstart.ann import HNSWIndex
+        from coldstart.integrations.ann import HNSWIndex
 
         _log(f"[{n_items:,} items] HNSW index")
         a = out["ann"] = dict(M=args.ann_m, ef_construction=args.ann_efc)
@@ -822,7 +822,7 @@ def _tables(res: dict, h: str) -> list[str]:
     pruned = [r for r in runs if "pruned" in r]
     if pruned:
         L.append("")
-        L.append(f"{h} Exact norm-pruned top-10 (`coldstart.ann.NormPrunedIndex`)")
+        L.append(f"{h} Exact norm-pruned top-10 (`coldstart.integrations.ann.NormPrunedIndex`)")
         L.append("")
         L.append("| items | build s | 1 user ms (median / p90) | exact recommend 1 user ms | speed-up | items scanned "
                  "(median / p90) | exact vs model | batch 1k users s, filtered (speed-up) | batch scanned | "
@@ -839,7 +839,7 @@ def _tables(res: dict, h: str) -> list[str]:
     ann = [r for r in runs if "ann" in r]
     if ann:
         L.append("")
-        L.append(f"{h} HNSW index (`coldstart.ann.HNSWIndex`, hnswlib inner-product space)")
+        L.append(f"{h} HNSW index (`coldstart.integrations.ann.HNSWIndex`, hnswlib inner-product space)")
         L.append("")
         L.append("| items | M / ef_construction | build s | build peak +MiB | ef | recall@10 | 1 user ms | "
                  "exact 1 user ms | batch users/s | recall@10 after adds | added items found |")

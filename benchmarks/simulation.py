@@ -21,10 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coldstart.datasets import load_dataset  # noqa: E402
-from coldstart.reports import markdown_table  # noqa: E402
-from coldstart.simulation import SimulationConfig, plot_simulation, simulate  # noqa: E402
-from coldstart.synthetic import make_world  # noqa: E402
+from coldstart.evaluation.datasets import load_dataset  # noqa: E402
+from coldstart.cli.reports import markdown_table  # noqa: E402
+from coldstart.simulation.simulator import SimulationConfig, plot_simulation, simulate  # noqa: E402
+from coldstart.simulation.synthetic import make_world  # noqa: E402
 
 
 def summary(name: str, result: dict, only: tuple | None = None) -> list[dict]:

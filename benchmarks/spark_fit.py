@@ -13,9 +13,9 @@ Rows (all fitted on ``split.train``, scored with ``evaluate(..., settings=("cold
                       distributed plug-in map (ridge start refined on the ALS loss); its time
                       is split into ALS and map.
 * ``map only``        the attribute map alone on the same (Spark ALS) factors and interactions,
-                      local functions vs :class:`coldstart.spark.SparkAttributeMap`, with the
+                      local functions vs :class:`coldstart.integrations.spark.SparkAttributeMap`, with the
                       largest difference between their zero-shot vectors; ``plug-in``: the
-                      weighting, the ridge start and :func:`coldstart.mapping.fit_map_on_interactions`
+                      weighting, the ridge start and :func:`coldstart.core.mapping.fit_map_on_interactions`
                       (confidence ``1 + alpha``, what the Spark path uses); ``ridge``: the weighting
                       and ``RidgeMap(alpha=map_alpha)`` (the family without interactions).
 
@@ -45,11 +45,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coldstart import AttributeWeighting, ColdStartRecommender, RidgeMap  # noqa: E402
-from coldstart.datasets import load_citeulike  # noqa: E402
-from coldstart.evaluation import evaluate  # noqa: E402
-from coldstart.factorization import fit_collaborative, make_als  # noqa: E402
-from coldstart.mapping import fit_map_on_interactions  # noqa: E402
-from coldstart.model import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS  # noqa: E402
+from coldstart.evaluation.datasets import load_citeulike  # noqa: E402
+from coldstart.evaluation.protocol import evaluate  # noqa: E402
+from coldstart.core.factorization import fit_collaborative, make_als  # noqa: E402
+from coldstart.core.mapping import fit_map_on_interactions  # noqa: E402
+from coldstart.core.model import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "spark_fit.json"
 
@@ -94,7 +94,7 @@ def main(argv=None) -> dict:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    from coldstart.spark import (SparkAttributeMap, SparkColdStartRecommender, csr_to_spark,
+    from coldstart.integrations.spark import (SparkAttributeMap, SparkColdStartRecommender, csr_to_spark,
                                  interactions_to_spark, spark_to_factors)
 
     t = time.perf_counter()

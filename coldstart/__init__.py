@@ -1,15 +1,16 @@
 """coldstart: zero-shot embeddings for brand-new items on top of implicit's collaborative models.
 
-The package reads like the pipeline: ``ids``/``datasets`` → ``featurizer``/``weighting`` →
-``factorization`` → ``mapping`` → ``model`` (+ ``frame`` for external ids) → ``metrics``/
-``evaluation``/``baselines`` → ``search`` → ``synthetic``/``simulation`` → ``cli``.
+Subpackages, in pipeline order: ``features`` (attribute tables → feature matrices) → ``core``
+(weighting, the collaborative fit, the map, the model, its files) → ``frame`` (external ids and
+DataFrames) → ``evaluation`` (datasets, splits, protocol, baselines, search) → ``simulation``;
+``integrations`` (Spark, HNSW, plots) and ``cli`` sit at the edge.
 """
 
-from .ids import IdMap
-from .mapping import RidgeMap
-from .model import ColdStartRecommender
-from .persistence import ModelFileError
-from .weighting import AttributeWeighting
+from coldstart.frame.ids import IdMap
+from coldstart.core.mapping import RidgeMap
+from coldstart.core.model import ColdStartRecommender
+from coldstart.core.persistence import ModelFileError
+from coldstart.core.weighting import AttributeWeighting
 
 __version__ = "0.1.0"
 
@@ -27,11 +28,11 @@ __all__ = [
 
 def __getattr__(name):  # lazy: keep `import coldstart` light
     if name == "FrameRecommender":
-        from .frame import FrameRecommender
+        from coldstart.frame import FrameRecommender
 
         return FrameRecommender
     if name == "ItemFeaturizer":
-        from .featurizer import ItemFeaturizer
+        from coldstart.features import ItemFeaturizer
 
         return ItemFeaturizer
     raise AttributeError(f"module 'coldstart' has no attribute {name!r}")

@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from coldstart import ColdStartRecommender
-from coldstart.datasets import load_dataset
+from coldstart.evaluation import load_dataset
 from coldstart.evaluation import evaluate
 
 

@@ -45,7 +45,7 @@ def clustered():
 
 @pytest.fixture(scope="session")
 def citeulike_split():
-    from coldstart.datasets import load_citeulike
+    from coldstart.evaluation.datasets import load_citeulike
 
     ds = load_citeulike(CITEULIKE)
     return ds, ds.load_split()

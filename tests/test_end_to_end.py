@@ -7,8 +7,8 @@ import pytest
 import scipy.sparse as sp
 
 from coldstart import ColdStartRecommender
-from coldstart.evaluation import evaluate
-from coldstart.metrics import recall_at_k
+from coldstart.evaluation.protocol import evaluate
+from coldstart.evaluation.metrics import recall_at_k
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,129 @@
+"""``coldstart benchmark``: every available model on a dataset's split, three settings."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+SETTINGS = ("cold", "warm", "hybrid")
+
+
+def available_models(random_state: int = 0) -> dict:
+    """Model name → unfitted estimator: the default coldstart model and every baseline
+    (LightFM only when the ``benchmark`` extra is installed)."""
+    from coldstart.evaluation import baselines as B
+    from coldstart.core.model import ColdStartRecommender
+
+    models = {
+        "coldstart": ColdStartRecommender(random_state=random_state),
+        "content-profile": B.ContentProfileRecommender(),
+        "als-ridge": B.ALSRidgeRecommender(random_state=random_state),
+        "random": B.RandomRecommender(random_state=random_state),
+        "popularity": B.PopularityRecommender(),
+    }
+    try:
+        import lightfm  # noqa: F401
+
+        models["lightfm"] = B.LightFMRecommender(random_state=random_state)
+    except ImportError:
+        pass
+    return models
+
+
+def load_split_for(dataset: str, data_dir: str | None, seed: int = 0):
+    """The dataset and its split: ``DIR/<dataset>/split/`` if present, else the seeded protocol split."""
+    from coldstart.evaluation.datasets import load_dataset
+    from coldstart.evaluation.splits import protocol_split
+
+    ds = load_dataset(dataset, data_dir)
+    if ds.path is not None and (ds.path / "split").is_dir():
+        return ds, ds.load_split(), "fixed split folder"
+    return ds, protocol_split(ds.user_items, random_state=seed), f"protocol split (seed {seed})"
+
+
+def run_benchmark(dataset: str = "citeulike-t", data_dir: str | None = None, models: list[str] | None = None,
+                  K: int = 20, seed: int = 0, verbose: bool = True, curves_K: tuple[int, ...] = (),
+                  data=None):
+    """Fit and evaluate; returns (rows, curves, fitted models).
+
+    ``data`` (a :class:`coldstart.cli.data.CLIData`) replaces ``dataset`` / ``data_dir``: its
+    split, the baselines' features and the coldstart model's features.
+    """
+    from coldstart.evaluation.protocol import evaluate
+
+    if data is None:
+        ds, split, how = load_split_for(dataset, data_dir, seed)
+        features = {}
+    else:
+        ds, split, how, dataset = data.dataset, data.split, data.how, data.label
+        features = {"coldstart": data.model_features}
+    if verbose:
+        print(f"{dataset}: {ds.shape[0]:,} users x {ds.shape[1]:,} items, {how}", flush=True)
+    zoo = available_models(seed)
+    names = models or list(zoo)
+    unknown = [m for m in names if m not in zoo]
+    if unknown:
+        raise ValueError(f"unknown or unavailable models {unknown}; available: {list(zoo)}")
+    rows, curves, fitted = [], [], {}
+    for name in names:
+        model = zoo[name]
+        t = time.perf_counter()
+        model.fit(split.train, features.get(name, ds.item_features))
+        fit_s = time.perf_counter() - t
+        fitted[name] = model
+        settings = [s for s in SETTINGS if not (name == "popularity" and s == "cold")]
+        res = evaluate(model, split, settings=settings, K=K, metrics=("recall", "ndcg"))
+        for s in settings:
+            rows.append({"model": name, "setting": s, f"recall@{K}": float(res.loc[s, f"recall@{K}"]),
+                         f"ndcg@{K}": float(res.loc[s, f"ndcg@{K}"]), "users": int(res.loc[s, "users"]),
+                         "fit_seconds": round(fit_s, 3)})
+        for k in curves_K:
+            rk = evaluate(model, split, settings=settings, K=k, metrics=("recall", "ndcg"))
+            for s in settings:
+                curves.append({"model": name, "setting": s, "K": k, "recall": float(rk.loc[s, f"recall@{k}"]),
+                               "ndcg": float(rk.loc[s, f"ndcg@{k}"])})
+        if verbose:
+            print(f"  {name:16s} fit {fit_s:7.2f}s  " + "  ".join(
+                f"{r['setting']} R@{K} {r[f'recall@{K}']:.4f}" for r in rows if r["model"] == name), flush=True)
+    return rows, curves, fitted
+
+
+def register(sub) -> None:
+    from coldstart.cli.data import add_data_args
+
+    p = sub.add_parser("benchmark", help="every model on a dataset's split: cold, warm, hybrid",
+                       description="Fit every model on the training part of the split (the folder's "
+                                   "split/, else the protocol's split made with --seed) and evaluate "
+                                   "cold, warm and hybrid at K = 20 (EVALUATION.md).")
+    add_data_args(p)
+    p.add_argument("--models", default=None, help="comma-separated subset")
+    p.add_argument("--seed", type=int, default=0, help="seed of the models and of the split when "
+                                                      "the data has none (default 0)")
+    p.add_argument("--json", dest="json_out", default=None)
+    p.add_argument("--csv", dest="csv_out", default=None)
+    p.add_argument("--plot", default=None, help="PNG of recall@K curves per model and setting")
+    p.set_defaults(func=cmd_benchmark)
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from coldstart.cli.reports import markdown_table, pivot_rows, plot_metric_curves, write_csv, write_json
+
+    from coldstart.cli.data import load_data
+
+    curves_K = (5, 10, 20, 50, 100) if args.plot else ()
+    data = load_data(args)
+    rows, curves, _ = run_benchmark(models=args.models.split(",") if args.models else None,
+                                    seed=args.seed, curves_K=curves_K, data=data)
+    print()
+    print(markdown_table(pivot_rows(rows)))
+    if args.json_out:
+        write_json(rows, args.json_out)
+        print(f"wrote {args.json_out}")
+    if args.csv_out:
+        write_csv(rows, args.csv_out)
+        print(f"wrote {args.csv_out}")
+    if args.plot:
+        plot_metric_curves(curves, args.plot)
+        print(f"wrote {args.plot}")
+    return 0

@@ -1,0 +1,153 @@
+"""Where the command line gets its data: a folder (plain or CiteULike format), two files, or the bundle.
+
+Every data command (``benchmark``, ``search``, ``simulate``, ``demo``, ``split``) takes the same
+options (:func:`add_data_args`) and calls :func:`load_data`, which returns the dataset, its
+split (the folder's ``split/``, else the protocol's seeded split) and the features each model
+is fitted on.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+FEATURES_HELP = (
+    "item attributes of a plain-format catalog: 'auto' (default) fits the coldstart model on "
+    "ItemFeaturizer's default features of items.csv and every baseline on the protocol's "
+    "reference features (EVALUATION.md: indicators, word counts, decade buckets; the baselines' "
+    "tf-idf needs a non-negative matrix, which ItemFeaturizer's standardised numbers are not); "
+    "'reference' gives every model the reference features (like-for-like). CiteULike folders "
+    "always use their word counts."
+)
+
+
+class DataError(Exception):
+    """Bad data or data options on the command line: printed without a traceback."""
+
+
+@dataclass
+class CLIData:
+    """A dataset ready for the commands.
+
+    ``features`` is what the baselines use, ``model_features`` what the coldstart model uses
+    (the same matrix unless ``--features auto`` on a plain-format catalog).
+    """
+
+    dataset: object
+    split: object
+    how: str
+    features: sp.csr_matrix
+    model_features: sp.csr_matrix
+    model_feature_names: np.ndarray
+    label: str
+
+    def features_for(self, model_name: str) -> sp.csr_matrix:
+        return self.model_features if model_name == "coldstart" else self.features
+
+
+def add_data_args(p: argparse.ArgumentParser, dataset_default: str = "citeulike-t",
+                  features: bool = True) -> None:
+    """The data options shared by every data command (``features``: offer ``--features``)."""
+    g = p.add_argument_group("data (one of: --data-dir, --interactions, or the bundled --dataset)")
+    g.add_argument("--dataset", default=dataset_default,
+                   help=f"bundled dataset, or sub-folder of --data-dir (default {dataset_default})")
+    g.add_argument("--data-dir", default=None,
+                   help="a catalog folder: the plain format (interactions.csv, items.csv, optional "
+                        "meta.json and split/; CSV or Parquet) or the CiteULike format (users.dat, "
+                        "mult.dat, ...), detected; or a folder holding <dataset>/")
+    g.add_argument("--interactions", default=None, help="interactions file (CSV or Parquet)")
+    g.add_argument("--items", default=None, help="item attribute file (CSV or Parquet), with --interactions")
+    g.add_argument("--user-col", default="user", help="user id column (default user)")
+    g.add_argument("--item-col", default="item", help="item id column, both files (default item)")
+    g.add_argument("--weight-col", default="weight", help="weight column, used if present (default weight)")
+    g.add_argument("--timestamp-col", default="timestamp", help="timestamp column if present (default timestamp)")
+    if features:
+        g.add_argument("--features", choices=("auto", "reference"), default="auto", help=FEATURES_HELP)
+
+
+def _load_dataset(args: argparse.Namespace):
+    """(dataset, label); raises DataError with a readable message."""
+    from coldstart.evaluation.datasets import (from_frames, is_citeulike_format, is_folder_format, load_citeulike,
+                           load_dataset, load_folder, read_table)
+
+    cols = dict(user_col=args.user_col, item_col=args.item_col, weight_col=args.weight_col,
+                timestamp_col=args.timestamp_col)
+    try:
+        if getattr(args, "interactions", None):
+            if getattr(args, "data_dir", None):
+                raise DataError("give either --data-dir or --interactions/--items, not both")
+            inter = Path(args.interactions)
+            if not inter.is_file():
+                raise DataError(f"--interactions {str(inter)!r}: no such file")
+            items_path = Path(args.items) if args.items else None
+            if items_path is not None and not items_path.is_file():
+                raise DataError(f"--items {str(items_path)!r}: no such file")
+            ds = from_frames(read_table(inter), None if items_path is None else read_table(items_path),
+                             name=inter.stem, _sources=(str(inter), str(items_path or "items")), **cols)
+            return ds, str(inter)
+        if getattr(args, "items", None):
+            raise DataError("--items needs --interactions (or put items.csv in a --data-dir folder)")
+        if args.data_dir is None:
+            return load_dataset(args.dataset), args.dataset
+        base = Path(args.data_dir)
+        if not base.is_dir():
+            raise DataError(f"--data-dir {str(base)!r} is not a folder")
+        for folder in (base, base / args.dataset):
+            if is_folder_format(folder):
+                return load_folder(folder, **cols), folder.name
+            if is_citeulike_format(folder):
+                return load_citeulike(folder), folder.name
+        sub = base / args.dataset
+        raise DataError(
+            f"--data-dir {str(base)!r}: found neither the plain format (interactions.csv / "
+            f"interactions.parquet) nor the CiteULike format (users.dat) in it"
+            + (f" or in {str(sub)!r}" if sub.is_dir() else f", and it has no sub-folder {args.dataset!r}")
+        )
+    except DataError:
+        raise
+    except (FileNotFoundError, ValueError, KeyError, TypeError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise DataError(msg) from None
+
+
+def load_data(args: argparse.Namespace, need_split: bool = True) -> CLIData:
+    """The dataset of the command line, its split and the features of each model."""
+    from coldstart.evaluation.splits import protocol_split
+
+    ds, label = _load_dataset(args)
+    split, how = None, ""
+    if need_split:
+        try:
+            if ds.path is not None and (ds.path / "split").is_dir():
+                split, how = ds.load_split(), "fixed split folder"
+            else:
+                split, how = protocol_split(ds.user_items, random_state=args.seed), \
+                    f"protocol split (seed {args.seed})"
+        except (FileNotFoundError, ValueError) as exc:
+            raise DataError(str(exc)) from None
+    model_features, model_names = ds.item_features, ds.feature_names
+    if ds.item_ids is not None and ds.items is not None and getattr(args, "features", "reference") == "auto":
+        model_features, model_names, _ = ds.featurize()
+    return CLIData(ds, split, how, ds.item_features, model_features, model_names, label)
+
+
+def item_label(ds, i: int) -> str:
+    """External id of item ``i`` (and its first text column, e.g. a title), for printing."""
+    if ds.item_ids is None:
+        return str(i)
+    ext = str(ds.item_ids[i])
+    if ds.items is not None and ds.kinds:
+        text = [c for c, k in ds.kinds.items() if k == "text"]
+        if text:
+            title = ds.item_table()[text[0]].iloc[i]
+            if isinstance(title, str) and title.strip():
+                return f"{ext} ({title.strip()})"
+    return ext
+
+
+def user_label(ds, u: int) -> str:
+    return str(u) if ds.user_ids is None else str(ds.user_ids[u])

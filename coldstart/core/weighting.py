@@ -1,0 +1,133 @@
+"""Attribute weighting: turn raw attribute matrices into what the linear map works best on.
+
+Counts and indicators (non-negative columns) get BM25-style saturated term weights times an
+inverse-document-frequency, signed or dense columns get scaled to unit RMS, and every row is
+L2-normalised so that items with many attributes do not dominate. All of it keeps sparse input
+sparse and is fitted once on the training items.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from coldstart.core.validation import check_item_features
+
+
+def _sublinear(x: np.ndarray) -> np.ndarray:
+    a = np.abs(x)
+    return np.where(a >= 1, np.sign(x) * (1.0 + np.log(np.maximum(a, 1.0))), x).astype(x.dtype)
+
+
+class AttributeWeighting(TransformerMixin, BaseEstimator):
+    """Column weighting + row normalisation for item attributes.
+
+    Parameters
+    ----------
+    scheme : {"auto", "tfidf", "scale", "none"}
+        "tfidf": sublinear term frequency ``1 + log(x)`` for ``x >= 1`` (scikit-learn's
+        ``sublinear_tf``; values below 1 are kept, and a negative value a new item might bring
+        is treated symmetrically) times ``idf = log((1 + n) / (1 + df)) + 1``
+        (scikit-learn's smooth idf), for non-negative counts or indicators. "scale": each
+        column divided by its root mean square (signed numbers, dense vectors). "auto" picks
+        "tfidf" for columns that are non-negative and "scale" for columns with negative values.
+    norm : {"l2", None}
+        Row normalisation applied after the column weighting.
+
+    Attributes
+    ----------
+    column_weight_ : ndarray of shape (n_features,)
+        Multiplier of each column.
+    sublinear_ : ndarray of bool, shape (n_features,)
+        Columns whose values pass through the sublinear transform first.
+    n_features_in_ : int
+    """
+
+    def __init__(self, scheme: str = "auto", norm: str | None = "l2"):
+        self.scheme = scheme
+        self.norm = norm
+
+    def fit(self, X, y=None) -> "AttributeWeighting":
+        """Learn column weights from X of shape (n_items, n_features)."""
+        if self.scheme not in ("auto", "tfidf", "scale", "unit", "none"):
+            raise ValueError(f"scheme must be one of 'auto', 'tfidf', 'scale', 'unit', 'none'; "
+                             f"received {self.scheme!r}")
+        if self.norm not in ("l2", None):
+            raise ValueError(f"norm must be 'l2' or None; received {self.norm!r}")
+        X = check_item_features(X, "X")
+        n, d = X.shape
+        if sp.issparse(X):
+            Xc = X.tocsc()
+            df = np.diff(Xc.indptr).astype(np.float64)
+            neg = np.zeros(d, dtype=bool)
+            if Xc.nnz:
+                col_of = np.repeat(np.arange(d), np.diff(Xc.indptr))  # column of each stored value
+                neg = np.bincount(col_of[Xc.data < 0], minlength=d) > 0
+            sq = np.asarray(X.multiply(X).sum(axis=0)).ravel()
+        else:
+            df = (X != 0).sum(axis=0).astype(np.float64)
+            neg = (X < 0).any(axis=0)
+            sq = (X.astype(np.float64) ** 2).sum(axis=0)
+        rms = np.sqrt(sq / max(n, 1))
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        scale = np.where(rms > 0, 1.0 / np.where(rms > 0, rms, 1.0), 1.0)
+        if self.scheme == "tfidf":
+            if neg.any():
+                raise ValueError(f"scheme='tfidf' needs non-negative attributes; columns "
+                                 f"{np.flatnonzero(neg)[:5].tolist()} have negative values. Use 'auto'")
+            sub = np.ones(d, dtype=bool)
+        elif self.scheme == "scale":
+            sub = np.zeros(d, dtype=bool)
+        elif self.scheme in ("none", "unit"):
+            sub = np.zeros(d, dtype=bool)
+            # "unit": one factor for every column, making the mean squared row norm 1
+            scale = np.ones(d) if self.scheme == "none" else np.full(d, 1.0 / np.sqrt(max(sq.sum() / max(n, 1), 1e-30)))
+        else:
+            sub = ~neg
+        weight = np.where(sub, idf, scale) if self.scheme not in ("none", "unit") else scale
+        self.column_weight_ = weight.astype(np.float32)
+        self.sublinear_ = sub
+        self.n_features_in_ = d
+        return self
+
+    def transform(self, X):
+        """Weight X of shape (n, n_features_in_); returns the same kind (CSR or ndarray), float32."""
+        check_is_fitted(self)
+        X = check_item_features(X, "X", n_features=self.n_features_in_)
+        w = self.column_weight_
+        if sp.issparse(X):
+            X = X.tocsr(copy=True)
+            cols = X.indices
+            sub = self.sublinear_[cols]
+            data = X.data
+            data[sub] = _sublinear(data[sub])
+            data *= w[cols]
+            if self.norm == "l2":
+                norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+                norms[norms == 0] = 1.0
+                data /= np.repeat(norms, np.diff(X.indptr)).astype(np.float32)
+            return X
+        X = X.copy()
+        if self.sublinear_.any():
+            X[:, self.sublinear_] = _sublinear(X[:, self.sublinear_])
+        X *= w
+        if self.norm == "l2":
+            norms = np.linalg.norm(X, axis=1, keepdims=True)
+            norms[norms == 0] = 1.0
+            X /= norms
+        return X
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Fitted arrays, for pickle-free persistence."""
+        check_is_fitted(self)
+        return {"column_weight": self.column_weight_, "sublinear": self.sublinear_}
+
+    @classmethod
+    def from_state(cls, params: dict, arrays: dict[str, np.ndarray]) -> "AttributeWeighting":
+        obj = cls(**params)
+        obj.column_weight_ = np.asarray(arrays["column_weight"], dtype=np.float32)
+        obj.sublinear_ = np.asarray(arrays["sublinear"], dtype=bool)
+        obj.n_features_in_ = len(obj.column_weight_)
+        return obj

@@ -1,0 +1,570 @@
+"""External ids and DataFrames at the edge: the one thin layer around the index-space model."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from coldstart.frame.ids import IdMap
+from coldstart.core.model import ColdStartRecommender
+from coldstart.evaluation.splits import SPLIT_PARTS, ColdStartSplit, protocol_split, temporal_split
+
+
+class FrameRecommender:
+    """A :class:`ColdStartRecommender` that speaks external ids and DataFrames.
+
+    Parameters
+    ----------
+    model : ColdStartRecommender, optional
+        The index-space model to fit (default: ``ColdStartRecommender()``).
+    user_col, item_col : str
+        Id columns of the interactions frame.
+    weight_col : str, optional
+        Interaction weight column (default: every interaction weighs 1).
+    duplicates : {"raise", "sum"}
+        What repeated (user, item) rows mean: an error, or weights to add up.
+
+    Attributes
+    ----------
+    model_ : fitted ColdStartRecommender
+    user_ids_, item_ids_ : IdMap
+    user_items_ : csr_matrix of shape (n_users, n_items)
+        Interactions seen so far (for filtering and refits).
+    """
+
+    def __init__(self, model: ColdStartRecommender | None = None, user_col: str = "user_id",
+                 item_col: str = "item_id", weight_col: str | None = None, duplicates: str = "raise"):
+        self.model = model
+        self.user_col = user_col
+        self.item_col = item_col
+        self.weight_col = weight_col
+        self.duplicates = duplicates
+
+    # ---------------------------------------------------------------- helpers
+    def _features_of(self, item_attributes: Any, name: str = "item_attributes", columns: list | None = None):
+        """Split an attribute frame into (external ids, matrix or frame for the model).
+
+        ``columns``: the attribute columns the model was fitted on; a frame's columns are then
+        matched by name (missing: an error; extra: one warning, ignored; any order).
+        """
+        if isinstance(item_attributes, tuple) and len(item_attributes) == 2:
+            ids, X = item_attributes
+            ids = pd.Index(ids)
+            if X.shape[0] != len(ids):
+                raise ValueError(f"{name}: {len(ids)} ids but a matrix of shape {X.shape}; expected one row per id")
+            return ids, X
+        if not isinstance(item_attributes, pd.DataFrame):
+            raise TypeError(f"{name} must be a DataFrame indexed by item id (or with an {self.item_col!r} "
+                            f"column), or a (item_ids, matrix) tuple; received {type(item_attributes).__name__}")
+        df = item_attributes
+        if self.item_col in df.columns:
+            df = df.set_index(self.item_col)
+        if len(df) == 0:
+            raise ValueError(f"{name} is empty; expected one row per item")
+        if columns is not None:
+            have = set(df.columns)
+            missing = [c for c in columns if c not in have]
+            if missing:
+                raise ValueError(f"{name} lacks the attribute columns {missing[:5]} ({len(missing)} in all) "
+                                 f"the model was fitted on; expected all of {len(columns)} columns "
+                                 "(matched by name, in any order)")
+            if len(have) != len(columns):
+                known = set(columns)
+                extra = [c for c in df.columns if c not in known]
+                warnings.warn(f"{name} has columns the model was not fitted on, ignored: {extra[:5]}"
+                              f"{' ...' if len(extra) > 5 else ''}", UserWarning, stacklevel=3)
+            if not df.columns.is_unique:
+                raise ValueError(f"{name} repeats column names; expected each attribute column once")
+            df = df[list(columns)]
+        model = self.model_ if hasattr(self, "model_") else self.model
+        if model is not None and (model.featurizer is not None or getattr(model, "featurizer_", None) is not None):
+            return df.index, df
+        bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+        if bad:
+            raise TypeError(f"{name} has non-numeric columns {bad}; give the model a featurizer "
+                            "(ColdStartRecommender(featurizer=coldstart.ItemFeaturizer())) to encode them")
+        return df.index, df.to_numpy(dtype=np.float32)
+
+    def _matrix(self, interactions: pd.DataFrame, users: IdMap, items: IdMap, name: str) -> sp.csr_matrix:
+        if not isinstance(interactions, pd.DataFrame):
+            raise TypeError(f"{name} must be a DataFrame with columns {self.user_col!r}, {self.item_col!r}; "
+                            f"received {type(interactions).__name__}")
+        missing = [c for c in (self.user_col, self.item_col, self.weight_col) if c and c not in interactions]
+        if missing:
+            raise ValueError(f"{name} lacks columns {missing}; it has {list(interactions.columns)}")
+        u = users.to_internal(interactions[self.user_col])
+        i = items.to_internal(interactions[self.item_col])
+        w = (np.ones(len(interactions), dtype=np.float32) if self.weight_col is None
+             else interactions[self.weight_col].to_numpy(dtype=np.float32))
+        if not np.all(np.isfinite(w)) or (w < 0).any():
+            raise ValueError(f"{name}[{self.weight_col!r}] must be finite and non-negative")
+        key = u * len(items) + i
+        if self.duplicates == "raise" and len(np.unique(key)) != len(key):
+            dup = interactions[pd.Series(key).duplicated().to_numpy()].iloc[0]
+            raise ValueError(f"{name} repeats the pair ({dup[self.user_col]!r}, {dup[self.item_col]!r}); "
+                             "expected each (user, item) once, or pass duplicates='sum'")
+        m = sp.csr_matrix((w, (u, i)), shape=(len(users), len(items)), dtype=np.float32)
+        m.sum_duplicates()
+        return m
+
+    # ---------------------------------------------------------------- fit / add
+    def fit(self, interactions: pd.DataFrame, item_attributes: Any, new_items: Any = None,
+            exposures: pd.DataFrame | None = None) -> "FrameRecommender":
+        """Fit from an interactions frame and item attributes indexed by item id.
+
+        Items with attributes but no interactions get zero-shot vectors; every item in
+        ``interactions`` must have attributes. ``new_items`` (item ids still warming up) and
+        ``exposures`` (a frame of impressions: ``user_col``, ``item_col``; users and items
+        known from ``interactions`` / ``item_attributes``) are passed to
+        :meth:`ColdStartRecommender.fit`; the impressions are kept (``exposures_``) for
+        :meth:`partial_fit`.
+        """
+        if self.duplicates not in ("raise", "sum"):
+            raise ValueError(f"duplicates must be 'raise' or 'sum'; received {self.duplicates!r}")
+        if not isinstance(interactions, pd.DataFrame):
+            raise TypeError(f"interactions must be a DataFrame; received {type(interactions).__name__}")
+        if self.user_col not in interactions or self.item_col not in interactions:
+            raise ValueError(f"interactions lacks columns {self.user_col!r}/{self.item_col!r}; it has "
+                             f"{list(interactions.columns)}")
+        item_index, X = self._features_of(item_attributes)
+        item_ids = IdMap(item_index, name="item")
+        unknown = ~interactions[self.item_col].isin(item_index)
+        if unknown.any():
+            raise ValueError(f"interactions mention items without attributes, e.g. "
+                             f"{list(interactions.loc[unknown, self.item_col].unique()[:5])}; expected "
+                             "item_attributes to hold a row for every item")
+        user_ids = IdMap.from_values(interactions[self.user_col], name="user")
+        user_items = self._matrix(interactions, user_ids, item_ids, "interactions")
+        shown = None if exposures is None else self._pattern(exposures, user_ids, item_ids, "exposures")
+        new_idx = None if new_items is None else item_ids.to_internal(np.atleast_1d(np.asarray(new_items, dtype=object)))
+        from sklearn.base import clone
+
+        model = clone(self.model if self.model is not None else ColdStartRecommender()).fit(
+            user_items, X, new_items=new_idx, exposures=shown)
+        # all checked and fitted: now set (a failed fit leaves the previous state as it was)
+        self.item_ids_, self.user_ids_, self.user_items_, self.model_ = item_ids, user_ids, user_items, model
+        self.exposures_ = shown
+        self.attribute_columns_ = (None if getattr(model, "featurizer_", None) is not None
+                                   else _attribute_columns(item_attributes, self.item_col))
+        return self
+
+    def add_items(self, item_attributes: Any) -> np.ndarray:
+        """Add new items (attributes indexed by their new ids); returns their internal indices."""
+        self._check_fitted()
+        ids, X = self._features_of(item_attributes, columns=getattr(self, "attribute_columns_", None))
+        new_ids = self.item_ids_.with_added(ids)  # refuses repeated, known, missing or ill-typed ids
+        V_idx = self.model_.add_items(X)  # checks the attributes before it changes anything
+        self.item_ids_ = new_ids
+        self.user_items_ = _resized(self.user_items_, (self.user_items_.shape[0], len(new_ids)))
+        if getattr(self, "exposures_", None) is not None:
+            self.exposures_ = _resized(self.exposures_, self.user_items_.shape)
+        return V_idx
+
+    def partial_fit(self, interactions: pd.DataFrame, exposures: pd.DataFrame | None = None) -> "FrameRecommender":
+        """Take new interactions of known items in: new users are added, the items concerned
+        get their vectors refitted from all their interactions (zero-shot prior included),
+        and the users concerned are refitted.
+
+        ``exposures``: new impressions (``user_col``, ``item_col``; an interaction counts as
+        one). They are added to ``exposures_`` and every item with an interaction or an
+        impression in this call is refitted with all its impressions so far
+        (:meth:`ColdStartRecommender.partial_fit_items`: the users who saw it and did not
+        interact count against it).
+        """
+        self._check_fitted()
+        if not isinstance(interactions, pd.DataFrame) or self.user_col not in interactions:
+            raise TypeError(f"interactions must be a DataFrame with columns {self.user_col!r}, "
+                            f"{self.item_col!r}; received {type(interactions).__name__}")
+        # everything is checked and computed on copies first; the id maps, the interactions
+        # and the model change only once nothing can fail any more
+        col = interactions[self.user_col]
+        new_users = pd.unique(col[~col.isin(self.user_ids_.external_ids)])
+        user_ids = self.user_ids_.with_added(new_users) if len(new_users) else self.user_ids_
+        delta = self._matrix(interactions, user_ids, self.item_ids_, "interactions")
+        seen = _resized(self.user_items_, (len(user_ids), self.user_items_.shape[1]))
+        overlap = seen.multiply(delta)
+        if overlap.nnz and self.duplicates == "raise":
+            raise ValueError("interactions repeats pairs already seen; pass duplicates='sum' to add weights")
+        user_items = (seen + delta).tocsr()
+        items = np.unique(delta.indices)
+        users = np.unique(delta.tocoo().row)
+        shown_all = None
+        if exposures is not None or getattr(self, "exposures_", None) is not None:
+            old = getattr(self, "exposures_", None)
+            shown_all = (sp.csr_matrix(user_items.shape, dtype=np.float32) if old is None
+                         else _resized(old, user_items.shape).astype(np.float32))
+            if exposures is not None:
+                new = self._pattern(exposures, user_ids, self.item_ids_, "exposures")
+                items = np.union1d(items, np.unique(new.indices))
+                shown_all = shown_all + new
+            shown_all = (shown_all + (user_items != 0)).tocsr()
+            shown_all.data[:] = 1.0
+        self.model_.partial_fit_users(users, user_items[users])  # adds the new users first
+        self.model_.partial_fit_items(items, user_items.T.tocsr()[items],
+                                      item_exposures=None if shown_all is None else shown_all.T.tocsr()[items])
+        self.user_ids_, self.user_items_ = user_ids, user_items
+        if shown_all is not None:
+            self.exposures_ = shown_all
+        return self
+
+    def _pattern(self, pairs: pd.DataFrame, users: IdMap, items: IdMap, name: str) -> sp.csr_matrix:
+        """A 0/1 CSR (len(users), len(items)) of the (user, item) pairs of a frame of known ids."""
+        if not isinstance(pairs, pd.DataFrame) or self.user_col not in pairs or self.item_col not in pairs:
+            raise TypeError(f"{name} must be a DataFrame with columns {self.user_col!r}, {self.item_col!r}; "
+                            f"received {type(pairs).__name__}")
+        u = users.to_internal(pairs[self.user_col])
+        i = items.to_internal(pairs[self.item_col])
+        m = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=(len(users), len(items)))
+        m.sum_duplicates()
+        m.data[:] = 1.0
+        return m
+
+    def explain(self, user_id: Any, item_id: Any, item_attributes: Any, top: int = 10) -> pd.DataFrame:
+        """Why ``item_id`` scores what it does for ``user_id``: the attributes (a one-row frame or
+        ``(ids, matrix)`` as for :meth:`add_items`) that contribute most to its zero-shot part.
+
+        Returns the rows of :meth:`ColdStartRecommender.explain_score` (``attribute``, ``value``,
+        ``contribution``); ``attrs["score"]`` is the item's score for the user now (its current
+        vector: zero-shot, warming up or collaborative) and ``attrs["remainder"]`` the part the
+        listed attributes do not cover (the other attributes, the map's intercept and what the
+        item's interactions moved it by).
+        """
+        self._check_fitted()
+        uid = int(self.user_ids_.to_internal([user_id])[0])
+        iid = int(self.item_ids_.to_internal([item_id])[0])
+        ids, X = self._features_of(item_attributes, columns=getattr(self, "attribute_columns_", None))
+        if len(ids) != 1:
+            raise ValueError(f"item_attributes must hold one row (the item {item_id!r}); received {len(ids)}")
+        names = getattr(self, "attribute_columns_", None)
+        df = self.model_.explain_score(uid, X, feature_names=names, top=top)
+        score = float(self.model_.user_factors_[uid] @ self.model_.item_factors_[iid])
+        df.attrs["score"] = score
+        df.attrs["remainder"] = score - float(df["contribution"].sum())
+        return df
+
+    # ---------------------------------------------------------------- serving
+    def recommend(self, user_ids: Any, N: int = 10, filter_already_liked_items: bool = True,
+                  items: Any = None, filter_items: Any = None, calibrated: bool = False,
+                  exploration: str | None = None, exploration_weight: float = 0.3,
+                  random_state: int | None = None) -> pd.DataFrame:
+        """Top-N items per user as a DataFrame ``[user_col, item_col, score, rank]``;
+        ``calibrated``, ``exploration``, ``exploration_weight`` and ``random_state`` as in
+        :meth:`ColdStartRecommender.recommend`."""
+        self._check_fitted()
+        ext = np.atleast_1d(np.asarray(user_ids, dtype=object))
+        uidx = self.user_ids_.to_internal(ext)
+        cand = None if items is None else self.item_ids_.to_internal(items)
+        filt = None if filter_items is None else self.item_ids_.to_internal(filter_items)
+        ids, scores = self.model_.recommend(uidx, self.user_items_[uidx], N=N,
+                                            filter_already_liked_items=filter_already_liked_items,
+                                            items=cand, filter_items=filt, calibrated=calibrated,
+                                            exploration=exploration, exploration_weight=exploration_weight,
+                                            random_state=random_state)
+        return self._frame(ext, ids, scores, self.user_col)
+
+    def similar_items(self, item_ids: Any, N: int = 10) -> pd.DataFrame:
+        """Most similar items per query item: ``[query_item, item_col, score, rank]``."""
+        self._check_fitted()
+        ext = np.atleast_1d(np.asarray(item_ids, dtype=object))
+        ids, scores = self.model_.similar_items(self.item_ids_.to_internal(ext), N=N)
+        return self._frame(ext, ids, scores, "query_item")
+
+    def _frame(self, ext, ids, scores, key) -> pd.DataFrame:
+        ids, scores = np.atleast_2d(ids), np.atleast_2d(scores)
+        keep = ids >= 0
+        rows = np.repeat(np.arange(len(ext)), ids.shape[1]).reshape(ids.shape)
+        ranks = np.tile(np.arange(1, ids.shape[1] + 1), (len(ext), 1))
+        return pd.DataFrame({key: ext[rows[keep]], self.item_col: self.item_ids_.to_external(ids[keep]),
+                             "score": scores[keep], "rank": ranks[keep]})
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("This FrameRecommender instance is not fitted yet. Call 'fit' with "
+                                 "interactions and item attributes first.")
+
+    # ---------------------------------------------------------------- evaluation
+    def index_split(self, split: "FrameSplit") -> ColdStartSplit:
+        """A :class:`FrameSplit` in this fitted model's index space (``user_ids_``, ``item_ids_``).
+
+        What :func:`coldstart.evaluation.protocol.evaluate` does with a FrameRecommender: the numbers
+        are those of ``evaluate(self.model_, self.index_split(split))``. Every item of the
+        split must be known to the model (give the cold items' attributes to ``fit`` or
+        ``add_items``); users of the test parts without training interactions are unknown
+        to the model and left out, with a warning.
+        """
+        self._check_fitted()
+        return split.to_index(self.user_ids_.external_ids, self.item_ids_.external_ids)
+
+    # ---------------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike, key: bytes | str | None = None) -> None:
+        """One pickle-free file with the model, the id maps (int and str ids keep their
+        types) and the interactions seen; ``key`` signs it (see :meth:`ColdStartRecommender.save`)."""
+        from coldstart.core.persistence import save_model
+
+        self._check_fitted()
+        m = self.user_items_.tocsr()
+        meta = {"user_col": self.user_col, "item_col": self.item_col, "weight_col": self.weight_col,
+                "duplicates": self.duplicates,
+                "attribute_columns": _jsonable_columns(getattr(self, "attribute_columns_", None))}
+        arrays = {"ui_data": m.data, "ui_indices": m.indices, "ui_indptr": m.indptr,
+                  "ui_shape": np.asarray(m.shape, dtype=np.int64)}
+        if getattr(self, "exposures_", None) is not None:  # the impressions: their pattern
+            e = self.exposures_.tocsr()
+            arrays.update(ex_indices=e.indices, ex_indptr=e.indptr)
+        for prefix, ids in (("user_ids", self.user_ids_), ("item_ids", self.item_ids_)):
+            for k, v in ids.to_arrays().items():
+                arrays[prefix if k == "ids" else f"{prefix}_{k}"] = v
+        save_model(self.model_, path, extra_meta=meta, extra_arrays=arrays, key=key)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, key: bytes | str | None = None) -> "FrameRecommender":
+        """Read a file written by :meth:`save`; every malformed or inconsistent file raises
+        :class:`~coldstart.core.persistence.ModelFileError` (with ``key``: also unsigned or forged ones)."""
+        from coldstart.core.persistence import ModelFileError, load_model
+
+        model, meta, arrays = load_model(path, with_extra=True, key=key)
+        if meta is None:
+            raise ModelFileError(f"{path} holds a bare ColdStartRecommender; load it with ColdStartRecommender.load")
+        try:
+            meta = dict(meta)
+            columns = meta.pop("attribute_columns", None)
+            obj = cls(model=None, **meta)
+            obj.model_ = model
+            obj.user_ids_ = IdMap.from_arrays({"ids": arrays["user_ids"], "is_int": arrays.get("user_ids_is_int")},
+                                              name="user")
+            obj.item_ids_ = IdMap.from_arrays({"ids": arrays["item_ids"], "is_int": arrays.get("item_ids_is_int")},
+                                              name="item")
+            shape = tuple(int(v) for v in np.asarray(arrays["ui_shape"]))
+            if shape != (len(obj.user_ids_), len(obj.item_ids_)) or shape != (model.n_users_, model.n_items_):
+                raise ValueError(f"interactions of shape {shape} do not match {len(obj.user_ids_)} user ids, "
+                                 f"{len(obj.item_ids_)} item ids and the model's {model.n_users_} x {model.n_items_}")
+            ui = sp.csr_matrix((arrays["ui_data"], arrays["ui_indices"], arrays["ui_indptr"]), shape=shape)
+            ui.check_format(full_check=True)
+            if ui.nnz and (not np.all(np.isfinite(ui.data)) or ui.data.min() < 0):
+                raise ValueError("interaction weights must be finite and non-negative")
+            obj.user_items_ = ui
+            obj.exposures_ = None
+            if "ex_indices" in arrays:
+                ind, ptr = np.asarray(arrays["ex_indices"]), np.asarray(arrays["ex_indptr"])
+                ex = sp.csr_matrix((np.ones(ind.size, np.float32), ind, ptr), shape=shape)
+                ex.check_format(full_check=True)
+                obj.exposures_ = ex
+            if columns is not None:
+                if not isinstance(columns, list) or len(columns) != model.n_features_in_:
+                    raise ValueError(f"attribute_columns must list the model's {model.n_features_in_} columns")
+                obj.attribute_columns_ = columns
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise ModelFileError(f"{path} is inconsistent: {type(exc).__name__}: {exc}") from None
+        return obj
+
+
+def _attribute_columns(item_attributes: Any, item_col: str) -> list | None:
+    """The attribute column names of a fit's frame (None for an (ids, matrix) tuple or with a
+    featurizer, which matches its own columns by name)."""
+    if not isinstance(item_attributes, pd.DataFrame):
+        return None
+    return [c for c in item_attributes.columns if c != item_col]
+
+
+def _jsonable_columns(columns: list | None) -> list | None:
+    """Column names that JSON keeps exactly (str, int), else None (then matched by position)."""
+    if columns is None or not all(isinstance(c, str) or (isinstance(c, (int, np.integer))
+                                                         and not isinstance(c, bool)) for c in columns):
+        return None
+    return [c if isinstance(c, str) else int(c) for c in columns]
+
+
+def _resized(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:
+    """A CSR copy of ``m`` grown to ``shape`` (new rows/columns empty); ``m`` is unchanged."""
+    if m.shape == shape:
+        return m
+    indptr = np.concatenate([m.indptr, np.full(shape[0] - m.shape[0], m.indptr[-1], dtype=m.indptr.dtype)])
+    return sp.csr_matrix((m.data, m.indices, indptr), shape=shape)
+
+
+# -------------------------------------------------------------------- the protocol in DataFrames
+@dataclass(eq=False)
+class FrameSplit:
+    """An item cold-start split of an interactions DataFrame (``EVALUATION.md``), as DataFrames.
+
+    Each part holds the input's rows (all columns, original index) of its interactions.
+    Evaluate a :class:`FrameRecommender` fitted on ``train`` with
+    ``coldstart.evaluation.protocol.evaluate(recommender, split)``; search with
+    ``ColdStartSearchCV(FrameRecommender(...)).fit(split, item_attributes)``.
+
+    Attributes
+    ----------
+    train, warm_test, cold_val, cold_test : pandas.DataFrame
+    user_col, item_col : str
+    """
+
+    train: pd.DataFrame
+    warm_test: pd.DataFrame
+    cold_val: pd.DataFrame
+    cold_test: pd.DataFrame
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+
+    def _part_items(self, part: str) -> np.ndarray:
+        return pd.unique(getattr(self, part)[self.item_col])
+
+    @property
+    def cold_val_items(self) -> np.ndarray:
+        """External ids of the cold validation items."""
+        return self._part_items("cold_val")
+
+    @property
+    def cold_test_items(self) -> np.ndarray:
+        """External ids of the cold test items."""
+        return self._part_items("cold_test")
+
+    def summary(self) -> pd.DataFrame:
+        """Rows, users and items of each part (index ``part``)."""
+        return pd.DataFrame([{"part": p, "interactions": len(getattr(self, p)),
+                              "users": getattr(self, p)[self.user_col].nunique(),
+                              "items": getattr(self, p)[self.item_col].nunique()} for p in SPLIT_PARTS]
+                            ).set_index("part")
+
+    def to_index(self, user_ids: Any, item_ids: Any, unknown_users: str = "drop") -> ColdStartSplit:
+        """The split in the index space of ``user_ids`` / ``item_ids`` (position = index).
+
+        Parameters
+        ----------
+        user_ids, item_ids : array-like
+            External ids, matched by value (as :class:`~coldstart.frame.ids.IdMap` does).
+        unknown_users : {"drop", "raise"}, default "drop"
+            Users of the test parts missing from ``user_ids`` (no training interaction):
+            left out with a :class:`UserWarning`, or an error. Unknown items and unknown
+            training users are always an error.
+
+        Returns
+        -------
+        ColdStartSplit of shape (len(user_ids), len(item_ids))
+        """
+        if unknown_users not in ("drop", "raise"):
+            raise ValueError(f"unknown_users must be 'drop' or 'raise'; received {unknown_users!r}")
+        users, items = pd.Index(np.asarray(user_ids, dtype=object)), pd.Index(np.asarray(item_ids, dtype=object))
+        shape = (len(users), len(items))
+        mats, dropped = {}, 0
+        for part in SPLIT_PARTS:
+            df = getattr(self, part)
+            u = users.get_indexer(df[self.user_col].to_numpy(dtype=object))
+            i = items.get_indexer(df[self.item_col].to_numpy(dtype=object))
+            if (i < 0).any():
+                bad = list(pd.unique(df[self.item_col].to_numpy()[i < 0])[:5])
+                raise ValueError(f"{part} holds items unknown to the model, e.g. {bad}; expected every item "
+                                 "of the split to have attributes in the model (fit / add_items)")
+            if (u < 0).any():
+                bad = list(pd.unique(df[self.user_col].to_numpy()[u < 0])[:5])
+                if part == "train" or unknown_users == "raise":
+                    raise ValueError(f"{part} holds users unknown to the model, e.g. {bad}; expected the "
+                                     "model to be fitted on this split's train")
+                dropped += int((u < 0).sum())
+            keep = u >= 0
+            mats[part] = sp.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32), (u[keep], i[keep])),
+                                       shape=shape)
+        if dropped:
+            import warnings
+
+            warnings.warn(f"{dropped} test interactions of users without training interactions are left "
+                          "out (the model does not know these users)", UserWarning, stacklevel=3)
+        return ColdStartSplit(**mats)
+
+
+def _frame_index(interactions: pd.DataFrame, user_col: str, item_col: str):
+    """Users and items of a frame indexed by ids sorted as strings (as coldstart.evaluation.datasets does)."""
+    from coldstart.evaluation.datasets import _index_ids, _Where
+
+    if not isinstance(interactions, pd.DataFrame):
+        raise TypeError(f"interactions must be a DataFrame; received {type(interactions).__name__}")
+    missing = [c for c in (user_col, item_col) if c not in interactions.columns]
+    if missing:
+        raise ValueError(f"interactions lacks the columns {missing}; it has {list(interactions.columns)} "
+                         "(set user_col= / item_col=)")
+    if len(interactions) == 0:
+        raise ValueError("interactions is empty; expected at least one row")
+    where = _Where("interactions", csv=False)
+    uids, u = _index_ids(interactions[user_col].reset_index(drop=True), "user", where)
+    iids, i = _index_ids(interactions[item_col].reset_index(drop=True), "item", where)
+    return u, i, (len(uids), len(iids))
+
+
+def _rows_of(interactions, split: ColdStartSplit, u, i, train_rows, warm_test_rows, user_col, item_col):
+    kind = np.zeros(split.n_items, dtype=np.int8)
+    kind[split.cold_val_items] = 1
+    kind[split.cold_test_items] = 2
+    k = kind[i]
+    parts = {"train": (k == 0) & train_rows, "warm_test": (k == 0) & warm_test_rows,
+             "cold_val": k == 1, "cold_test": k == 2}
+    return FrameSplit(**{p: interactions[m] for p, m in parts.items()}, user_col=user_col, item_col=item_col)
+
+
+def _in(m: sp.csr_matrix, u: np.ndarray, i: np.ndarray) -> np.ndarray:
+    return np.asarray(m[u, i]).ravel() > 0
+
+
+def split_frame(interactions: pd.DataFrame, *, user_col: str = "user_id", item_col: str = "item_id",
+                cold_fraction: float = 0.1, warm_test_fraction: float = 0.1,
+                random_state: int | np.random.Generator | None = 0) -> FrameSplit:
+    """The protocol's seeded item cold-start split of an interactions DataFrame.
+
+    Exactly :func:`coldstart.evaluation.splits.protocol_split` on the frame's pairs with users and items
+    indexed by their ids sorted as strings (the index space of
+    :func:`coldstart.evaluation.datasets.from_frames`, ``coldstart split`` and the shared catalogs), so
+    the two paths hold the same pairs. Every row of a pair goes to that pair's part.
+
+    Parameters
+    ----------
+    interactions : pandas.DataFrame
+        ``user_col``, ``item_col`` and any other columns (kept).
+    user_col, item_col : str, default "user_id", "item_id" (as :class:`FrameRecommender`)
+    cold_fraction, warm_test_fraction, random_state
+        As in :func:`~coldstart.evaluation.splits.protocol_split`.
+
+    Returns
+    -------
+    FrameSplit
+    """
+    u, i, shape = _frame_index(interactions, user_col, item_col)
+    ui = sp.csr_matrix((np.ones(u.size, dtype=np.float32), (u, i)), shape=shape)
+    split = protocol_split(ui, cold_fraction=cold_fraction, warm_test_fraction=warm_test_fraction,
+                           random_state=random_state)
+    wt = _in(split.warm_test, u, i)
+    return _rows_of(interactions, split, u, i, ~wt, wt, user_col, item_col)
+
+
+def temporal_split_frame(interactions: pd.DataFrame, cutoff: Any, *, user_col: str = "user_id",
+                         item_col: str = "item_id", timestamp_col: str = "timestamp",
+                         val_cutoff: Any = None, val_fraction: float = 0.5) -> FrameSplit:
+    """Time-based item cold-start split of an interactions DataFrame (items first seen after
+    ``cutoff`` are cold), as :func:`coldstart.evaluation.splits.temporal_split`.
+
+    Rows of warm items up to ``cutoff`` are ``train``; later rows are ``warm_test`` unless
+    their pair is already in ``train`` (re-consumption; such rows are in no part). Every row
+    of a cold item is in ``cold_val`` (first seen up to ``val_cutoff``, or the earliest
+    ``val_fraction`` of the cold items) or ``cold_test``.
+
+    Returns
+    -------
+    FrameSplit
+    """
+    if isinstance(interactions, pd.DataFrame) and timestamp_col not in interactions.columns:
+        raise ValueError(f"interactions has no timestamp column {timestamp_col!r} (set timestamp_col=); "
+                         f"it has {list(interactions.columns)}")
+    u, i, shape = _frame_index(interactions, user_col, item_col)
+    times = interactions[timestamp_col].to_numpy()
+    split = temporal_split((u, i, times), cutoff, val_cutoff=val_cutoff, val_fraction=val_fraction,
+                           shape=shape)
+    after = (pd.Series(times) > cutoff).to_numpy()
+    wt = after & _in(split.warm_test, u, i)
+    return _rows_of(interactions, split, u, i, ~after, wt, user_col, item_col)

@@ -1,0 +1,1 @@
+"""Optional integrations at the edge (Spark, HNSW, plots); the core never imports them."""

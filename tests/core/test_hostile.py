@@ -1,0 +1,412 @@
+"""Issue 15: state, ids, files and threads under hostile input. All or nothing; one error type
+per failure; nothing lost, nothing garbled."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+import warnings
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from coldstart import ColdStartRecommender, FrameRecommender
+from coldstart.core.persistence import ModelFileError
+from tests.conftest import make_clustered
+
+
+@pytest.fixture(scope="module")
+def world():
+    ui, X, uc, ic = make_clustered(n_users=50, n_items=70, seed=5)
+    return ui, X
+
+
+@pytest.fixture(scope="module")
+def fitted(world):
+    ui, X = world
+    return ColdStartRecommender(factors=8, iterations=3, random_state=0).fit(ui, X)
+
+
+def _frames(world, item_ids=None, user_ids=None):
+    ui, X = world
+    coo = ui.tocoo()
+    n_users, n_items = ui.shape
+    user_ids = np.arange(n_users) * 10 + 10 if user_ids is None else user_ids
+    item_ids = np.array([f"doc-{i}" for i in range(n_items)], dtype=object) if item_ids is None else item_ids
+    inter = pd.DataFrame({"user_id": np.asarray(user_ids, dtype=object)[coo.row],
+                          "item_id": np.asarray(item_ids, dtype=object)[coo.col]})
+    attrs = pd.DataFrame(X.toarray(), index=pd.Index(item_ids, name="item_id"),
+                         columns=[f"a{j}" for j in range(X.shape[1])])
+    return inter, attrs
+
+
+def _frame_model(world, **kw):
+    inter, attrs = _frames(world, **kw)
+    rec = FrameRecommender(ColdStartRecommender(factors=8, iterations=3, random_state=0)).fit(inter, attrs)
+    return rec, inter, attrs
+
+
+def _snapshot(rec):
+    m = rec.model_
+    return (list(rec.item_ids_.external_ids), list(rec.user_ids_.external_ids), m.n_items_, m.n_users_,
+            m.item_factors_.copy(), m.user_factors_.copy(), rec.user_items_.shape, rec.user_items_.nnz)
+
+
+def _same(a, b):
+    assert a[:4] == b[:4] and a[6:] == b[6:]
+    np.testing.assert_array_equal(a[4], b[4])
+    np.testing.assert_array_equal(a[5], b[5])
+
+
+# ---------------------------------------------------------------- FrameRecommender: ids and all-or-nothing
+@pytest.mark.parametrize("ids", [["n1", "n1"], ["n1", None], ["n1", np.nan], [np.nan, np.nan], ["n1", 2.5]])
+def test_add_items_bad_ids_refused_before_any_change(world, ids):
+    rec, inter, attrs = _frame_model(world)
+    before = _snapshot(rec)
+    new = attrs.iloc[: len(ids)].copy()
+    new.index = pd.Index(ids, dtype=object, name="item_id")
+    with pytest.raises(ValueError, match="item"):
+        rec.add_items(new)
+    _same(before, _snapshot(rec))
+    out = rec.recommend([10], N=5)  # still serves, every returned id is a known one
+    assert set(out["item_id"]) <= set(rec.item_ids_.external_ids)
+
+
+def test_add_items_matches_columns_by_name(world):
+    rec, inter, attrs = _frame_model(world)
+    new = attrs.iloc[:4].copy()
+    new.index = pd.Index(["x1", "x2", "x3", "x4"], name="item_id")
+    shuffled = new[list(reversed(new.columns))]
+    shuffled.index = pd.Index(["y1", "y2", "y3", "y4"], name="item_id")
+    a = rec.add_items(new)
+    b = rec.add_items(shuffled)
+    np.testing.assert_array_equal(rec.model_.item_factors_[a], rec.model_.item_factors_[b])
+
+
+def test_add_items_missing_column_clear_error_extra_column_one_warning(world):
+    rec, inter, attrs = _frame_model(world)
+    new = attrs.iloc[:2].copy()
+    new.index = pd.Index(["m1", "m2"], name="item_id")
+    before = _snapshot(rec)
+    with pytest.raises(ValueError, match=r"lacks.*'a3'"):
+        rec.add_items(new.drop(columns=["a3"]))
+    _same(before, _snapshot(rec))
+    extra = new.assign(zzz=1.0, yyy=2.0)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        idx = rec.add_items(extra)
+    assert len([x for x in w if "zzz" in str(x.message)]) == 1
+    np.testing.assert_array_equal(rec.model_.item_factors_[idx], rec.model_.embed_items(attrs.iloc[:2].to_numpy()))
+
+
+def test_failed_partial_fit_leaves_id_maps_untouched(world):
+    rec, inter, attrs = _frame_model(world)
+    before = _snapshot(rec)
+    bad = pd.DataFrame({"user_id": [99991, 99992], "item_id": ["doc-1", "no-such-item"]})
+    with pytest.raises(KeyError, match="no-such-item"):
+        rec.partial_fit(bad)
+    _same(before, _snapshot(rec))
+    assert 99991 not in rec.user_ids_
+
+
+def test_partial_fit_refuses_nan_user(world):
+    rec, inter, attrs = _frame_model(world)
+    before = _snapshot(rec)
+    with pytest.raises(ValueError, match="user"):
+        rec.partial_fit(pd.DataFrame({"user_id": [np.nan], "item_id": ["doc-1"]}))
+    _same(before, _snapshot(rec))
+
+
+def test_mixed_int_str_ids_survive_save_load(world, tmp_path):
+    ui, X = world
+    item_ids = np.array([i if i % 2 else f"s{i}" for i in range(X.shape[0])], dtype=object)
+    user_ids = np.array([u if u % 3 else str(u) for u in range(ui.shape[0])], dtype=object)
+    rec, inter, attrs = _frame_model(world, item_ids=item_ids, user_ids=user_ids)
+    p = tmp_path / "mixed.npz"
+    rec.save(p)
+    back = FrameRecommender.load(p)
+    assert list(back.item_ids_.external_ids) == list(item_ids)
+    assert [type(v) for v in back.item_ids_.external_ids] == [type(v) for v in item_ids]
+    assert [type(v) for v in back.user_ids_.external_ids] == [type(v) for v in user_ids]
+    a, b = rec.recommend([1, "3"], N=5), back.recommend([1, "3"], N=5)
+    pd.testing.assert_frame_equal(a, b)
+    assert back.similar_items([1], N=3)["item_id"].tolist() == rec.similar_items([1], N=3)["item_id"].tolist()
+
+
+def test_int_and_str_of_same_digits_are_different_ids(world):
+    ui, X = world
+    item_ids = np.array([1, "1"] + [f"d{i}" for i in range(2, X.shape[0])], dtype=object)
+    rec, inter, attrs = _frame_model(world, item_ids=item_ids)
+    assert rec.item_ids_.to_internal([1, "1"]).tolist() == [0, 1]
+
+
+# ---------------------------------------------------------------- model parameters
+@pytest.mark.parametrize("name,value", [
+    ("num_threads", -3), ("num_threads", 10**9), ("num_threads", 1.5), ("num_threads", True),
+    ("random_state", "abc"), ("random_state", 1.5), ("random_state", -1),
+    ("factors", 10**6), ("factors", True), ("factors", 0), ("iterations", 10**9), ("iterations", 2.0),
+    ("regularization", float("nan")), ("regularization", -1.0), ("alpha", float("nan")), ("alpha", "big"),
+    ("map_alpha", float("inf")), ("zero_shot_scale", -5.0), ("zero_shot_scale", float("nan")),
+    ("prior_weight", -1.0), ("prior_weight", "huge"), ("zero_shot_norm_power", 2.0),
+    ("show_progress", "yes"), ("weighting", "tfidf"), ("mapper", "ridge"), ("collaborative", 3),
+    ("featurizer", "auto"),
+])
+def test_every_parameter_validated_naming_it(world, name, value):
+    ui, X = world
+    m = ColdStartRecommender(factors=8, iterations=2, random_state=0).set_params(**{name: value})
+    with pytest.raises((ValueError, TypeError), match=name):
+        m.fit(ui, X)
+
+
+def test_recommend_refuses_bool_n(fitted, world):
+    ui, X = world
+    for n in (True, False, 2.0):
+        with pytest.raises(ValueError, match="N must be"):
+            fitted.recommend(0, ui[0], N=n)
+        with pytest.raises(ValueError, match="N must be"):
+            fitted.similar_items(0, N=n)
+
+
+def test_similar_items_empty_candidates(fitted):
+    ids, scores = fitted.similar_items(0, N=5, items=[])
+    assert ids.shape == (0,) and scores.shape == (0,)
+    ids, scores = fitted.similar_items([0, 1], N=5, items=[])
+    assert ids.shape == (2, 0)
+
+
+def test_partial_fit_users_refuses_fractional_and_duplicate_ids(fitted, world):
+    ui, X = world
+    m = ColdStartRecommender(factors=8, iterations=2, random_state=0).fit(ui, X)
+    before = m.user_factors_.copy()
+    with pytest.raises((TypeError, ValueError), match="userids"):
+        m.partial_fit_users([1.5], ui[[1]])
+    with pytest.raises(ValueError, match="userids"):
+        m.partial_fit_users([1, 1], ui[[1, 1]])
+    with pytest.raises((TypeError, ValueError), match="userids"):
+        m.partial_fit_users(["a"], ui[[1]])
+    with pytest.raises(ValueError, match="userids"):
+        m.partial_fit_users([10**12], ui[[1]])
+    np.testing.assert_array_equal(before, m.user_factors_)
+
+
+def test_num_threads_docstring_mentions_summation_order():
+    assert "summation order" in ColdStartRecommender.__doc__
+
+
+# ---------------------------------------------------------------- loading hostile files
+def _save(model, path, **kw):
+    model.save(path, **kw)
+    return path.read_bytes()
+
+
+def test_bit_flips_always_model_file_error(fitted, tmp_path):
+    p = tmp_path / "m.npz"
+    blob = _save(fitted, p)
+    rng = np.random.default_rng(0)
+    # every byte of the zip structures at the start and the end, plus a sample of the middle
+    positions = sorted(set(range(0, 200)) | set(range(len(blob) - 400, len(blob)))
+                       | set(rng.integers(0, len(blob), 150).tolist()))
+    q = tmp_path / "f.npz"
+    ref = fitted.item_factors_
+    for pos in positions:
+        for bit in (0, 7):
+            b = bytearray(blob)
+            b[pos] ^= 1 << bit
+            q.write_bytes(bytes(b))
+            try:
+                m = ColdStartRecommender.load(q)
+            except ModelFileError:
+                continue
+            np.testing.assert_array_equal(m.item_factors_, ref)  # a flip in padding: same model
+
+
+def _zip_with(members: dict[str, bytes], compress=zipfile.ZIP_STORED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compress) as zf:
+        for k, v in members.items():
+            zf.writestr(k, v)
+    return buf.getvalue()
+
+
+def test_zip_bomb_refused_fast(tmp_path):
+    p = tmp_path / "bomb.npz"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("__meta__.npy", "w", force_zip64=True) as f:
+            chunk = bytes(1 << 20)
+            for _ in range(1024):  # 1 GiB of zeros, about 1 MB compressed
+                f.write(chunk)
+    p.write_bytes(buf.getvalue())
+    t = time.perf_counter()
+    with pytest.raises(ModelFileError, match="size|compress"):
+        ColdStartRecommender.load(p)
+    assert time.perf_counter() - t < 1.0  # refused from the directory, nothing decompressed
+
+
+def test_declared_huge_array_refused(tmp_path):
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (10**12,)})
+    p = tmp_path / "big.npz"
+    p.write_bytes(_zip_with({"__meta__.npy": header.getvalue() + b"\0" * 16}))
+    with pytest.raises(ModelFileError):
+        ColdStartRecommender.load(p)
+
+
+def test_deep_json_refused(tmp_path):
+    meta = ("[" * 100000 + "]" * 100000).encode()
+    out = io.BytesIO()
+    np.save(out, np.frombuffer(meta, np.uint8))
+    p = tmp_path / "deep.npz"
+    p.write_bytes(_zip_with({"__meta__.npy": out.getvalue()}))
+    with pytest.raises(ModelFileError):
+        ColdStartRecommender.load(p)
+
+
+def _rewrite(path, edit_meta=None, edit_arrays=None):
+    """Re-write an archive with edited metadata / arrays and fresh checksums (what an attacker can do)."""
+    from coldstart.core.persistence import _read_members, write_archive
+
+    meta, arrays = _read_members(path)
+    meta = json.loads(json.dumps(meta))
+    if edit_meta:
+        edit_meta(meta)
+    if edit_arrays:
+        edit_arrays(arrays)
+    for k in ("format", "format_version", "checksums"):
+        meta.pop(k, None)
+    write_archive(path, meta, arrays)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m["params"].update(alpha=float("nan")),
+    lambda m: m["params"].update(regularization=-1.0),
+    lambda m: m["params"].update(zero_shot_scale=-5.0),
+    lambda m: m["params"].update(num_threads=-3),
+    lambda m: m["params"].update(factors=10**7),
+    lambda m: m["params"].update(unknown_param=1),
+    lambda m: m["state"].update(prior_weight=float("nan")),
+    lambda m: m["state"].update(prior_weight=-2.0),
+    lambda m: m["state"].update(n_items="many"),
+    lambda m: m["state"].update(content_norm=float("inf")),
+    lambda m: m["collaborative"].update(regularization=-0.1),
+    lambda m: m["collaborative"].update(alpha=float("nan")),
+])
+def test_bad_values_refused(fitted, tmp_path, edit):
+    p = tmp_path / "m.npz"
+    fitted.save(p)
+    _rewrite(p, edit_meta=edit)
+    with pytest.raises(ModelFileError):
+        ColdStartRecommender.load(p)
+
+
+@pytest.mark.parametrize("key", ["item_factors", "user_factors", "item_prior", "mapper/coef", "mapper/intercept"])
+def test_nan_arrays_refused(fitted, tmp_path, key):
+    p = tmp_path / "m.npz"
+    fitted.save(p)
+
+    def poison(arrays):
+        a = np.array(arrays[key], dtype=np.float32)
+        a.flat[0] = np.nan
+        arrays[key] = a
+
+    _rewrite(p, edit_arrays=poison)
+    with pytest.raises(ModelFileError, match="finite"):
+        ColdStartRecommender.load(p)
+
+
+def test_hmac_key(fitted, tmp_path):
+    p = tmp_path / "signed.npz"
+    fitted.save(p, key=b"secret")
+    m = ColdStartRecommender.load(p, key=b"secret")
+    np.testing.assert_array_equal(m.item_factors_, fitted.item_factors_)
+    ColdStartRecommender.load(p)  # without a key: checksums only
+    with pytest.raises(ModelFileError, match="signature|key"):
+        ColdStartRecommender.load(p, key=b"other")
+    # a forged file: valid checksums, edited factors, no way to re-sign without the key
+    _rewrite(p, edit_arrays=lambda a: a.update(item_factors=a["item_factors"] * 2))
+    with pytest.raises(ModelFileError, match="signature|signed"):
+        ColdStartRecommender.load(p, key=b"secret")
+    q = tmp_path / "unsigned.npz"
+    fitted.save(q)
+    with pytest.raises(ModelFileError, match="not signed"):
+        ColdStartRecommender.load(q, key=b"secret")
+    with pytest.raises(TypeError, match="key"):
+        fitted.save(q, key=123)
+
+
+def test_stale_temp_files_of_killed_saves_removed(fitted, tmp_path):
+    p = tmp_path / "m.npz"
+    # what a save killed by SIGKILL leaves: a temp file stamped with a pid that no longer runs
+    dead = 2**22 + 12345
+    while True:
+        try:
+            os.kill(dead, 0)
+            dead += 1
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            dead += 1
+    stale = tmp_path / f".m.npz.coldstart-tmp.{dead}.abc123"
+    stale.write_bytes(b"half a model")
+    other = tmp_path / f".other.npz.coldstart-tmp.{os.getpid()}.zz"  # a live save: kept
+    other.write_bytes(b"in progress")
+    fitted.save(p)
+    assert not stale.exists() and other.exists()
+    assert sorted(x.name for x in tmp_path.iterdir()) == sorted(["m.npz", other.name])
+
+
+# ---------------------------------------------------------------- featurizer and readers
+def test_featurizer_huge_magnitudes_no_nan():
+    from coldstart.features.featurizer import ItemFeaturizer
+
+    df = pd.DataFrame({"x": [1e308, -1e308, 1.0, 2.0, 3.0, 0.5], "c": list("ababab")})
+    Z = ItemFeaturizer().fit_transform(df)
+    assert np.all(np.isfinite(Z.data))
+    Z2 = ItemFeaturizer().fit(df.iloc[2:]).transform(df)
+    assert np.all(np.isfinite(Z2.data))
+
+
+@pytest.mark.parametrize("line,what", [("2 0:1 1:-3", "negative"), ("2 0:1 1:nan", "finite"),
+                                       ("2 0:1 1:inf", "finite"), ("2 0:1 1", "word:count"),
+                                       ("2 0:1 x:2", "word"), ("x 0:1", "count"), ("2 0:1 9:1", "outside")])
+def test_read_mult_refuses_bad_counts_naming_file_and_line(tmp_path, line, what):
+    from coldstart.evaluation.datasets import read_mult
+
+    p = tmp_path / "mult.dat"
+    p.write_text("1 0:2\n" + line + "\n")
+    with pytest.raises(ValueError, match=rf"mult\.dat line 2.*{what}|mult\.dat line 2"):
+        read_mult(p, 5)
+
+
+def test_featurizer_arrays_checked_on_load(tmp_path):
+    from coldstart.features.featurizer import ItemFeaturizer
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"price": rng.random(40) * 10, "genre": rng.choice(list("abc"), 40)})
+    ui = sp.csr_matrix((np.ones(120, np.float32), (rng.integers(20, size=120), rng.integers(30, size=120))),
+                       shape=(20, 40))
+    ui.sum_duplicates()
+    ui.data[:] = 1
+    m = ColdStartRecommender(factors=4, iterations=2, random_state=0, zero_shot_scale=2.0,
+                             featurizer=ItemFeaturizer()).fit(ui, df)
+    p = tmp_path / "f.npz"
+    m.save(p)
+    back = ColdStartRecommender.load(p)
+    np.testing.assert_array_equal(back.embed_items(df.iloc[:5]), m.embed_items(df.iloc[:5]))
+
+    def poison(arrays):
+        k = next(k for k in arrays if k.startswith("featurizer/") and arrays[k].dtype.kind == "f")
+        a = np.array(arrays[k])
+        a.flat[0] = np.nan
+        arrays[k] = a
+
+    _rewrite(p, edit_arrays=poison)
+    with pytest.raises(ModelFileError, match="finite"):
+        ColdStartRecommender.load(p)

@@ -1,0 +1,160 @@
+"""The self-tuning default: what it chooses, from what, and that the choice is kept."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import coldstart.core.model as M
+from coldstart import ColdStartRecommender
+from coldstart.evaluation.splits import protocol_split
+from coldstart.simulation.synthetic import make_world
+from coldstart.core.tuning import RankingProbe, internal_split
+
+
+@pytest.fixture(scope="module")
+def worlds():
+    """Small synthetic worlds whose attributes are informative (1.0) or noise (0.0)."""
+    out = {}
+    for rho in (0.0, 1.0):
+        w = make_world(n_users=600, n_items=900, informativeness=rho, random_state=0)
+        out[rho] = (w, protocol_split(w.user_items, random_state=0))
+    return out
+
+
+@pytest.fixture(scope="module")
+def fitted(worlds):
+    return {rho: ColdStartRecommender(random_state=0, factors=32).fit(split.train, w.item_features)
+            for rho, (w, split) in worlds.items()}
+
+
+def test_internal_split_partitions_the_training_pairs():
+    rng = np.random.default_rng(0)
+    X = sp.random(300, 200, density=0.05, random_state=1, format="csr", dtype=np.float32)
+    X.data[:] = 1.0
+    s = internal_split(X, np.random.default_rng(0))
+    total = (s.train + s.probe_pairs + s.probe_item_pairs).tocsr()
+    assert (total != X).nnz == 0  # nothing lost, nothing added
+    assert s.train.multiply(s.probe_pairs).nnz == 0 and s.train.multiply(s.probe_item_pairs).nnz == 0
+    warm = np.flatnonzero(np.diff(X.tocsc().indptr) > 0)
+    assert np.isin(s.probe_items, warm).all()
+    assert abs(len(s.probe_items) - 0.1 * len(warm)) <= 1
+    # every pair of a probe item is held out, and only those
+    cols = np.unique(s.probe_item_pairs.indices)
+    assert set(cols) <= set(s.probe_items) and s.train[:, s.probe_items].nnz == 0
+    assert s.probe_pairs[:, s.probe_items].nnz == 0
+    assert internal_split(X[:, :10], rng) is None  # too few items to hold any out
+
+
+def test_the_internal_validation_sees_only_training_pairs(worlds, monkeypatch):
+    w, split = worlds[1.0]
+    seen = {}
+    real = M.internal_split
+
+    def spy(user_items, rng):
+        seen["split"] = s = real(user_items, rng)
+        return s
+
+    monkeypatch.setattr(M, "internal_split", spy)
+    ColdStartRecommender(random_state=0, factors=16, iterations=2).fit(split.train, w.item_features)
+    s = seen["split"]
+    train_items = np.flatnonzero(np.diff(split.train.tocsc().indptr) > 0)
+    assert np.isin(s.probe_items, train_items).all()
+    test_items = np.union1d(split.cold_test_items, split.cold_val_items)
+    for part in (s.train, s.probe_pairs, s.probe_item_pairs):
+        assert part[:, test_items].nnz == 0
+        assert (part - part.multiply(split.train)).nnz == 0  # every pair is a training pair
+
+
+def test_trusts_informative_attributes_and_not_noise(fitted):
+    informative, noise = fitted[1.0], fitted[0.0]
+    assert informative.validation_["attribute_lift"] > M.MIN_ATTRIBUTE_LIFT
+    assert noise.validation_["attribute_lift"] < M.MIN_ATTRIBUTE_LIFT
+    # noise: no boost for its zero-shot vectors; informative: a boost chosen on mixed lists
+    assert noise.zero_shot_scale_ == M.ZERO_SHOT_SCALE_GRID[0]
+    assert informative.zero_shot_scale_ > 1.0
+    assert informative.zero_shot_scale_ in informative.validation_["zero_shot_scale"]
+
+
+def test_free_sweeps_follow_the_held_out_warm_recall(fitted):
+    for m in fitted.values():
+        scores = m.validation_["free_sweeps"]
+        assert m.free_sweeps_ == max(scores, key=lambda t: (scores[t], -t))
+        assert m.content_constrained_ == (m.free_sweeps_ == 0)
+        assert m.map_alpha_ == max(m.validation_["map_alpha"], key=m.validation_["map_alpha"].get)
+
+
+def test_the_chosen_settings_survive_save_and_load(fitted, worlds, tmp_path):
+    m = fitted[1.0]
+    w, _ = worlds[1.0]
+    m.save(tmp_path / "m.npz")
+    back = ColdStartRecommender.load(tmp_path / "m.npz")
+    assert (back.free_sweeps_, back.map_alpha_, back.zero_shot_scale_) == \
+        (m.free_sweeps_, m.map_alpha_, m.zero_shot_scale_)
+    np.testing.assert_array_equal(back.embed_items(w.item_features[:5]), m.embed_items(w.item_features[:5]))
+
+
+def test_given_numbers_skip_the_internal_split(worlds):
+    w, split = worlds[1.0]
+    m = ColdStartRecommender(random_state=0, factors=16, iterations=2, free_sweeps=0, map_alpha=3.0,
+                             zero_shot_scale=2.0).fit(split.train, w.item_features)
+    assert m.validation_ is None and m.content_constrained_
+    assert (m.free_sweeps_, m.map_alpha_, m.zero_shot_scale_) == (0, 3.0, 2.0)
+    # a given free_sweeps is run as given, whatever the probe pairs say
+    m = ColdStartRecommender(random_state=0, factors=16, iterations=2, free_sweeps=3).fit(split.train, w.item_features)
+    assert m.free_sweeps_ == 3 and not m.content_constrained_
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "many"])
+def test_free_sweeps_is_validated(worlds, bad):
+    w, split = worlds[1.0]
+    with pytest.raises(ValueError, match="free_sweeps"):
+        ColdStartRecommender(free_sweeps=bad).fit(split.train, w.item_features)
+
+
+def test_search_grid_walks_to_the_best_value():
+    calls = []
+
+    def peak_at(target):
+        def f(v):
+            calls.append(v)
+            return -abs(v - target)
+        return f
+
+    grid = (1, 2, 3, 4, 5, 6, 7)
+    for target in grid:
+        calls.clear()
+        assert M._search_grid(grid, 2, peak_at(target)) == target
+        assert len(calls) <= 2 + abs(target - 3) + 1
+    assert M._search_grid(grid, 2, lambda v: 0.0) == 2  # flat: one step down, the smallest value seen
+
+
+def test_ranking_probe_recall_and_chance():
+    truth = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float32))
+    U = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    V = np.array([[2.0, 0.0], [0.0, 3.0], [1.0, 0.0], [0.0, 0.5]], dtype=np.float32)
+    probe = RankingProbe(truth, np.array([0, 1]), np.arange(4), K=1)
+    # user 0's top item is 0 (1 of 2 relevant), user 1's is 1 (not relevant)
+    assert probe.score(U, V) == pytest.approx((0.5 + 0.0) / 2)
+    assert probe.chance() == pytest.approx((2 * 0.25 / 2 + 1 * 0.25 / 1) / 2)
+    excl = sp.csr_matrix(np.array([[0, 0, 0, 0], [0, 1, 0, 0]], dtype=np.float32))
+    assert RankingProbe(truth, np.array([0, 1]), np.arange(4), exclude=excl, K=1).score(U, V) == \
+        pytest.approx((0.5 + 1.0) / 2)
+
+
+def test_a_failed_refit_leaves_the_model_as_it_was(worlds, monkeypatch):
+    w, split = worlds[1.0]
+    m = ColdStartRecommender(random_state=0, factors=16, iterations=2).fit(split.train, w.item_features)
+    before = (m.item_factors_.copy(), m.user_factors_.copy(), m.map_alpha_, m.zero_shot_scale_, m.n_items_)
+
+    def boom(self, *args):
+        self.map_alpha_, self.zero_shot_scale_ = -1.0, -1.0  # half-way state, then a failure
+        raise RuntimeError("failed half-way")
+
+    monkeypatch.setattr(ColdStartRecommender, "_fit_self_tuned", boom)
+    with pytest.raises(RuntimeError, match="half-way"):
+        m.fit(split.train, w.item_features)
+    np.testing.assert_array_equal(m.item_factors_, before[0])
+    np.testing.assert_array_equal(m.user_factors_, before[1])
+    assert (m.map_alpha_, m.zero_shot_scale_, m.n_items_) == before[2:]
+    ids, _ = m.recommend(np.arange(3), split.train[:3], N=5)  # still serves
+    assert (ids >= 0).all()

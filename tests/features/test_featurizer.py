@@ -1,0 +1,429 @@
+"""Tests for coldstart.features.featurizer.ItemFeaturizer."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from coldstart.features.featurizer import ColumnIgnoredWarning, ItemFeaturizer
+
+GENRES = ["Action", "Comedy", "Drama", "Horror", "Sci-Fi", "Romance"]
+WORDS = ("space war love night dark city river ghost king queen robot dream house "
+         "murder secret summer winter island story road").split()
+
+
+def make_items(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    year = rng.integers(1960, 2020, n).astype(float)
+    year[rng.random(n) < 0.15] = np.nan
+    return pd.DataFrame({
+        "item_id": np.arange(1000, 1000 + n),
+        "title": [" ".join(rng.choice(WORDS, rng.integers(3, 7))) for _ in range(n)],
+        "category": rng.choice(["book", "film", "game", "music"], n),
+        "genres": ["|".join(rng.choice(GENRES, rng.integers(1, 4), replace=False))
+                   for _ in range(n)],
+        "tags": [list(rng.choice(["indie", "classic", "cult", "award", "remake"],
+                                 rng.integers(0, 3), replace=False)) for _ in range(n)],
+        "year": year,
+        "views": rng.lognormal(5, 1.5, n).round(),
+        "emb": [rng.normal(size=3) for _ in range(n)],
+        "sku": [f"SKU-{i:06d}" for i in rng.permutation(n)],
+        "constant": 7,
+    })
+
+
+@pytest.fixture(scope="module")
+def items() -> pd.DataFrame:
+    return make_items()
+
+
+@pytest.fixture(scope="module")
+def fitted(items):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColumnIgnoredWarning)
+        feat = ItemFeaturizer().fit(items)
+    return feat
+
+
+def block(feat: ItemFeaturizer, X: sp.csr_matrix, name: str) -> np.ndarray:
+    return X[:, feat.block_slices_[name]].toarray()
+
+
+# --------------------------------------------------------------------------- inference
+
+
+def test_inference_of_every_kind(items):
+    with pytest.warns(ColumnIgnoredWarning) as rec:
+        feat = ItemFeaturizer().fit(items)
+    assert feat.kinds_ == {
+        "item_id": "ignore", "title": "text", "category": "categorical",
+        "genres": "multilabel", "tags": "multilabel", "year": "numeric", "views": "numeric",
+        "emb": "vector", "sku": "ignore", "constant": "ignore",
+    }
+    msg = " ".join(str(w.message) for w in rec)
+    assert "item_id" in msg and "sku" in msg and "constant" in msg
+    assert feat.block_names_ == ["title", "category", "genres", "tags", "year", "views", "emb"]
+    genres = next(b for b in feat.blocks_ if b.name == "genres")
+    assert genres.delimiter == "|"
+
+
+@pytest.mark.parametrize("delim", [";", ","])
+def test_delimiter_detection(delim):
+    rng = np.random.default_rng(1)
+    vals = [delim.join(rng.choice(GENRES, rng.integers(1, 4), replace=False)) for _ in range(80)]
+    feat = ItemFeaturizer().fit(pd.DataFrame({"g": vals}))
+    assert feat.kinds_["g"] == "multilabel"
+    assert feat.blocks_[0].delimiter == delim
+    assert set(feat.get_feature_names_out()) == {f"g={g}" for g in GENRES}
+
+
+def test_prose_with_commas_is_text_and_labels_are_categorical():
+    rng = np.random.default_rng(2)
+    prose = [f"{' '.join(rng.choice(WORDS, 4))}, {' '.join(rng.choice(WORDS, 5))}"
+             for _ in range(60)]
+    cities = rng.choice(["New York", "Paris", "Berlin"], 60)
+    feat = ItemFeaturizer().fit(pd.DataFrame({"abstract": prose, "city": cities}))
+    assert feat.kinds_ == {"abstract": "text", "city": "categorical"}
+
+
+def test_high_cardinality_short_labels_and_daily_dates():
+    n = 400
+    rng = np.random.default_rng(4)
+    brands = np.array([f"Brand{i}" for i in range(300)], dtype=object)
+    df = pd.DataFrame({
+        "brand": rng.choice(brands, n),  # 300 distinct single tokens, repeated
+        "day": pd.date_range("2001-01-01", periods=n, freq="D"),  # unique consecutive days
+    })
+    feat = ItemFeaturizer().fit(df)
+    assert feat.kinds_ == {"brand": "categorical", "day": "numeric"}
+
+
+def test_numeric_like_inference():
+    n = 50
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({
+        "studio_id": rng.integers(0, 5, n),                    # int codes, id-like name
+        "price": [f"{v:.2f}" for v in rng.uniform(1, 50, n)],   # numbers stored as strings
+        "released": pd.Timestamp("2000-01-01") + pd.to_timedelta(rng.integers(0, 9000, n), "D"),
+        "flag": rng.random(n) < 0.5,
+        "cat": pd.Categorical(rng.choice(["a", "b"], n)),
+        "empty": [None] * n,
+    })
+    with pytest.warns(ColumnIgnoredWarning, match="empty"):
+        feat = ItemFeaturizer().fit(df)
+    assert feat.kinds_ == {"studio_id": "categorical", "price": "numeric",
+                           "released": "numeric", "flag": "numeric", "cat": "categorical",
+                           "empty": "ignore"}
+    X = feat.transform(df)
+    assert np.isfinite(X.data).all()
+
+
+def test_skewed_column_is_log_transformed(fitted, items):
+    views, year = (next(b for b in fitted.blocks_ if b.name == c) for c in ("views", "year"))
+    assert views.log and not year.log
+    # standardised on the log scale: log1p(views) is exactly linear in the output
+    X = fitted.transform(items)
+    z = block(fitted, X, "views")[:, 0] / fitted.block_scales_[fitted.block_names_.index("views")]
+    lv = np.log1p(items["views"].to_numpy())
+    assert np.corrcoef(z, lv)[0, 1] == pytest.approx(1.0, abs=1e-5)
+    assert abs(z.mean()) < 1e-4 and z.std() == pytest.approx(1.0, rel=1e-3)
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def test_explicit_kinds_and_vector_groups(items):
+    df = items.assign(e0=np.linspace(0, 1, len(items)), e1=np.linspace(1, 3, len(items)))
+    feat = ItemFeaturizer(
+        kinds={"category": "text", "year": "categorical", "tags": "ignore", "item_id": "ignore",
+               "sku": "ignore", "constant": "ignore", "emb": "ignore", "views": "ignore"},
+        vector_groups={"pair": ["e0", "e1"]},
+    ).fit(df)
+    assert feat.kinds_["category"] == "text" and feat.kinds_["year"] == "categorical"
+    assert feat.kinds_["e0"] == feat.kinds_["e1"] == "vector"
+    assert "tags" not in feat.block_names_
+    names = list(feat.get_feature_names_out())
+    assert "year=1999" in names or any(n.startswith("year=") for n in names)
+    assert not any("." in n for n in names if n.startswith("year="))  # 1999.0 -> "1999"
+    assert names[feat.block_slices_["pair"]] == ["pair__e0", "pair__e1"]
+    X = feat.transform(df)
+    pair = block(feat, X, "pair")
+    assert np.allclose(pair.mean(axis=0), 0, atol=1e-5)  # centred, not scaled per dim
+
+
+def test_multilabel_rows_are_binary_and_l2_normalised():
+    df = pd.DataFrame({"g": ["a|b", "a", "b|c", "c"] * 5})
+    feat = ItemFeaturizer(balance="none").fit(df)
+    X = feat.transform(pd.DataFrame({"g": ["a| a |b", " c ", ["b", "b"], "a|zzz"]})).toarray()
+    s = 1 / np.sqrt(2)
+    assert np.allclose(X, [[s, s, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0]])
+
+
+def test_multilabel_override_on_plain_strings():
+    df = pd.DataFrame({"tag": ["a", "b", "a", "c"] * 5})
+    feat = ItemFeaturizer(kinds={"tag": "multilabel"}).fit(df)
+    assert feat.blocks_[0].delimiter is None
+    assert list(feat.get_feature_names_out()) == ["tag=a", "tag=b", "tag=c"]
+
+
+# --------------------------------------------------------------------------- transform robustness
+
+
+def test_unseen_and_missing_values_keep_width(fitted, items):
+    new = items.head(4).copy()
+    new["category"] = ["spaceship", None, "", "film"]
+    new["genres"] = ["Western", None, "Western|Drama", ""]
+    new["tags"] = [["never-seen"], None, [], ("classic", "cult")]
+    new["title"] = ["zzz qqq", None, "", "space robot"]
+    new["year"] = [np.nan, np.nan, 1990, np.nan]
+    new["emb"] = [None, np.zeros(3), None, [1.0, 2.0, 3.0]]
+    new = new.drop(columns=["sku", "item_id", "constant"])  # ignored columns may go
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. OneHotEncoder's unknown-category warning
+        X = fitted.transform(new)
+    assert X.shape == (4, fitted.n_features_out_) and X.dtype == np.float32
+    assert np.isfinite(X.data).all()
+    assert block(fitted, X, "category")[:3].sum() == 0
+    assert block(fitted, X, "category")[3].sum() > 0
+    assert block(fitted, X, "genres")[0].sum() == 0
+    g2 = block(fitted, X, "genres")[2]
+    assert np.count_nonzero(g2) == 1  # Drama only
+    assert block(fitted, X, "tags")[:3].sum() == 0
+    assert np.count_nonzero(block(fitted, X, "tags")[3]) == 2
+    assert block(fitted, X, "title")[:3].sum() == 0
+    # missing year: imputed median + indicator; observed year: indicator 0
+    yr = block(fitted, X, "year")
+    assert yr[0, 1] > 0 and yr[1, 1] > 0 and yr[2, 1] == 0
+    assert yr[0, 0] == pytest.approx(yr[1, 0])
+    presence = fitted.block_presence(new)
+    assert presence.loc[new.index[0], "year"] == False  # noqa: E712
+    assert presence.loc[new.index[2], "year"] == True  # noqa: E712
+
+
+def test_missing_columns_error_names_them(fitted, items):
+    with pytest.raises(ValueError, match=r"genres.*tags|tags.*genres"):
+        fitted.transform(items.drop(columns=["genres", "tags"]))
+
+
+def test_empty_rows_detected(fitted, items):
+    new = items.head(3).copy()
+    for c in ["title", "category", "genres", "year", "views", "emb"]:
+        new[c] = None
+    new["tags"] = [[], [], ["classic"]]
+    new.loc[new.index[1], "category"] = "film"
+    mask = fitted.empty_rows(new)
+    assert mask.tolist() == [True, False, False]
+    X = fitted.transform(new)
+    assert X.shape == (3, fitted.n_features_out_)
+
+
+def test_zero_rows_without_numeric_blocks():
+    df = pd.DataFrame({"c": ["x", "y"] * 5, "g": ["a|b", "b"] * 5})
+    feat = ItemFeaturizer().fit(df)
+    X = feat.transform(pd.DataFrame({"c": [None, "zzz"], "g": [None, "unknown"]}))
+    assert X.nnz == 0 and X.shape == (2, feat.n_features_out_)
+    assert feat.transform(df.iloc[:0]).shape == (0, feat.n_features_out_)
+
+
+def test_unequal_vector_length_at_transform_is_an_error(fitted, items):
+    new = items.head(2).copy()
+    new["emb"] = [np.ones(3), np.ones(5)]
+    with pytest.raises(ValueError, match="emb"):
+        fitted.transform(new)
+
+
+def test_fit_transform_equals_fit_then_transform_and_index_ignored(items):
+    shuffled = items.sample(frac=1.0, random_state=0)
+    shuffled.index = shuffled.index[::-1] * 10  # non-range, unrelated index
+    feat = ItemFeaturizer(kinds={"item_id": "ignore", "sku": "ignore", "constant": "ignore"})
+    A = feat.fit_transform(shuffled)
+    B = feat.transform(shuffled)
+    assert isinstance(A, sp.csr_matrix) and A.dtype == np.float32
+    assert (A != B).nnz == 0
+    C = feat.transform(items)  # original row order: rows follow positions, not labels
+    pos = {iid: i for i, iid in enumerate(items["item_id"])}
+    perm = [pos[i] for i in shuffled["item_id"]]
+    assert abs(C[perm] - B).max() == 0
+
+
+def test_parallel_transform_is_identical(fitted, items, monkeypatch):
+    import coldstart.features.featurizer as F
+
+    monkeypatch.setattr(F, "_PARALLEL_MIN_ROWS", 30)
+    par = clone(fitted).set_params(n_jobs=2)
+    par.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
+    from joblib import parallel_config
+
+    with parallel_config(backend="threading"):  # same chunking code, no process start-up
+        B = par.transform(items)
+    A = fitted.transform(items)
+    assert B.shape == A.shape
+    assert np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)
+    assert np.array_equal(A.data, B.data)
+
+
+# --------------------------------------------------------------------------- names
+
+
+def test_feature_names(fitted):
+    names = fitted.get_feature_names_out()
+    assert len(names) == fitted.n_features_out_ == len(set(names))
+    assert "genres=Action" in names and "tags=classic" in names
+    assert "category=film" in names
+    assert "title__space" in names
+    assert "year" in names and "year_missing" in names
+    assert "views" in names and "views_missing" not in names
+    assert [n for n in names if n.startswith("emb")] == ["emb__0", "emb__1", "emb__2"]
+    for b in fitted.blocks_:
+        sl = names[fitted.block_slices_[b.name]]
+        assert len(sl) == b.n_features
+        assert all(n.startswith(b.name) for n in sl)
+
+
+# --------------------------------------------------------------------------- balancing
+
+
+def _present_msq(X: sp.csr_matrix) -> float:
+    q = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    return float(q[q > 0].mean())
+
+
+def test_default_balancing_equalises_blocks(fitted, items):
+    X = fitted.transform(items)
+    for name in fitted.block_names_:
+        assert _present_msq(X[:, fitted.block_slices_[name]]) == pytest.approx(1.0, rel=1e-4), name
+    # raw widths differ a lot, yet every block carries the same energy
+    widths = [b.n_features for b in fitted.blocks_]
+    assert max(widths) / min(widths) >= 10
+
+
+def test_weights_and_balance_modes(items):
+    kinds = {"item_id": "ignore", "sku": "ignore", "constant": "ignore"}
+    feat = ItemFeaturizer(kinds=kinds, weights={"title": 2.0, "tags": 0.0}).fit(items)
+    X = feat.transform(items)
+    assert _present_msq(X[:, feat.block_slices_["title"]]) == pytest.approx(4.0, rel=1e-4)
+    assert X[:, feat.block_slices_["tags"]].nnz == 0
+    assert X[:, feat.block_slices_["tags"]].shape[1] == 5  # width kept
+
+    raw = ItemFeaturizer(kinds=kinds, balance="none").fit(items)
+    Xr = raw.transform(items)
+    assert np.all(raw.block_scales_ == 1.0)
+    emb = next(b for b in raw.blocks_ if b.name == "emb")
+    assert _present_msq(Xr[:, raw.block_slices_["emb"]]) == pytest.approx(
+        raw.block_mean_sq_norm_[raw.block_names_.index("emb")], rel=1e-4)
+    assert emb.n_features == 3
+
+    allrows = ItemFeaturizer(kinds=kinds, balance="all").fit(items)
+    Xa = allrows.transform(items)
+    q = np.asarray(Xa[:, allrows.block_slices_["tags"]].power(2).sum(axis=1)).ravel()
+    assert q.mean() == pytest.approx(1.0, rel=1e-4)  # averaged over all rows, incl. empty
+    assert q[q > 0].mean() > 1.1
+
+
+# --------------------------------------------------------------------------- sklearn integration
+
+
+def test_pipeline_clone_and_grid_search(items):
+    kinds = {"item_id": "ignore", "sku": "ignore", "constant": "ignore"}
+    y = items["category"].eq("film").to_numpy(float) + 0.1 * items["year"].fillna(1990).to_numpy() / 2000
+    pipe = Pipeline([("feat", ItemFeaturizer(kinds=kinds)), ("ridge", Ridge(alpha=1.0))])
+    pipe.fit(items, y)
+    assert pipe.predict(items.head(5)).shape == (5,)
+    c = clone(pipe)
+    assert c.get_params()["feat__kinds"] == kinds
+    assert not hasattr(c.named_steps["feat"], "blocks_")
+    gs = GridSearchCV(pipe, {"feat__weights": [None, {"category": 3.0}],
+                             "feat__balance": ["present", "none"]}, cv=3)
+    gs.fit(items, y)
+    assert set(gs.best_params_) == {"feat__weights", "feat__balance"}
+    assert gs.best_params_["feat__weights"] == {"category": 3.0}
+
+
+def test_init_only_stores():
+    kinds = {"x": "bogus"}
+    feat = ItemFeaturizer(kinds=kinds, balance="whatever")  # validated at fit, not here
+    assert feat.get_params()["kinds"] is kinds
+    assert clone(feat).get_params()["balance"] == "whatever"
+
+
+# --------------------------------------------------------------------------- serialisation
+
+
+def test_to_dict_from_dict_round_trip_identical(fitted, items, tmp_path):
+    meta, arrays = fitted.to_dict()
+    assert all(a.dtype != object for a in arrays.values())
+    assert all(a.dtype.kind in "fiuU" for a in arrays.values())
+    path = tmp_path / "feat.npz"
+    np.savez(path, **arrays)
+    (tmp_path / "feat.json").write_text(json.dumps(meta))
+    with np.load(path, allow_pickle=False) as npz:
+        loaded = {k: npz[k] for k in npz.files}
+    back = ItemFeaturizer.from_dict(json.loads((tmp_path / "feat.json").read_text()), loaded)
+
+    new = items.sample(40, random_state=3).copy()
+    new.iloc[0, new.columns.get_loc("category")] = "unseen"
+    new.iloc[1, new.columns.get_loc("year")] = np.nan
+    A, B = fitted.transform(new), back.transform(new)
+    assert A.shape == B.shape
+    assert np.array_equal(A.indptr, B.indptr) and np.array_equal(A.indices, B.indices)
+    assert np.array_equal(A.data, B.data)
+    assert list(back.get_feature_names_out()) == list(fitted.get_feature_names_out())
+    assert back.kinds_ == fitted.kinds_
+    assert back.get_params() == {**fitted.get_params(), "delimiters": tuple(fitted.delimiters)}
+    # from_dict gives a working estimator that can also be re-fitted
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColumnIgnoredWarning)
+        assert clone(back).fit(items).n_features_out_ == fitted.n_features_out_
+
+
+def test_round_trip_with_text_params(items):
+    feat = ItemFeaturizer(kinds={"item_id": "ignore", "sku": "ignore", "constant": "ignore"},
+                          text_params={"ngram_range": (1, 2), "min_df": 2, "use_idf": False})
+    X = feat.fit_transform(items)
+    meta, arrays = feat.to_dict()
+    back = ItemFeaturizer.from_dict(json.loads(json.dumps(meta)), arrays)
+    assert (back.transform(items) != X).nnz == 0
+    assert any(" " in n for n in back.get_feature_names_out() if n.startswith("title__"))
+
+
+def test_to_dict_rejects_callables(items):
+    feat = ItemFeaturizer(kinds={"item_id": "ignore", "sku": "ignore", "constant": "ignore"},
+                          text_params={"tokenizer": str.split, "token_pattern": None})
+    feat.fit(items)
+    with pytest.raises(ValueError, match="JSON"):
+        feat.to_dict()
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_type_errors_name_the_argument(fitted, items):
+    with pytest.raises(TypeError, match=r"\bX\b.*DataFrame"):
+        ItemFeaturizer().fit(items.to_numpy())
+    with pytest.raises(TypeError, match=r"\bX\b.*DataFrame"):
+        fitted.transform(items["title"])
+
+
+def test_value_errors(items):
+    with pytest.raises(ValueError, match="bogus"):
+        ItemFeaturizer(kinds={"title": "bogus"}).fit(items)
+    with pytest.raises(ValueError, match=r"nope.*|.*nope"):
+        ItemFeaturizer(kinds={"nope": "text", "title": "text"}).fit(items)
+    with pytest.raises(ValueError, match="ghost"):
+        ItemFeaturizer(vector_groups={"g": ["year", "ghost"]}).fit(items)
+    with pytest.raises(ValueError, match="unknown blocks"):
+        ItemFeaturizer(weights={"nope": 1.0}).fit(items)
+    with pytest.raises(ValueError, match="balance"):
+        ItemFeaturizer(balance="bogus").fit(items)
+    with pytest.raises(NotFittedError):
+        ItemFeaturizer().transform(items)
