@@ -259,7 +259,7 @@ def test_fit_transform_equals_fit_then_transform_and_index_ignored(items):
 def test_parallel_transform_is_identical(fitted, items, monkeypatch):
     import coldstart.features.featurizer as F
 
-    monkeypatch.setattr(F, "_PARALLEL_MIN_ROWS", 30)
+    monkeypatch.setattr(F, "PARALLEL_MIN_ROWS", 30)
     par = clone(fitted).set_params(n_jobs=2)
     par.__dict__.update({k: v for k, v in fitted.__dict__.items() if k.endswith("_")})
     from joblib import parallel_config

@@ -1,0 +1,152 @@
+"""DOC"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as pdt
+
+from coldstart.features.blocks import LISTLIKE, sample_values
+from coldstart.features.categorical import category_strings, detect_delimiter, format_scalar
+from coldstart.features.numeric import to_float
+
+__all__ = ["infer_kind"]
+
+_MIN_ROWS_ID = 10  # fewer non-missing values: never call a column id-like
+_ID_NAMES = {"id", "index", "key", "uuid", "guid", "pk", "sku", "isbn", "url", "uri"}
+
+
+def _id_like_name(name: str) -> bool:
+    low = name.strip().lower()
+    return (
+        low in _ID_NAMES
+        or low.endswith(("_id", "-id", " id", ".id", "_key", "_uuid"))
+        or (len(name) > 2 and name.endswith(("Id", "ID")) and not name[:-2].isupper())
+    )
+
+
+def _not_blank(arr: np.ndarray) -> np.ndarray:
+    """Mask of elements that are not empty/whitespace-only strings."""
+    return np.fromiter((not (isinstance(v, str) and not v.strip()) for v in arr), bool, arr.size)
+
+
+def _infer_numeric(name: str, x: np.ndarray, integer_dtype: bool, boolean: bool,
+                   cfg: dict, ids: bool = True) -> tuple[str, str]:
+    obs = x[~np.isnan(x)]
+    if obs.size == 0:
+        return "ignore", "all values missing"
+    uniq = np.unique(obs)
+    if uniq.size == 1 and obs.size == x.size:
+        return "ignore", "constant"
+    if boolean:
+        return "numeric", "boolean"
+    if not ids:  # datetimes/timedeltas: never id-like or codes
+        return "numeric", "dates/durations (days)"
+    integral = integer_dtype or bool(np.all(uniq == np.round(uniq)))
+    if integral:
+        idname = _id_like_name(name)
+        all_unique = uniq.size == x.size and x.size >= _MIN_ROWS_ID
+        consecutive = uniq[-1] - uniq[0] == x.size - 1
+        if all_unique and (idname or consecutive):
+            return "ignore", "id-like (unique integers)"
+        if idname and uniq.size <= cfg["categorical_max_unique"]:
+            return "categorical", "integer codes with an id-like name"
+    return "numeric", "numbers"
+
+
+def infer_kind(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
+    """Infer the kind of one column.
+
+    Returns
+    -------
+    kind : str
+    reason : str
+        Human readable explanation (used in warnings and :meth:`describe`).
+    info : dict
+        Hints for the block (``source`` for numeric, ``delimiter`` for
+        multilabel, cached ``strings`` for categorical).
+    """
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        if s.notna().any():
+            return "categorical", "pandas category dtype", {}
+        return "ignore", "all values missing", {}
+    if pdt.is_datetime64_any_dtype(dtype) or pdt.is_timedelta64_dtype(dtype):
+        source = "datetime" if pdt.is_datetime64_any_dtype(dtype) else "timedelta"
+        kind, why = _infer_numeric(name, to_float(s), False, False, cfg, ids=False)
+        return kind, why, {"source": source}
+    if pdt.is_bool_dtype(dtype) or pdt.is_numeric_dtype(dtype):
+        if pdt.is_complex_dtype(dtype):
+            return "ignore", f"unsupported dtype {dtype}", {}
+        kind, why = _infer_numeric(name, to_float(s), pdt.is_integer_dtype(dtype),
+                                   pdt.is_bool_dtype(dtype), cfg)
+        return kind, why, {"source": "number"}
+
+    arr = s.to_numpy(dtype=object)
+    nonnull = arr[~np.asarray(pd.isna(arr), dtype=bool)]
+    sample = sample_values(nonnull)
+    sample = sample[_not_blank(sample)]
+    if sample.size == 0:  # only blank strings in the sample: look at every value
+        sample = sample_values(nonnull[_not_blank(nonnull)])
+        if sample.size == 0:
+            return "ignore", "all values missing", {}
+
+    # (a) list-likes
+    is_list = np.fromiter((isinstance(v, LISTLIKE) for v in sample), bool, sample.size)
+    if is_list.any():
+        lists = [v for v in sample[is_list] if len(v) > 0]
+        numeric = bool(lists) and is_list.all() and all(
+            (isinstance(v, np.ndarray) and v.dtype.kind in "fiu")
+            or all(isinstance(e, (int, float, np.integer, np.floating))
+                   and not isinstance(e, (bool, np.bool_)) for e in list(v)[:64])
+            for v in lists[:200]
+        )
+        if numeric:
+            lens = {len(v) for v in nonnull if isinstance(v, LISTLIKE) and len(v) > 0}
+            if len(lens) == 1:
+                return "vector", "equal-length numeric arrays", {}
+        strs = sample[~is_list]
+        delim = detect_delimiter(strs, cfg["delimiters"], forced=True) if strs.size else None
+        return "multilabel", "list-like cells", {"delimiter": delim}
+
+    inferred = pd.api.types.infer_dtype(sample, skipna=True)
+    if inferred in ("integer", "floating", "mixed-integer-float", "decimal", "boolean"):
+        x = to_float(s)
+        return (*_infer_numeric(name, x, inferred == "integer", inferred == "boolean", cfg),
+                {"source": "number"})
+    if inferred in ("datetime", "datetime64", "date"):
+        kind, why = _infer_numeric(name, to_float(s, "datetime"), False, False, cfg, ids=False)
+        return kind, why, {"source": "datetime"}
+    if inferred not in ("string", "mixed", "mixed-integer", "unicode"):
+        return "ignore", f"unsupported values ({inferred})", {}
+
+    # (b) numbers stored as strings
+    strs_sample = np.array([format_scalar(v) for v in sample], dtype=object)
+    if inferred == "string":
+        parsed = pd.to_numeric(pd.Series(strs_sample, dtype=object), errors="coerce")
+        if parsed.notna().mean() >= 0.95:
+            kind, why = _infer_numeric(name, to_float(s), False, False, cfg)
+            return kind, f"{why} stored as strings", {"source": "number"}
+
+    # (c) delimited labels
+    delim = detect_delimiter(strs_sample, cfg["delimiters"])
+    if delim is not None:
+        return "multilabel", f"strings delimited by {delim!r}", {"delimiter": delim}
+
+    strings = category_strings(s)
+    nonempty = strings[strings != ""]
+    n_unique = len(pd.unique(nonempty))
+    ratio = n_unique / nonempty.size
+    words = np.fromiter((len(v.split()) for v in strs_sample), np.int64, strs_sample.size)
+    single = (words > 1).mean() < 0.05
+    # (d) id-like strings
+    if single and ratio >= 0.95 and nonempty.size >= _MIN_ROWS_ID:
+        return "ignore", "id-like (unique single-token strings)", {}
+    # (e) low-cardinality
+    if n_unique <= cfg["categorical_max_unique"] and ratio <= 0.5:
+        return "categorical", f"{n_unique} distinct values", {"strings": strings}
+    # (f) prose
+    if words.mean() >= cfg["text_min_words"]:
+        return "text", f"{words.mean():.1f} words per value", {}
+    # (g) short high-cardinality labels
+    return "categorical", f"short labels, {n_unique} distinct values", {"strings": strings}

@@ -1,0 +1,89 @@
+"""DOC"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
+
+from coldstart.features.blocks import LISTLIKE, Block, jsonable, present_rows, str_array
+
+__all__ = ["TextBlock"]
+
+
+_TFIDF_DEFAULTS: dict[str, Any] = {"sublinear_tf": True, "norm": "l2"}
+
+
+def _text_strings(s: pd.Series) -> np.ndarray:
+    """Column -> object array of documents, ``""`` for missing."""
+    arr = s.to_numpy(dtype=object)
+    na = np.asarray(pd.isna(arr), dtype=bool)
+    if pd.api.types.infer_dtype(arr, skipna=True) == "string":
+        if na.any():
+            arr = arr.copy()
+            arr[na] = ""
+        return arr
+    out = np.empty(arr.size, dtype=object)
+    for i, (v, m) in enumerate(zip(arr, na)):
+        if isinstance(v, str):
+            out[i] = v
+        elif isinstance(v, LISTLIKE):
+            out[i] = " ".join(map(str, v))
+        else:
+            out[i] = "" if m else str(v)
+    return out
+
+
+class TextBlock(Block):
+    kind = "text"
+
+    def fit_transform(self, X, cfg):
+        self.params = {**_TFIDF_DEFAULTS, **(cfg["text_params"] or {})}
+        self.vectorizer = TfidfVectorizer(**self.params, dtype=np.float32)
+        try:
+            Z = self.vectorizer.fit_transform(_text_strings(X[self.columns[0]]))
+        except ValueError as exc:  # empty vocabulary, bad min_df...
+            raise ValueError(f"text column {self.columns[0]!r}: {exc}") from exc
+        self.n_features = len(self.vectorizer.vocabulary_)
+        Z = sp.csr_matrix(Z, dtype=np.float32)
+        return Z, present_rows(Z)
+
+    def transform(self, X):
+        Z = sp.csr_matrix(self.vectorizer.transform(_text_strings(X[self.columns[0]])),
+                          dtype=np.float32)
+        return Z, present_rows(Z)
+
+    def feature_names(self):
+        return [f"{self.name}__{t}" for t in self.vectorizer.get_feature_names_out()]
+
+    def state(self):
+        params = jsonable(self.params, f"text_params of column {self.name!r}")
+        vocab = self.vectorizer.get_feature_names_out().tolist()
+        arrays = {"vocabulary": str_array(vocab)}
+        if self.vectorizer.use_idf:
+            arrays["idf"] = np.asarray(self.vectorizer.idf_, dtype=np.float64)
+        return self.meta(tfidf_params=params), arrays
+
+    @classmethod
+    def from_state(cls, meta, arrays):
+        b = cls(meta["name"], list(meta["columns"]))
+        params = dict(meta["tfidf_params"])
+        if "ngram_range" in params:
+            params["ngram_range"] = tuple(params["ngram_range"])
+        b.params = params
+        vec = TfidfVectorizer(**params, dtype=np.float32)
+        vec.vocabulary_ = {w: i for i, w in enumerate(arrays["vocabulary"].tolist())}
+        vec.fixed_vocabulary_ = False
+        if "idf" in arrays:
+            vec.idf_ = np.asarray(arrays["idf"], dtype=np.float64)
+        else:  # use_idf=False: nothing learnt; fit the inner transformer on a dummy row
+            vec._tfidf = TfidfTransformer(norm=vec.norm, use_idf=False,
+                                          smooth_idf=vec.smooth_idf,
+                                          sublinear_tf=vec.sublinear_tf)
+            vec._tfidf.fit(sp.csr_matrix((1, len(vec.vocabulary_)), dtype=np.float32))
+        b.vectorizer = vec
+        b.n_features = int(meta["n_features"])
+        return b
