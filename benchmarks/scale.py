@@ -247,7 +247,7 @@ class CallTimer:
 
 def _instrument_fit(timer: CallTimer) -> None:
     """Time the fit's collaborative side where it is unambiguous (implicit's ALS and its solvers,
-    coldstart.core.factorization's re-solves) and the attribute map's functions (weighting, every
+    coldstart.core.solvers' re-solves) and the attribute map's functions (weighting, every
     function and RidgeMap method of coldstart.core.mapping, ALS callbacks); whatever the recipe."""
     import inspect
 
@@ -255,6 +255,7 @@ def _instrument_fit(timer: CallTimer) -> None:
     from implicit.cpu.als import AlternatingLeastSquares
 
     import coldstart.core.factorization as factorization
+    import coldstart.core.solvers as solvers
     import coldstart.core.mapping as mapping
     import coldstart.core.model as model_module
     import coldstart.core.weighting as weighting
@@ -271,15 +272,19 @@ def _instrument_fit(timer: CallTimer) -> None:
 
     AlternatingLeastSquares.fit = timer.wrap(als_fit_timed, "collab: implicit ALS fit")
 
-    def patch_functions(module, category):
+    def patch_functions(module, category, only=None):
         for name, obj in list(vars(module).items()):
-            if inspect.isfunction(obj) and obj.__module__ == module.__name__ and not name.startswith("__"):
+            if (inspect.isfunction(obj) and obj.__module__ == module.__name__ and not name.startswith("__")
+                    and (only is None or only(name))):
                 wrapped = timer.wrap(obj, f"{category}: {name}")
                 setattr(module, name, wrapped)
                 if getattr(model_module, name, None) is obj:  # `from .x import f` in model.py
                     setattr(model_module, name, wrapped)
 
     patch_functions(factorization, "collab")
+    collab_solvers = {"fold_in", "solve_from_prior", "gram_matrix", "solve_rows"}
+    patch_functions(solvers, "collab", lambda name: name in collab_solvers)
+    patch_functions(solvers, "map", lambda name: name not in collab_solvers)
     patch_functions(mapping, "map")
     for name in ("fit", "transform", "fit_transform"):
         timer.patch(weighting.AttributeWeighting, name, f"map: AttributeWeighting.{name}")
@@ -392,8 +397,8 @@ def run_size(n_items: int, args) -> dict:
         from coldstart.core.factorization import make_als
 
         _log(f"[{n_items:,} items] reference: implicit ALS, then the plug-in map on it")
-        als = make_als(model.factors, model.regularization, model._alpha_for(ui, None), iterations=15,
-                       random_state=0)
+        als = make_als(factors=model.factors, regularization=model.regularization,
+                       alpha=model._alpha_for(ui, None), iterations=15, random_state=0, num_threads=0)
         with threadpool_limits(1, "blas"), rec.stage("als_reference") as info:
             t0, c0 = time.perf_counter(), _cpu_s()
             als.fit(ui, show_progress=False)

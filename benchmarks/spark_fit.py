@@ -15,7 +15,7 @@ Rows (all fitted on ``split.train``, scored with ``evaluate(..., settings=("cold
 * ``map only``        the attribute map alone on the same (Spark ALS) factors and interactions,
                       local functions vs :class:`coldstart.integrations.spark.SparkAttributeMap`, with the
                       largest difference between their zero-shot vectors; ``plug-in``: the
-                      weighting, the ridge start and :func:`coldstart.core.mapping.fit_map_on_interactions`
+                      weighting, the ridge start and :func:`coldstart.core.solvers.fit_map_on_interactions`
                       (confidence ``1 + alpha``, what the Spark path uses); ``ridge``: the weighting
                       and ``RidgeMap(alpha=map_alpha)`` (the family without interactions).
 
@@ -48,7 +48,7 @@ from coldstart import AttributeWeighting, ColdStartRecommender, RidgeMap  # noqa
 from coldstart.evaluation.datasets import load_citeulike  # noqa: E402
 from coldstart.evaluation.protocol import evaluate  # noqa: E402
 from coldstart.core.factorization import fit_collaborative, make_als  # noqa: E402
-from coldstart.core.mapping import fit_map_on_interactions  # noqa: E402
+from coldstart.core.solvers import fit_map_on_interactions  # noqa: E402
 from coldstart.core.model import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "spark_fit.json"
@@ -84,7 +84,8 @@ def main(argv=None) -> dict:
                  "detail": f"ColdStartRecommender(random_state=0), {local.item_factors_.shape[1]} factors"})
 
     t = time.perf_counter()
-    als = make_als(local.factors, local.regularization, local._cf_alpha, local.iterations, 0)
+    als = make_als(factors=local.factors, regularization=local.regularization, alpha=local._cf_alpha,
+                   iterations=local.iterations, random_state=0, num_threads=0)
     with threadpool_limits(1, "blas"):  # as the local model fits implicit's ALS
         col, _, _ = fit_collaborative(als, split.train)
     plug = ColdStartRecommender(collaborative=col, random_state=0).fit(split.train, X)

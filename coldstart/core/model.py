@@ -20,9 +20,10 @@ from coldstart.core.contract import candidates, check_n, finish, query_rows, sel
 from coldstart.core.topk import topk_batched
 from coldstart.core.validation import (check_ids, check_item_features, check_positive,
                           check_user_items)
-from coldstart.core.factorization import (fit_collaborative, fold_in, gram_matrix, is_fitted_model, make_als,
-                            solve_from_prior, to_numpy_factors)
-from coldstart.core.mapping import RidgeMap, active_columns, fit_map_on_interactions, map_blocks, map_path
+from coldstart.core.factorization import fit_collaborative, is_fitted_model, make_als, to_numpy_factors
+from coldstart.core.mapping import RidgeMap, active_columns
+from coldstart.core.solvers import (fit_map_on_interactions, fold_in, gram_matrix, map_blocks, map_path, pair_dots,
+                                    solve_from_prior)
 from coldstart.core.tuning import VALIDATION_K, RankingProbe, internal_split, validation_users
 from coldstart.core.weighting import AttributeWeighting
 
@@ -343,8 +344,9 @@ class ColdStartRecommender(BaseEstimator):
         else:
             with threadpool_limits(1, "blas"):  # implicit's ALS wants single-threaded BLAS
                 base = col if col is not None else make_als(
-                    self.factors, self.regularization, self._alpha_for(user_items, None), self.iterations,
-                    self.random_state, self.num_threads)
+                    factors=self.factors, regularization=self.regularization,
+                    alpha=self._alpha_for(user_items, None), iterations=self.iterations,
+                    random_state=self.random_state, num_threads=self.num_threads)
                 constrain = self.mapper is None and isinstance(base, _implicit_als_class())
                 self.content_constrained_ = constrain
                 if constrain and self._self_tuned():
@@ -413,12 +415,12 @@ class ColdStartRecommender(BaseEstimator):
     def _constrained_sweeps(self, als, cui, ciu, Xw, warm, lam):
         """The content-constrained ALS sweeps, the map's relative penalty ``lam``: ``(U, M, W,
         cols, d, X_warm, blocks)``, the last two the warm items' active attribute rows and their
-        row blocks with the confidences (:func:`~coldstart.core.mapping.map_blocks`), for reuse.
+        row blocks with the confidences (:func:`~coldstart.core.solvers.map_blocks`), for reuse.
 
         One plain ALS sweep (implicit's solver) starts it and a ridge of its item factors on the
         attributes starts ``W``. Then each sweep solves the users against ``X W`` with implicit's
         solver and refines ``W`` on the ALS loss itself, users fixed
-        (:func:`~coldstart.core.mapping.fit_map_on_interactions`): the factor space is learned to
+        (:func:`~coldstart.core.solvers.fit_map_on_interactions`): the factor space is learned to
         be predictable from attributes. Finally the users are solved against ``M = X W`` (rows
         of the items without interactions are zero). ``W`` lives on the active columns ``cols``
         of the ``d`` attributes (:func:`~coldstart.core.mapping.active_columns`).
@@ -1652,7 +1654,6 @@ def _noise_variance(user_items: sp.csr_matrix, users: np.ndarray, items: np.ndar
     """The implicit-ALS loss per user-item pair at the fitted factors (unobserved pairs weigh 1
     toward 0, observed ones ``c = alpha * w`` toward 1), over the items with interactions: the
     noise variance the posterior's spread is scaled by."""
-    from coldstart.core.mapping import _pair_dots
 
     ciu = user_items.T.tocsr()
     warm = np.flatnonzero(np.diff(ciu.indptr) > 0)
@@ -1661,7 +1662,7 @@ def _noise_variance(user_items: sp.csr_matrix, users: np.ndarray, items: np.ndar
     V = np.ascontiguousarray(items[warm], dtype=np.float32)
     C = ciu[warm]
     total = float(np.sum(gram_matrix(users) * gram_matrix(V)))  # sum over all pairs of s^2
-    s = _pair_dots(V, C, np.ascontiguousarray(users, dtype=np.float32)).astype(np.float64)
+    s = pair_dots(V, C, np.ascontiguousarray(users, dtype=np.float32)).astype(np.float64)
     c = alpha * C.data.astype(np.float64)
     total += float(np.sum(c * (1.0 - s) ** 2 - s ** 2))
     return max(total / (float(users.shape[0]) * warm.size), 1e-12)

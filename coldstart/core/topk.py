@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.core.mapping import _blas_controller, n_workers
+from coldstart.core.runtime import blas_controller, n_workers
 
 _MIN_QUERIES_PER_THREAD = 64
 
@@ -43,7 +43,7 @@ def topk_batched(factors: np.ndarray, queries: np.ndarray, k: int, item_norms: n
         return topk(factors, queries[sl], k, item_norms=norms, filter_query_items=fq,
                     filter_items=filter_items, num_threads=1)
 
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with blas_controller().limit(limits=1, user_api="blas"):
         with ThreadPoolExecutor(threads) as pool:
             parts = list(pool.map(part, slices))
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])

@@ -49,7 +49,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from coldstart.core.mapping import RidgeMap, _block_op, _block_start, _gram_eigen, _map_cg, _ridge_pcg
+from coldstart.core.mapping import RidgeMap
+from coldstart.core.solvers import gram_eigen, map_block_op, map_block_start, map_cg, pcg, solve_rows
 from coldstart.core.model import CC_INIT_ITERS, CC_MAP_ITERS
 from coldstart.core.weighting import AttributeWeighting
 
@@ -580,7 +581,7 @@ def _msd_part(coef_bc, intercept_bc):
 
 
 class _DistributedPCG:
-    """``mapping._RidgePCG`` with its two data products summed over Spark partitions.
+    """``solvers.RidgeCG`` with its two data products summed over Spark partitions.
 
     Same float32 arithmetic, preconditioner, stopping rule and intercept as the local solver;
     the driver holds the (n_features, n_outputs) iterates only.
@@ -605,8 +606,8 @@ class _DistributedPCG:
         return S - np.outer(self.mu, res[2].astype(np.float32)) + self.lam * B
 
     def solve(self, max_iter: int, tol: float) -> int:
-        """``_RidgePCG.solve`` from a cold start (B = 0) on the blocks' targets: the local loop
-        (``mapping._ridge_pcg``) with the distributed product."""
+        """``RidgeCG.solve`` from a cold start (B = 0) on the blocks' targets: the local loop
+        (``solvers.pcg``) with the distributed product."""
         res = self.blocks.mapPartitions(_rhs_part).treeReduce(_merge_rows, self.depth)
         k = res[1].shape[1]
         R = _gather_rows(res, self.d, k) - np.outer(self.mu, res[2].astype(np.float32))
@@ -614,7 +615,7 @@ class _DistributedPCG:
         self.B = np.zeros((self.d, k), np.float32)
         norm0 = np.linalg.norm(R, axis=0)
         norm0[norm0 == 0] = 1.0
-        return _ridge_pcg(self._op, self.B, R, self.minv, max_iter, tol, norm0)
+        return pcg(self._op, self.B, R, self.minv, max_iter, axis=0, tol=tol, norm0=norm0)
 
     def intercept(self) -> np.ndarray:
         ybar = self.wy / self.sw
@@ -649,7 +650,7 @@ def _add_gram(a: dict, b: dict) -> dict:
 
 def _interaction_part(block_fn, ev: np.ndarray):
     """Per partition: rows of ``sum_b block_fn(X_b, C_b, Ut_b, ev, P[cols_b])`` — the local map's
-    block products (``mapping._block_start`` / ``_block_op``) on the cached item blocks."""
+    block products (``solvers.map_block_start`` / ``map_block_op``) on the cached item blocks."""
 
     def make(P):
         def fn(blocks):
@@ -668,13 +669,13 @@ def _interaction_part(block_fn, ev: np.ndarray):
 
 def _refine_on_interactions(sc, blocks, d: int, W0: np.ndarray, ev: np.ndarray, Q: np.ndarray, lam: float,
                             iters: int, depth: int) -> np.ndarray:
-    """:func:`coldstart.core.mapping.fit_map_on_interactions` on the cached item blocks: the same CG
-    (``mapping._map_cg``) in the eigenbasis ``Q`` of ``UᵀU``, each block product summed over the
+    """:func:`coldstart.core.solvers.fit_map_on_interactions` on the cached item blocks: the same CG
+    (``solvers.map_cg``) in the eigenbasis ``Q`` of ``UᵀU``, each block product summed over the
     partitions. The driver holds (n_features, k) iterates and (k, k) matrices."""
     k = W0.shape[1]
-    start_part, op_part = _interaction_part(_block_start, ev), _interaction_part(_block_op, ev)
+    start_part, op_part = _interaction_part(map_block_start, ev), _interaction_part(map_block_op, ev)
     Wt = np.ascontiguousarray(W0 @ Q, dtype=np.float32)
-    Wt = _map_cg(lambda W: _gather_rows(_tree_rows(sc, blocks, start_part, [W], depth), d, 2 * k),
+    Wt = map_cg(lambda W: _gather_rows(_tree_rows(sc, blocks, start_part, [W], depth), d, 2 * k),
                  lambda P: _gather_rows(_tree_rows(sc, blocks, op_part, [P], depth), d, k),
                  Wt, lam, iters)
     return (Wt @ Q.T).astype(np.float32)
@@ -797,7 +798,7 @@ class SparkAttributeMap:
     * with ``interactions`` and ``user_factors``: the local plug-in map
       (``ColdStartRecommender(collaborative=<fitted>)``): a ridge start on the item factors
       (``RidgeMap(alpha=1, fit_intercept=False)``, ``PLUGIN_INIT_ITERS`` CG steps), then
-      ``PLUGIN_MAP_ITERS`` CG steps of :func:`coldstart.core.mapping.fit_map_on_interactions`, the
+      ``PLUGIN_MAP_ITERS`` CG steps of :func:`coldstart.core.solvers.fit_map_on_interactions`, the
       map refined on the implicit-ALS loss with the users fixed; no intercept.
 
     Both run the local code on cached item blocks (the local CG loops, the local block products)
@@ -1022,7 +1023,7 @@ class SparkAttributeMap:
     @staticmethod
     def _user_eigenbasis(user_factors: "DataFrame", id_col: str, factors_col: str, lam_rel: float,
                          depth: int) -> tuple[np.ndarray, np.ndarray, float]:
-        """``G = UᵀU`` aggregated over the partitions of ``user_factors`` → ``mapping._gram_eigen``."""
+        """``G = UᵀU`` aggregated over the partitions of ``user_factors`` → ``solvers.gram_eigen``."""
         uf = user_factors.select(F.col(factors_col).alias("__f"))
         acc = _blobs_to_rdd(uf.mapInArrow(_gram_fn("__f"), _BLOB_SCHEMA)).values().treeReduce(_add_gram, depth)
         if acc["n"] == 0:
@@ -1031,7 +1032,7 @@ class SparkAttributeMap:
             raise ValueError("user factors contain NaN or infinite values; expected finite factors")
         if len(acc["G"]) != 1:
             raise ValueError(f"user factors have different lengths {sorted(acc['G'])}; expected one")
-        return _gram_eigen(next(iter(acc["G"].values())), float(lam_rel))
+        return gram_eigen(next(iter(acc["G"].values())), float(lam_rel))
 
     # ------------------------------------------------------------------ use
     def _check_fitted(self) -> None:
@@ -1256,52 +1257,6 @@ def recommend_for_all_users(user_factors: "DataFrame", item_factors: "DataFrame"
 # ``CC_MAP_ITERS`` of coldstart.core.model, the local ``_fit_content_constrained``'s.
 
 
-def _solve_rows(F: np.ndarray, C: sp.csr_matrix, reg: float, G: np.ndarray, x0: np.ndarray | None = None,
-                cg_steps: int | None = None) -> np.ndarray:
-    """Implicit-ALS half-step for the rows of ``C`` (b, m), confidences over the fixed factors ``F``
-    (m, k), ``G`` (k, k) the Gram of the whole fixed side.
-
-    ``cg_steps=None``: exact, :func:`coldstart.core.factorization.fold_in` (confidences as given).
-    Otherwise implicit's conjugate-gradient solver (``least_squares_cg``: unpreconditioned,
-    ``cg_steps`` steps from ``x0``, a row stops when its squared residual falls below 1e-20),
-    batched over the rows. Returns (b, k) float32.
-    """
-    from coldstart.core.factorization import fold_in
-
-    b, k = C.shape[0], F.shape[1]
-    if cg_steps is None:
-        return fold_in(F, C, reg, 1.0, gram=G)
-    YtY = (np.asarray(G, np.float64) + reg * np.eye(k)).astype(np.float32)
-    X = np.array(x0, dtype=np.float32)
-    conf = C.data.astype(np.float32)
-    rows = np.repeat(np.arange(b), np.diff(C.indptr))
-    Fp = F[C.indices]
-
-    def scatter(t):
-        return np.asarray(sp.csr_matrix((t.astype(np.float32), C.indices, C.indptr), shape=C.shape) @ F)
-
-    def dots(P):
-        return np.einsum("nk,nk->n", Fp, P[rows]) if rows.size else np.zeros(0, np.float32)
-
-    R = scatter(conf - (conf - 1.0) * dots(X)) - X @ YtY
-    P = R.copy()
-    rs = np.einsum("ij,ij->i", R, R)
-    active = rs >= 1e-20
-    for _ in range(int(cg_steps)):
-        if not active.any():
-            break
-        AP = P @ YtY + scatter((conf - 1.0) * dots(P))
-        pap = np.einsum("ij,ij->i", P, AP)
-        a = np.where(active & (pap != 0), rs / np.where(pap != 0, pap, 1.0), 0.0).astype(np.float32)
-        X += a[:, None] * P
-        R -= a[:, None] * AP
-        rs_new = np.einsum("ij,ij->i", R, R)
-        active &= rs_new >= 1e-20
-        P = R + np.where(rs > 0, rs_new / np.where(rs > 0, rs, 1.0), 0.0).astype(np.float32)[:, None] * P
-        rs = rs_new
-    return X
-
-
 def _init_rows(ids: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Starting vectors uniform(0, 0.01), one generator per id (the same on every partition)."""
     out = np.empty((ids.size, k), np.float32)
@@ -1518,7 +1473,7 @@ def _fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFr
             def fn(it):
                 W_ = _value(Wv)
                 for _, blk in it:
-                    yield blk["users"], _solve_rows(_item_vectors(blk, W_, k, seed, "items"), blk["C"], reg, G)
+                    yield blk["users"], solve_rows(_item_vectors(blk, W_, k, seed, "items"), blk["C"], reg, G)
 
             try:
                 parts = ublocks.mapPartitions(fn).collect()
@@ -1542,7 +1497,7 @@ def _fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFr
                 U_, W_ = _value(Uv), _value(Wv)
                 for key, blk in it:
                     x0 = None if steps is None else _item_vectors(blk, W_, k, seed, "ids")
-                    yield key, {**blk, "Y": _solve_rows(U_[blk["u"]], blk["C"], reg, G, x0, steps)}
+                    yield key, {**blk, "Y": solve_rows(U_[blk["u"]], blk["C"], reg, G, x0, steps)}
 
             return iblocks.mapPartitions(fn, preservesPartitioning=True).persist(StorageLevel.MEMORY_AND_DISK), \
                 [Uv, Wv]
@@ -1557,7 +1512,7 @@ def _fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFr
         _release(*sh)
         for _ in range(int(iterations)):
             _, U = user_step(W)
-            evf, Q, lam = _gram_eigen(U.T @ U, float(map_alpha))
+            evf, Q, lam = gram_eigen(U.T @ U, float(map_alpha))
             Uv = _ship(sc, U)
             ut = iblocks.mapValues(lambda b: {**b, "Ut": np.ascontiguousarray(_value(Uv)[b["u"]] @ Q, np.float32)}) \
                 .persist(StorageLevel.MEMORY_AND_DISK)
@@ -1627,7 +1582,7 @@ class SparkColdStartRecommender:
     steps, alpha 1, no intercept); each of ``iterations`` sweeps solves every user exactly
     against ``M = X_warm W`` (per user ``(MᵀM + reg I + Σ_j (c_j - 1) m_j m_jᵀ) u = Σ_j c_j m_j``,
     :func:`coldstart.core.factorization.fold_in`) and refines ``W`` on the ALS loss with the users
-    fixed (3 CG steps of :func:`coldstart.core.mapping.fit_map_on_interactions`, distributed); then
+    fixed (3 CG steps of :func:`coldstart.core.solvers.fit_map_on_interactions`, distributed); then
     the users are solved once more and the warm items get one half-step started from ``x_i W``
     (implicit's CG, ``item_cg_steps`` steps; None: exact). Cold items get ``zero_shot_scale`` ×
     ``x W`` length-calibrated as locally (``zero_shot_norm_power``). The local model solves its users with implicit's 3-step CG instead: the factors are

@@ -217,7 +217,7 @@ def _map_problem(seed=0, n=300, d=40, m=60, k=6):
 def test_interaction_map_solves_its_normal_equations():
     """Blocked, threaded CG reaches the dense closed-form minimiser of
     sum_ui c_ui (p_ui - u.x_i W)^2 (+ unobserved pairs at weight 1) + lam ||W||^2."""
-    from coldstart.core.mapping import fit_map_on_interactions
+    from coldstart.core.solvers import fit_map_on_interactions
 
     X, C, U = _map_problem()
     n, d, k = X.shape[0], X.shape[1], U.shape[1]
@@ -241,14 +241,14 @@ def test_interaction_map_solves_its_normal_equations():
 
 
 def test_pair_dots_match_dense_products_across_chunks():
-    from coldstart.core.mapping import _pair_dots
+    from coldstart.core.solvers import pair_dots
 
     X, C, U = _map_problem(seed=4)
     V = np.random.default_rng(5).standard_normal((C.shape[0], U.shape[1])).astype(np.float32)
     dense = V @ U.T
     rows = np.repeat(np.arange(C.shape[0]), np.diff(C.indptr))
     for chunk in (1, 7, 1 << 14):
-        np.testing.assert_allclose(_pair_dots(V, C, U, chunk=chunk), dense[rows, C.indices], rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(pair_dots(V, C, U, chunk=chunk), dense[rows, C.indices], rtol=1e-5, atol=1e-5)
 
 
 def test_ridge_map_threads_do_not_change_the_fit():
@@ -289,7 +289,7 @@ def test_map_on_active_attributes_equals_the_full_map(plug_in):
     if plug_in:
         from coldstart.core.factorization import make_als
 
-        base = make_als(8, 0.05, 10.0, 5, 0, 1)
+        base = make_als(factors=8, regularization=0.05, alpha=10.0, iterations=5, random_state=0, num_threads=1)
         base.fit(ui, show_progress=False)
         a = ColdStartRecommender(collaborative=base, random_state=0, num_threads=1).fit(ui, X)
         b = ColdStartRecommender(collaborative=base, random_state=0, num_threads=1).fit(ui, X2)

@@ -210,7 +210,7 @@ def test_partial_fit_items_starts_from_zero_shot_prior(clustered):
     m.partial_fit_items([idx], one)
     v1 = m.item_factors_[idx].copy()
     assert not m.is_zero_shot_[idx]
-    from coldstart.core.factorization import fold_in
+    from coldstart.core.solvers import fold_in
 
     free = fold_in(m.user_factors_, one, m._reg(), m._alpha())[0]
     assert np.linalg.norm(v1 - prior) < np.linalg.norm(free - prior)
@@ -238,13 +238,17 @@ def test_partial_fit_items_counts_each_interaction_once(clustered):
     m.partial_fit_items(idx, rows)
     np.testing.assert_allclose(m.item_factors_[idx], first, rtol=1e-5, atol=1e-6)
     # the exact posterior: fold-in with the prior mean placed so that no interaction gives z
-    from coldstart.core.factorization import fold_in, gram_matrix
-
     z = m.embed_items(X[:3]).astype(np.float64)
-    G = gram_matrix(m.user_factors_)
-    pw = m.prior_weight_
-    mean = z + (z @ (G + m._reg() * np.eye(G.shape[0]))) / pw
-    exact = fold_in(m.user_factors_, rows, m._reg(), m._alpha(), prior=mean, prior_weight=pw, gram=G)
+    U = m.user_factors_.astype(np.float64)
+    G = U.T @ U
+    pw, k = m.prior_weight_, G.shape[0]
+    mean = z + (z @ (G + m._reg() * np.eye(k))) / pw
+    rows = sp.csr_matrix(rows)
+    exact = np.empty_like(first)
+    for r in range(rows.shape[0]):  # dense normal equations, row by row
+        F, c = U[rows[r].indices], m._alpha() * rows[r].data
+        A = G + (m._reg() + pw) * np.eye(k) + (F * (c - 1.0)[:, None]).T @ F
+        exact[r] = np.linalg.solve(A, c @ F + pw * mean[r])
     np.testing.assert_allclose(first, exact, rtol=2e-3, atol=2e-3 * np.abs(exact).max())
 
 

@@ -187,7 +187,7 @@ def test_refined_map_matches_fit_map_on_interactions(spark):
     """The plug-in family on its own: ridge start + refinement on the ALS loss, against the local
     functions, with non-contiguous ids, weighted and duplicated interactions, users without
     interactions, warm items without interactions and several blocks per partition."""
-    from coldstart.core.mapping import fit_map_on_interactions
+    from coldstart.core.solvers import fit_map_on_interactions
     from coldstart.core.model import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS
 
     rng = np.random.default_rng(11)
@@ -408,7 +408,7 @@ def test_content_constrained_matches_local_half_steps(spark, clustered):
     ``zero_shot_scale`` × x W; alpha "auto", regularization and prior weight as the local model."""
     from implicit.cpu._als import least_squares_cg
 
-    from coldstart.core.factorization import fold_in
+    from coldstart.core.solvers import fold_in
 
     ui, X, _, _ = clustered
     n_users, n_items = ui.shape
