@@ -58,7 +58,11 @@ class Block:
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         raise NotImplementedError
 
-    def meta(self, **extra: Any) -> dict:
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict[str, np.ndarray]) -> "Block":
+        raise NotImplementedError
+
+    def state_meta(self, **extra: Any) -> dict:
         """The JSON part of :meth:`state`: name, kind, columns, width and ``extra``."""
         return {"name": self.name, "kind": self.kind, "columns": list(self.columns),
                 "n_features": int(self.n_features), **extra}

@@ -1,4 +1,23 @@
-"""DOC"""
+"""Categorical (one label per item) and multilabel (a set of labels per item) columns.
+
+``categorical``
+    One-hot (:class:`~sklearn.preprocessing.OneHotEncoder`, ``handle_unknown="ignore"``).
+    Values are compared as stripped strings (``3``, ``3.0`` and ``"3"`` are the same
+    category, :func:`format_scalar`); missing/empty values and unseen categories give an
+    all-zero row; categories seen fewer than ``min_count`` times at fit count as unseen.
+    Features: ``col=value``.
+``multilabel``
+    Binary indicators of a set of labels, rows normalised (``multilabel_norm``, default L2) so
+    items with many labels do not dominate.  A cell may hold a list/tuple/set/ndarray of labels
+    or a delimited string (``"Action|Comedy"``, delimiter from :func:`detect_delimiter`).
+    Labels seen fewer than ``min_count`` times at fit are dropped.  Features: ``col=label``.
+
+A column none of whose values reaches ``min_count`` raises :class:`TooRareError` at fit (the
+featurizer then ignores it).  Delimited strings are parsed with one ``str.join``/``str.split``
+over the whole column and list cells flattened with :meth:`pandas.Series.explode`, without a
+Python list per row; labels are counted and looked up with :func:`pandas.factorize` and a
+hashed :class:`pandas.Index`.
+"""
 
 from __future__ import annotations
 
@@ -71,9 +90,12 @@ def category_strings(s: pd.Series) -> np.ndarray:
 
 
 class CategoricalBlock(Block):
+    """One column -> (n_items, n_categories) one-hot; unseen or missing values give a zero row."""
+
     kind = "categorical"
 
     def fit_transform(self, X, cfg, strings: np.ndarray | None = None):
+        """``strings``: :func:`category_strings` of the column when inference already built them."""
         if strings is None:
             strings = category_strings(X[self.columns[0]])
         counts = pd.Series(strings[strings != ""], dtype=object).value_counts()
@@ -103,7 +125,7 @@ class CategoricalBlock(Block):
         return [f"{self.name}={c}" for c in self.encoder.categories_[0]]
 
     def state(self):
-        return self.meta(), {"categories": str_array(self.encoder.categories_[0].tolist())}
+        return self.state_meta(), {"categories": str_array(self.encoder.categories_[0].tolist())}
 
     @classmethod
     def from_state(cls, meta, arrays):
@@ -120,7 +142,7 @@ def _split_pieces(values: Sequence[str], delimiter: str) -> list[str]:
 def detect_delimiter(
     values: np.ndarray, candidates: Sequence[str], forced: bool = False
 ) -> str | None:
-    """Pick the label delimiter of a string column (see module docstring, 3c).
+    """Pick the label delimiter of a string column (rule 3c of :mod:`coldstart.features.inference`).
 
     Parameters
     ----------
@@ -224,6 +246,12 @@ def _explode_labels(arr: np.ndarray, delimiter: str | None) -> tuple[np.ndarray,
 
 
 class MultilabelBlock(Block):
+    """One column of label sets -> (n_items, n_labels) normalised indicators.
+
+    ``delimiter`` splits string cells (``None``: a string is one label); with ``detect`` the
+    fit picks it among ``cfg["delimiters"]`` (:func:`detect_delimiter`, ``forced``).
+    """
+
     kind = "multilabel"
 
     def __init__(self, name: str, columns: list[str], delimiter: str | None = None,
@@ -281,7 +309,7 @@ class MultilabelBlock(Block):
         return [f"{self.name}={t}" for t in self.labels]
 
     def state(self):
-        return self.meta(delimiter=self.delimiter, norm=self.norm), {
+        return self.state_meta(delimiter=self.delimiter, norm=self.norm), {
             "labels": str_array(self.labels.tolist())
         }
 

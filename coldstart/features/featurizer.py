@@ -1,4 +1,51 @@
-"""DOC"""
+"""Item attribute table -> balanced sparse feature matrix (:class:`ItemFeaturizer`).
+
+:class:`ItemFeaturizer` turns a :class:`pandas.DataFrame` of items (one row per item) into a
+float32 ``csr_matrix`` of shape (n_items, n_features_out_) whose columns are grouped in
+*blocks*, one per input column (or per vector group).  The matrix is what the cold-start map
+regresses onto the collaborative factor space, so brand-new items only need attributes.  This
+module holds the orchestration and the fitted state; each column kind lives in its own module:
+
+``numeric``       (:mod:`~coldstart.features.numeric`) log1p if skewed, median imputation with a
+                  ``<col>_missing`` indicator, standard scaling;
+``categorical``   (:mod:`~coldstart.features.categorical`) one-hot of stripped strings;
+``multilabel``    (:mod:`~coldstart.features.categorical`) L2-normalised label indicators;
+``text``          (:mod:`~coldstart.features.text`) sublinear tf-idf;
+``vector``        (:mod:`~coldstart.features.vectors`) mean-centred precomputed vectors;
+``ignore``        dropped.
+
+Columns without an explicit ``kinds`` entry get a kind from :mod:`~coldstart.features.inference`;
+columns it ignores are reported in one :class:`ColumnIgnoredWarning`.
+
+Block balancing
+---------------
+Let ``Z_b`` be block ``b`` as encoded and ``q_i = ||Z_b[i]||^2``.  With ``balance="present"``
+(default) the block is multiplied by::
+
+    s_b = w_b / sqrt(mean(q_i over fit rows with q_i > 0))
+
+so that on the training catalog every block contributes on average a squared norm of exactly
+``w_b**2`` (``w_b = weights.get(b, 1.0)``) to the rows where it is non-zero: a one-hot of 1
+column, a 20k-term tf-idf block and a 64-d embedding all matter equally by default.
+``balance="all"`` averages over all rows instead (sparsely filled blocks are then up-weighted
+where present), ``balance="none"`` only applies ``w_b``.  The scales are frozen at fit time
+(``block_scales_``) and re-used by ``transform``.
+
+Serialisation
+-------------
+:meth:`ItemFeaturizer.to_dict` returns ``(meta, arrays)``: ``meta`` is JSON-serialisable,
+``arrays`` maps names to numeric or fixed-width unicode (``np.str_``) arrays, so both fit in an
+``.npz`` + JSON pair loadable with ``allow_pickle=False``.  :meth:`ItemFeaturizer.from_dict`
+rebuilds an equivalent fitted featurizer without re-fitting.
+
+Sparsity and empty items
+------------------------
+Everything stays sparse except the inherently dense blocks (numeric columns and vectors are
+(n_items, n_dims)).  Items without usable attributes are allowed: their categorical,
+multilabel, text and vector blocks are all-zero, but numeric blocks still hold the imputed
+value and indicator, so detect them with :meth:`ItemFeaturizer.empty_rows` (or per block with
+:meth:`ItemFeaturizer.block_presence`) rather than by zero rows.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +66,7 @@ from coldstart.features.blocks import Block, TooRareError, jsonable
 from coldstart.features.categorical import CategoricalBlock, MultilabelBlock
 from coldstart.features.inference import infer_kind
 from coldstart.features.numeric import NumericBlock
-from coldstart.features.text import TextBlock
+from coldstart.features.text import TextBlock, tfidf_params_from_json
 from coldstart.features.vectors import VectorBlock
 
 __all__ = ["ItemFeaturizer", "ColumnIgnoredWarning", "KINDS"]
@@ -37,6 +84,7 @@ class ColumnIgnoredWarning(UserWarning):
 
 
 def _check_frame(X: Any, name: str = "X", fitting: bool = True) -> pd.DataFrame:
+    """``X`` if it is a DataFrame (at fit: with unique string column names), else a clear error."""
     if not isinstance(X, pd.DataFrame):
         raise TypeError(
             f"{name} must be a pandas DataFrame with one row per item, got "
@@ -54,6 +102,7 @@ def _check_frame(X: Any, name: str = "X", fitting: bool = True) -> pd.DataFrame:
 
 
 def _row_sq_norms(Z: sp.csr_matrix) -> np.ndarray:
+    """Squared L2 norm of each row of ``Z`` (n, m), in float64 -> (n,)."""
     rows = np.repeat(np.arange(Z.shape[0]), np.diff(Z.indptr))
     return np.bincount(rows, weights=np.square(Z.data, dtype=np.float64), minlength=Z.shape[0])
 
@@ -66,7 +115,9 @@ _BLOCK_CLASSES: dict[str, type[Block]] = {
 class ItemFeaturizer(TransformerMixin, BaseEstimator):
     """Turn a DataFrame of item attributes into a balanced sparse feature matrix.
 
-    See the module docstring for the kinds, inference rules and balancing.
+    The kinds are described in their modules (module docstring of
+    :mod:`coldstart.features.featurizer`), the inference rules in
+    :mod:`coldstart.features.inference`, the balancing in this module's docstring.
 
     Parameters
     ----------
@@ -81,7 +132,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         Numeric columns to treat jointly as one ``vector`` block named by the
         key (features ``<key>__<column>``).
     balance : {"present", "all", "none"}, default "present"
-        Block balancing rule (module docstring).
+        Block balancing rule (this module's docstring).
     text_params : dict, optional
         Extra :class:`~sklearn.feature_extraction.text.TfidfVectorizer`
         arguments for every text column, e.g. ``{"min_df": 2,
@@ -92,11 +143,9 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         Categories and labels seen fewer times at fit are dropped (treated as
         unseen).  The default drops values carried by a single item: they
         cannot generalise to any other item, and a learned map only uses them
-        to memorise that item (on citeulike-t, dropping the 31k single-item
-        tags of 53k raises cold-start recall; see
-        ``benchmarks/featurizer_quality.py``).  A categorical or multilabel
-        column none of whose values reaches ``min_count`` is ignored (listed in
-        the :class:`ColumnIgnoredWarning`).
+        to memorise that item (measured in ``benchmarks/ABLATION.md``).  A
+        categorical or multilabel column none of whose values reaches
+        ``min_count`` is ignored (listed in the :class:`ColumnIgnoredWarning`).
     multilabel_norm : {"l2", "l1", None}, default "l2"
         Row normalisation of multilabel blocks, so items with many labels do
         not dominate.
@@ -163,18 +212,11 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         skew_threshold: float | None = 1.0,
         n_jobs: int | None = None,
     ) -> None:
-        self.kinds = kinds
-        self.weights = weights
-        self.vector_groups = vector_groups
-        self.balance = balance
-        self.text_params = text_params
-        self.min_count = min_count
-        self.multilabel_norm = multilabel_norm
-        self.delimiters = delimiters
-        self.categorical_max_unique = categorical_max_unique
-        self.text_min_words = text_min_words
-        self.skew_threshold = skew_threshold
-        self.n_jobs = n_jobs
+        self.kinds, self.weights, self.vector_groups = kinds, weights, vector_groups
+        self.balance, self.text_params, self.min_count = balance, text_params, min_count
+        self.multilabel_norm, self.delimiters = multilabel_norm, delimiters
+        self.categorical_max_unique, self.text_min_words = categorical_max_unique, text_min_words
+        self.skew_threshold, self.n_jobs = skew_threshold, n_jobs
 
     # ------------------------------------------------------------- sklearn API
     def fit(self, X: pd.DataFrame, y: Any = None) -> "ItemFeaturizer":
@@ -358,13 +400,57 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         return kinds, groups, seen
 
     def _fit(self, X: pd.DataFrame) -> sp.csr_matrix:
+        """Validate, plan the blocks, fit them, balance them; the fitted state is set only
+        once everything succeeded.  Returns the (n_items, n_features_out_) matrix of ``X``."""
         X = _check_frame(X, "X")
         if len(X) == 0:
             raise ValueError("X has no rows; cannot fit ItemFeaturizer")
         cfg = self._config()
-        kinds, groups, group_of = self._resolve(X)
-        weights = self.weights or {}
+        blocks, caches, kinds_out, reasons, ignored = self._plan_blocks(X, cfg)
+        mats, presents, fitted = [], [], []
+        for i, b in enumerate(blocks):
+            try:
+                if i in caches:  # popped: the strings are freed block by block
+                    Z, p = b.fit_transform(X, cfg, strings=caches.pop(i))
+                else:
+                    Z, p = b.fit_transform(X, cfg)
+            except TooRareError as exc:  # every value is rarer than min_count
+                col = b.columns[0]
+                kinds_out[col], reasons[col] = "ignore", f"{b.kind}, {exc}"
+                ignored.append(f"{col!r} ({b.kind}, {exc}; lower min_count to keep it)")
+                continue
+            fitted.append(b)
+            mats.append(Z)
+            presents.append(p)
+        if ignored:
+            warnings.warn(
+                "ItemFeaturizer ignores column(s) " + ", ".join(ignored)
+                + "; pass kinds={column: kind} to keep them.",
+                ColumnIgnoredWarning,
+                stacklevel=3,
+            )
+        if not fitted:
+            raise ValueError("no usable column in X (all columns ignored)")
+        scales, msq, coverage = self._block_scales(fitted, mats, presents)
 
+        self.blocks_ = fitted
+        self.kinds_ = kinds_out
+        self.kind_reasons_ = reasons
+        self.block_scales_ = scales
+        self.block_mean_sq_norm_ = msq
+        self.block_coverage_ = coverage
+        self._finish_fit(list(X.columns))
+        return self._assemble(mats)
+
+    def _plan_blocks(self, X: pd.DataFrame, cfg: dict
+                     ) -> tuple[list[Block], dict[int, np.ndarray], dict[str, str],
+                                dict[str, str], list[str]]:
+        """One unfitted block per used column or vector group, in column order.
+
+        Returns the blocks, the category strings inference already built (by block
+        position), the kind and reason of every column, and the columns inference ignored.
+        """
+        kinds, groups, group_of = self._resolve(X)
         blocks: list[Block] = []
         kinds_out: dict[str, str] = {}
         reasons: dict[str, str] = {}
@@ -398,7 +484,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
                 blocks.append(NumericBlock(col, [col], source))
             elif kind == "multilabel":
                 blocks.append(MultilabelBlock(col, [col], info.get("delimiter"),
-                                               detect="delimiter" not in info))
+                                              detect="delimiter" not in info))
             elif kind == "vector":
                 blocks.append(VectorBlock(col, [col], group=False))
             elif kind == "categorical":
@@ -407,32 +493,13 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
                     caches[len(blocks) - 1] = info["strings"]
             else:
                 blocks.append(TextBlock(col, [col]))
-        mats, presents, fitted = [], [], []
-        for i, b in enumerate(blocks):
-            try:
-                if i in caches:
-                    Z, p = b.fit_transform(X, cfg, strings=caches.pop(i))
-                else:
-                    Z, p = b.fit_transform(X, cfg)
-            except TooRareError as exc:  # every value is rarer than min_count
-                col = b.columns[0]
-                kinds_out[col], reasons[col] = "ignore", f"{b.kind}, {exc}"
-                ignored.append(f"{col!r} ({b.kind}, {exc}; lower min_count to keep it)")
-                continue
-            fitted.append(b)
-            mats.append(Z)
-            presents.append(p)
-        blocks = fitted
-        if ignored:
-            warnings.warn(
-                "ItemFeaturizer ignores column(s) " + ", ".join(ignored)
-                + "; pass kinds={column: kind} to keep them.",
-                ColumnIgnoredWarning,
-                stacklevel=3,
-            )
-        if not blocks:
-            raise ValueError("no usable column in X (all columns ignored)")
+        return blocks, caches, kinds_out, reasons, ignored
 
+    def _block_scales(self, blocks: list[Block], mats: list[sp.csr_matrix],
+                      presents: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Balancing (module docstring) -> scales, mean squared norms over non-zero rows and
+        fit coverage, each of shape (n_blocks,)."""
+        weights = self.weights or {}
         n_blocks = len(blocks)
         scales = np.ones(n_blocks)
         msq = np.zeros(n_blocks)
@@ -445,15 +512,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
             w = float(weights.get(b.name, 1.0))
             ref = {"present": msq[i], "all": float(q.mean()), "none": 1.0}[self.balance]
             scales[i] = w / np.sqrt(ref) if ref > 0 else w
-
-        self.blocks_ = blocks
-        self.kinds_ = kinds_out
-        self.kind_reasons_ = reasons
-        self.block_scales_ = scales
-        self.block_mean_sq_norm_ = msq
-        self.block_coverage_ = coverage
-        self._finish_fit(list(X.columns))
-        return self._assemble(mats)
+        return scales, msq, coverage
 
     def _finish_fit(self, columns: list[str]) -> None:
         self.block_names_ = [b.name for b in self.blocks_]
@@ -588,9 +647,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         params = dict(meta["params"])
         if params.get("delimiters") is not None:
             params["delimiters"] = tuple(params["delimiters"])
-        tp = params.get("text_params")
-        if tp and "ngram_range" in tp:
-            tp["ngram_range"] = tuple(tp["ngram_range"])
+        if params.get("text_params"):
+            params["text_params"] = tfidf_params_from_json(params["text_params"])
         self = cls(**params)
         blocks: list[Block] = []
         for i, bm in enumerate(meta["blocks"]):

@@ -1,4 +1,37 @@
-"""DOC"""
+"""The kind of a column without an explicit ``kinds`` entry (:func:`infer_kind`).
+
+Missing means ``NaN``/``None``/``NA``/``NaT`` and, for strings, ``""``.  A column with no
+non-missing value is ignored.
+
+1. pandas ``category`` dtype -> ``categorical``.
+2. bool, numeric, datetime and timedelta dtypes (datetimes/timedeltas are converted to days)
+   -> ``numeric``, except
+
+   * a constant column without missing values -> ``ignore``;
+   * an integer column whose values are all unique (>= 10 rows) and that either has an
+     id-like name (``id``, ``*_id``, ``*Id``, ``index``, ``key``, ``uuid``...) or holds
+     consecutive integers -> ``ignore`` (id-like);
+   * an integer column with an id-like name and at most ``categorical_max_unique`` distinct
+     values -> ``categorical`` (codes).
+3. object/string columns (decided on a deterministic sample of at most 20,000 non-missing
+   values; distinct counts use the full column):
+
+   a. cells holding list-likes: equal-length numeric arrays -> ``vector``, anything else
+      -> ``multilabel``;
+   b. strings that are >= 95 % parseable as numbers -> ``numeric`` (as 2.);
+   c. a delimiter among ``delimiters`` (default ``|``, ``;``, ``,``) is detected
+      -> ``multilabel``.  A delimiter qualifies when it occurs in >= 5 % of the values, the
+      pieces are short (<= 3 words on average) and pieces are re-used more than whole values
+      (``tokens / distinct tokens >= 1.25 * values / distinct values``).  Among qualifying
+      delimiters the most frequent one wins.  Prose with commas fails the last two tests;
+   d. single-token strings (< 5 % contain whitespace) that are >= 95 % unique (>= 10
+      values) -> ``ignore`` (id-like: SKUs, URLs, hashes);
+   e. at most ``categorical_max_unique`` distinct values and on average each value repeated
+      at least twice (distinct/non-missing <= 0.5) -> ``categorical``;
+   f. on average >= ``text_min_words`` whitespace-separated words -> ``text``;
+   g. otherwise (short, high-cardinality labels such as brands) -> ``categorical``.
+4. anything else (bytes, complex, mixed objects...) -> ``ignore``.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +50,7 @@ _ID_NAMES = {"id", "index", "key", "uuid", "guid", "pk", "sku", "isbn", "url", "
 
 
 def _id_like_name(name: str) -> bool:
+    """``id``, ``*_id``, ``*Id``, ``index``, ``key``, ``uuid``... (rule 2)."""
     low = name.strip().lower()
     return (
         low in _ID_NAMES
@@ -32,6 +66,10 @@ def _not_blank(arr: np.ndarray) -> np.ndarray:
 
 def _infer_numeric(name: str, x: np.ndarray, integer_dtype: bool, boolean: bool,
                    cfg: dict, ids: bool = True) -> tuple[str, str]:
+    """Rule 2 on the column's values ``x`` (n,), NaN where missing -> (kind, reason).
+
+    ``ids=False`` (dates, durations) never calls a column id-like or integer codes.
+    """
     obs = x[~np.isnan(x)]
     if obs.size == 0:
         return "ignore", "all values missing"
@@ -55,7 +93,16 @@ def _infer_numeric(name: str, x: np.ndarray, integer_dtype: bool, boolean: bool,
 
 
 def infer_kind(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
-    """Infer the kind of one column.
+    """Infer the kind of one column (the rules of the module docstring).
+
+    Parameters
+    ----------
+    name : str
+        The column's name (id-like names matter, rule 2).
+    s : Series, shape (n_items,)
+    cfg : dict
+        The featurizer's validated parameters (``categorical_max_unique``,
+        ``delimiters``, ``text_min_words``).
 
     Returns
     -------

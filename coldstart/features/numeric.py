@@ -1,4 +1,13 @@
-"""DOC"""
+"""Numeric columns (numbers, booleans, dates and durations) -> one scaled column each.
+
+Values are read as float64 (:func:`to_float`: dates become days since 1970-01-01 UTC, durations
+days, unparseable or non-finite values missing).  A non-negative column whose skewness exceeds
+``skew_threshold`` is ``log1p``-transformed, so a few huge values (view counts, prices) do not
+squeeze every other item to the same scaled value.  Missing values get the fit median
+(:class:`~sklearn.impute.SimpleImputer`) plus a ``<col>_missing`` indicator column when the
+column had missing values at fit time; then :class:`~sklearn.preprocessing.StandardScaler`.
+Features: ``col`` and ``col_missing``.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +62,13 @@ def to_float(s: pd.Series, source: str = "number") -> np.ndarray:
 
 
 class NumericBlock(Block):
+    """One numeric column -> (n_items, 1) scaled values, plus (n_items, 1) missing indicator
+    when the column had missing values at fit time.
+
+    ``source`` (``"number"``, ``"datetime"``, ``"timedelta"``) says how :func:`to_float`
+    reads the column.
+    """
+
     kind = "numeric"
 
     def __init__(self, name: str, columns: list[str], source: str = "number") -> None:
@@ -61,14 +77,16 @@ class NumericBlock(Block):
         self.log = False
         self.has_indicator = False
 
-    def _prepare(self, X: pd.DataFrame) -> np.ndarray:
-        x = to_float(X[self.columns[0]], self.source)
-        if self.log:
-            x = np.log1p(np.clip(x, 0.0, None))
-        return x
+    def _read(self, X: pd.DataFrame) -> np.ndarray:
+        """The column as float64 (n_items,), NaN where missing (before the log)."""
+        return to_float(X[self.columns[0]], self.source)
+
+    def _log(self, x: np.ndarray) -> np.ndarray:
+        """``log1p`` of the values clipped at 0 when the fit chose it; else ``x``."""
+        return np.log1p(np.clip(x, 0.0, None)) if self.log else x
 
     def fit_transform(self, X, cfg):
-        x = to_float(X[self.columns[0]], self.source)
+        x = self._read(X)
         obs = x[~np.isnan(x)]
         if obs.size == 0:
             raise ValueError(f"numeric column {self.columns[0]!r} has no finite value")
@@ -76,7 +94,7 @@ class NumericBlock(Block):
         if thr is not None and obs.size > 2 and obs.min() >= 0 and np.ptp(obs) > 0:
             self.log = bool(_skew(obs) > thr)
         self.has_indicator = bool(obs.size < x.size)
-        x = self._prepare(X)
+        x = self._log(x)
         self.imputer = SimpleImputer(strategy="median", add_indicator=self.has_indicator)
         self.imputer.fit(x[:, None])
         self.scaler = StandardScaler().fit(self.imputer.transform(x[:, None])[:, :1])
@@ -84,7 +102,7 @@ class NumericBlock(Block):
         return self._encode(x)
 
     def transform(self, X):
-        return self._encode(self._prepare(X))
+        return self._encode(self._log(self._read(X)))
 
     def _encode(self, x: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
         present = ~np.isnan(x)
@@ -104,8 +122,8 @@ class NumericBlock(Block):
             [self.imputer.statistics_[0], self.scaler.mean_[0], self.scaler.scale_[0]],
             dtype=np.float64,
         )
-        return self.meta(source=self.source, log=self.log,
-                          has_indicator=self.has_indicator), {"stats": stats}
+        return self.state_meta(source=self.source, log=self.log,
+                               has_indicator=self.has_indicator), {"stats": stats}
 
     @classmethod
     def from_state(cls, meta, arrays):

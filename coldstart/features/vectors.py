@@ -1,4 +1,11 @@
-"""DOC"""
+"""Precomputed vectors (embeddings) -> one mean-centred block.
+
+A column of equal-length numeric arrays/lists, or a group of numeric columns given as
+``vector_groups={"emb": ["e0", "e1", ...]}``.  Each dimension is mean-centred
+(``StandardScaler(with_std=False)``) and otherwise kept as it is, so the relative scale of the
+dimensions, part of the embedding's geometry, survives; missing entries become 0 (= the mean).  Features:
+``col__0 ...`` for a column, ``group__<column>`` for a group.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,8 @@ __all__ = ["VectorBlock"]
 
 
 class VectorBlock(Block):
-    """A column of equal-length numeric arrays or a group of numeric columns."""
+    """A column of equal-length numeric arrays (``group=False``) or a group of numeric columns
+    (``group=True``) -> (n_items, dim) mean-centred values."""
 
     kind = "vector"
 
@@ -26,6 +34,7 @@ class VectorBlock(Block):
         self.dim = len(columns) if group else 0
 
     def _matrix(self, X: pd.DataFrame) -> np.ndarray:
+        """The vectors as float64 (n_items, dim), NaN where missing; the first fit sets ``dim``."""
         if self.group:
             return np.column_stack([to_float(X[c]) for c in self.columns]).reshape(
                 len(X), len(self.columns)
@@ -93,7 +102,7 @@ class VectorBlock(Block):
         return [f"{self.name}__{i}" for i in range(self.dim)]
 
     def state(self):
-        return self.meta(group=self.group), {"mean": np.asarray(self.scaler.mean_, np.float64)}
+        return self.state_meta(group=self.group), {"mean": np.asarray(self.scaler.mean_, np.float64)}
 
     @classmethod
     def from_state(cls, meta, arrays):
