@@ -483,7 +483,7 @@ class FrameSplit:
 
 def _frame_index(interactions: pd.DataFrame, user_col: str, item_col: str):
     """Users and items of a frame indexed by ids sorted as strings (as coldstart.evaluation.datasets does)."""
-    from coldstart.evaluation.datasets import _index_ids, _Where
+    from coldstart.evaluation.datasets.tables import Where, index_ids
 
     if not isinstance(interactions, pd.DataFrame):
         raise TypeError(f"interactions must be a DataFrame; received {type(interactions).__name__}")
@@ -493,9 +493,9 @@ def _frame_index(interactions: pd.DataFrame, user_col: str, item_col: str):
                          "(set user_col= / item_col=)")
     if len(interactions) == 0:
         raise ValueError("interactions is empty; expected at least one row")
-    where = _Where("interactions", csv=False)
-    uids, u = _index_ids(interactions[user_col].reset_index(drop=True), "user", where)
-    iids, i = _index_ids(interactions[item_col].reset_index(drop=True), "item", where)
+    where = Where("interactions", csv=False)
+    uids, u = index_ids(interactions[user_col].reset_index(drop=True), "user", where)
+    iids, i = index_ids(interactions[item_col].reset_index(drop=True), "item", where)
     return u, i, (len(uids), len(iids))
 
 
