@@ -1,4 +1,5 @@
-"""Tests for coldstart.features.featurizer.ItemFeaturizer."""
+"""ItemFeaturizer (coldstart.features.featurizer): overrides, transform robustness, names,
+balancing, scikit-learn integration, serialisation and errors."""
 
 from __future__ import annotations
 
@@ -16,130 +17,10 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from coldstart.features.featurizer import ColumnIgnoredWarning, ItemFeaturizer
-
-GENRES = ["Action", "Comedy", "Drama", "Horror", "Sci-Fi", "Romance"]
-WORDS = ("space war love night dark city river ghost king queen robot dream house "
-         "murder secret summer winter island story road").split()
+from tests.features.conftest import block
 
 
-def make_items(n: int = 120, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    year = rng.integers(1960, 2020, n).astype(float)
-    year[rng.random(n) < 0.15] = np.nan
-    return pd.DataFrame({
-        "item_id": np.arange(1000, 1000 + n),
-        "title": [" ".join(rng.choice(WORDS, rng.integers(3, 7))) for _ in range(n)],
-        "category": rng.choice(["book", "film", "game", "music"], n),
-        "genres": ["|".join(rng.choice(GENRES, rng.integers(1, 4), replace=False))
-                   for _ in range(n)],
-        "tags": [list(rng.choice(["indie", "classic", "cult", "award", "remake"],
-                                 rng.integers(0, 3), replace=False)) for _ in range(n)],
-        "year": year,
-        "views": rng.lognormal(5, 1.5, n).round(),
-        "emb": [rng.normal(size=3) for _ in range(n)],
-        "sku": [f"SKU-{i:06d}" for i in rng.permutation(n)],
-        "constant": 7,
-    })
-
-
-@pytest.fixture(scope="module")
-def items() -> pd.DataFrame:
-    return make_items()
-
-
-@pytest.fixture(scope="module")
-def fitted(items):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColumnIgnoredWarning)
-        feat = ItemFeaturizer().fit(items)
-    return feat
-
-
-def block(feat: ItemFeaturizer, X: sp.csr_matrix, name: str) -> np.ndarray:
-    return X[:, feat.block_slices_[name]].toarray()
-
-
-# --------------------------------------------------------------------------- inference
-
-
-def test_inference_of_every_kind(items):
-    with pytest.warns(ColumnIgnoredWarning) as rec:
-        feat = ItemFeaturizer().fit(items)
-    assert feat.kinds_ == {
-        "item_id": "ignore", "title": "text", "category": "categorical",
-        "genres": "multilabel", "tags": "multilabel", "year": "numeric", "views": "numeric",
-        "emb": "vector", "sku": "ignore", "constant": "ignore",
-    }
-    msg = " ".join(str(w.message) for w in rec)
-    assert "item_id" in msg and "sku" in msg and "constant" in msg
-    assert feat.block_names_ == ["title", "category", "genres", "tags", "year", "views", "emb"]
-    genres = next(b for b in feat.blocks_ if b.name == "genres")
-    assert genres.delimiter == "|"
-
-
-@pytest.mark.parametrize("delim", [";", ","])
-def test_delimiter_detection(delim):
-    rng = np.random.default_rng(1)
-    vals = [delim.join(rng.choice(GENRES, rng.integers(1, 4), replace=False)) for _ in range(80)]
-    feat = ItemFeaturizer().fit(pd.DataFrame({"g": vals}))
-    assert feat.kinds_["g"] == "multilabel"
-    assert feat.blocks_[0].delimiter == delim
-    assert set(feat.get_feature_names_out()) == {f"g={g}" for g in GENRES}
-
-
-def test_prose_with_commas_is_text_and_labels_are_categorical():
-    rng = np.random.default_rng(2)
-    prose = [f"{' '.join(rng.choice(WORDS, 4))}, {' '.join(rng.choice(WORDS, 5))}"
-             for _ in range(60)]
-    cities = rng.choice(["New York", "Paris", "Berlin"], 60)
-    feat = ItemFeaturizer().fit(pd.DataFrame({"abstract": prose, "city": cities}))
-    assert feat.kinds_ == {"abstract": "text", "city": "categorical"}
-
-
-def test_high_cardinality_short_labels_and_daily_dates():
-    n = 400
-    rng = np.random.default_rng(4)
-    brands = np.array([f"Brand{i}" for i in range(300)], dtype=object)
-    df = pd.DataFrame({
-        "brand": rng.choice(brands, n),  # 300 distinct single tokens, repeated
-        "day": pd.date_range("2001-01-01", periods=n, freq="D"),  # unique consecutive days
-    })
-    feat = ItemFeaturizer().fit(df)
-    assert feat.kinds_ == {"brand": "categorical", "day": "numeric"}
-
-
-def test_numeric_like_inference():
-    n = 50
-    rng = np.random.default_rng(3)
-    df = pd.DataFrame({
-        "studio_id": rng.integers(0, 5, n),                    # int codes, id-like name
-        "price": [f"{v:.2f}" for v in rng.uniform(1, 50, n)],   # numbers stored as strings
-        "released": pd.Timestamp("2000-01-01") + pd.to_timedelta(rng.integers(0, 9000, n), "D"),
-        "flag": rng.random(n) < 0.5,
-        "cat": pd.Categorical(rng.choice(["a", "b"], n)),
-        "empty": [None] * n,
-    })
-    with pytest.warns(ColumnIgnoredWarning, match="empty"):
-        feat = ItemFeaturizer().fit(df)
-    assert feat.kinds_ == {"studio_id": "categorical", "price": "numeric",
-                           "released": "numeric", "flag": "numeric", "cat": "categorical",
-                           "empty": "ignore"}
-    X = feat.transform(df)
-    assert np.isfinite(X.data).all()
-
-
-def test_skewed_column_is_log_transformed(fitted, items):
-    views, year = (next(b for b in fitted.blocks_ if b.name == c) for c in ("views", "year"))
-    assert views.log and not year.log
-    # standardised on the log scale: log1p(views) is exactly linear in the output
-    X = fitted.transform(items)
-    z = block(fitted, X, "views")[:, 0] / fitted.block_scales_[fitted.block_names_.index("views")]
-    lv = np.log1p(items["views"].to_numpy())
-    assert np.corrcoef(z, lv)[0, 1] == pytest.approx(1.0, abs=1e-5)
-    assert abs(z.mean()) < 1e-4 and z.std() == pytest.approx(1.0, rel=1e-3)
-
-
-# --------------------------------------------------------------------------- overrides
+# ----------------------------------------------------------------- overrides
 
 
 def test_explicit_kinds_and_vector_groups(items):
@@ -161,22 +42,7 @@ def test_explicit_kinds_and_vector_groups(items):
     assert np.allclose(pair.mean(axis=0), 0, atol=1e-5)  # centred, not scaled per dim
 
 
-def test_multilabel_rows_are_binary_and_l2_normalised():
-    df = pd.DataFrame({"g": ["a|b", "a", "b|c", "c"] * 5})
-    feat = ItemFeaturizer(balance="none").fit(df)
-    X = feat.transform(pd.DataFrame({"g": ["a| a |b", " c ", ["b", "b"], "a|zzz"]})).toarray()
-    s = 1 / np.sqrt(2)
-    assert np.allclose(X, [[s, s, 0], [0, 0, 1], [0, 1, 0], [1, 0, 0]])
-
-
-def test_multilabel_override_on_plain_strings():
-    df = pd.DataFrame({"tag": ["a", "b", "a", "c"] * 5})
-    feat = ItemFeaturizer(kinds={"tag": "multilabel"}).fit(df)
-    assert feat.blocks_[0].delimiter is None
-    assert list(feat.get_feature_names_out()) == ["tag=a", "tag=b", "tag=c"]
-
-
-# --------------------------------------------------------------------------- transform robustness
+# ------------------------------------------------------ transform robustness
 
 
 def test_unseen_and_missing_values_keep_width(fitted, items):
@@ -235,13 +101,6 @@ def test_zero_rows_without_numeric_blocks():
     assert feat.transform(df.iloc[:0]).shape == (0, feat.n_features_out_)
 
 
-def test_unequal_vector_length_at_transform_is_an_error(fitted, items):
-    new = items.head(2).copy()
-    new["emb"] = [np.ones(3), np.ones(5)]
-    with pytest.raises(ValueError, match="emb"):
-        fitted.transform(new)
-
-
 def test_fit_transform_equals_fit_then_transform_and_index_ignored(items):
     shuffled = items.sample(frac=1.0, random_state=0)
     shuffled.index = shuffled.index[::-1] * 10  # non-range, unrelated index
@@ -272,7 +131,7 @@ def test_parallel_transform_is_identical(fitted, items, monkeypatch):
     assert np.array_equal(A.data, B.data)
 
 
-# --------------------------------------------------------------------------- names
+# --------------------------------------------------------------------- names
 
 
 def test_feature_names(fitted):
@@ -290,7 +149,7 @@ def test_feature_names(fitted):
         assert all(n.startswith(b.name) for n in sl)
 
 
-# --------------------------------------------------------------------------- balancing
+# ----------------------------------------------------------------- balancing
 
 
 def _present_msq(X: sp.csr_matrix) -> float:
@@ -330,7 +189,7 @@ def test_weights_and_balance_modes(items):
     assert q[q > 0].mean() > 1.1
 
 
-# --------------------------------------------------------------------------- sklearn integration
+# ------------------------------------------------------- sklearn integration
 
 
 def test_pipeline_clone_and_grid_search(items):
@@ -356,7 +215,7 @@ def test_init_only_stores():
     assert clone(feat).get_params()["balance"] == "whatever"
 
 
-# --------------------------------------------------------------------------- serialisation
+# ------------------------------------------------------------- serialisation
 
 
 def test_to_dict_from_dict_round_trip_identical(fitted, items, tmp_path):
@@ -404,7 +263,7 @@ def test_to_dict_rejects_callables(items):
         feat.to_dict()
 
 
-# --------------------------------------------------------------------------- errors
+# -------------------------------------------------------------------- errors
 
 
 def test_type_errors_name_the_argument(fitted, items):
