@@ -34,7 +34,9 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
+    "check_int",
     "top_k",
+    "row_membership",
     "hits_at_k",
     "recall_at_k",
     "precision_at_k",
@@ -50,6 +52,36 @@ __all__ = [
 
 #: Names accepted by :func:`ranking_metrics`.
 RANKING_METRICS: tuple[str, ...] = ("recall", "precision", "ndcg", "map", "hit_rate")
+
+
+#: Parameter text shared by the docstrings (filled in by :func:`_doc`).
+_DOC = {
+    "recommended": "recommended : array-like of int, shape (n_users, >= k)\n        Ranked item indices, "
+                   "best first, ``-1`` padded.",
+    "relevant": "relevant : sparse matrix of shape (n_users, n_items)\n        Non-zeros mark relevant items.",
+    "k": "k : int\n        Cut-off.",
+}
+_DOC["per_user"] = ("Parameters\n    ----------\n    {recommended}\n    {relevant}\n    {k}\n\n    Returns\n"
+                    "    -------\n    ndarray of shape (n_users,)").format(**_DOC)
+
+
+def _doc(func):
+    """Fill the ``{recommended}`` / ``{relevant}`` / ``{k}`` / ``{per_user}`` fields of a docstring."""
+    if func.__doc__:
+        func.__doc__ = func.__doc__.format(**_DOC)
+    return func
+
+
+def check_int(value, name: str, low: int = 1) -> int:
+    """``value`` as an int if it is an integer (not a bool) ``>= low``, else a ValueError naming ``name``.
+
+    The one integer check of the evaluation code (``k``, ``K``, ``batch_size``, ``n_splits``,
+    the baselines' sizes and seeds); its wording is the core model's.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < low:
+        what = {0: "a non-negative integer", 1: "a positive integer"}.get(low, f"an integer >= {low}")
+        raise ValueError(f"{name} must be {what}; received {value!r}")
+    return int(value)
 
 
 # --------------------------------------------------------------------------------------
@@ -84,9 +116,7 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     >>> top_k(np.array([[0.5, 1.0, 1.0, -np.inf]]), 3)[0]
     array([[1, 2, 0]])
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer; received {k!r}")
-    k = int(k)
+    k = check_int(k, "k")
     arr = np.asarray(scores)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"scores must be a numeric array; received dtype {arr.dtype}")
@@ -138,12 +168,6 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------------------
-def _check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer; received {k!r}")
-    return int(k)
-
-
 def _check_recommended(recommended, k: int, n_items: int | None = None,
                        n_users: int | None = None) -> np.ndarray:
     rec = np.asarray(recommended)
@@ -198,7 +222,7 @@ def _check_relevant(relevant) -> sp.csr_matrix:
     return rel
 
 
-def _row_membership(ids: np.ndarray, matrix: sp.csr_matrix) -> np.ndarray:
+def row_membership(ids: np.ndarray, matrix: sp.csr_matrix) -> np.ndarray:
     """Boolean mask of shape ``ids.shape``: is ``ids[u, j]`` a stored entry of row ``u``?
 
     ``matrix`` must be canonical CSR (sorted indices, no duplicates, no explicit zeros).
@@ -233,6 +257,7 @@ def _n_relevant(rel: sp.csr_matrix) -> np.ndarray:
     return np.diff(rel.indptr).astype(np.float64)
 
 
+@_doc
 def hits_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
     """Hit matrix: is the item at rank ``j`` relevant to user ``u``?
 
@@ -240,25 +265,22 @@ def hits_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndar
 
     Parameters
     ----------
-    recommended : array-like of int, shape (n_users, >= k)
-        Ranked item indices, ``-1`` padded.
-    relevant : sparse matrix of shape (n_users, n_items)
-        Non-zeros mark relevant items.
-    k : int
-        Cut-off.
+    {recommended}
+    {relevant}
+    {k}
 
     Returns
     -------
     ndarray of bool, shape (n_users, k)
     """
-    k = _check_k(k)
+    k = check_int(k, "k")
     rel = _check_relevant(relevant)
     rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
     return _hits(rec, rel)
 
 
 def _hits(rec: np.ndarray, rel: sp.csr_matrix) -> np.ndarray:
-    return _row_membership(rec, rel) & _first_occurrence(rec)
+    return row_membership(rec, rel) & _first_occurrence(rec)
 
 
 def _discounts(k: int) -> np.ndarray:
@@ -290,52 +312,36 @@ def _metric_from_hits(name: str, hits: np.ndarray, n_rel: np.ndarray, k: int) ->
 
 
 def _per_user(name: str, recommended, relevant, k) -> np.ndarray:
-    k = _check_k(k)
+    k = check_int(k, "k")
     rel = _check_relevant(relevant)
     rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
     return _metric_from_hits(name, _hits(rec, rel), _n_relevant(rel), k)
 
 
+@_doc
 def recall_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
     """Recall@k per user: hits in the top ``k`` / number of relevant items.
 
     The denominator is ``|R|``, not ``min(k, |R|)``, as in the protocol, so a user with more
     than ``k`` relevant items cannot reach 1.
 
-    Parameters
-    ----------
-    recommended : array-like of int, shape (n_users, >= k)
-        Ranked item indices, ``-1`` padded.
-    relevant : sparse matrix of shape (n_users, n_items)
-        Non-zeros mark relevant items.
-    k : int
-        Cut-off.
-
-    Returns
-    -------
-    ndarray of shape (n_users,)
+    {per_user}
         ``NaN`` for users without relevant items.
     """
     return _per_user("recall", recommended, relevant, k)
 
 
+@_doc
 def precision_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
     """Precision@k per user: hits in the top ``k`` / ``k`` (padding counts as a miss).
 
-    Parameters
-    ----------
-    recommended : array-like of int, shape (n_users, >= k)
-    relevant : sparse matrix of shape (n_users, n_items)
-    k : int
-
-    Returns
-    -------
-    ndarray of shape (n_users,)
+    {per_user}
         0 for users without relevant items.
     """
     return _per_user("precision", recommended, relevant, k)
 
 
+@_doc
 def ndcg_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
     """NDCG@k per user with binary relevance.
 
@@ -343,69 +349,45 @@ def ndcg_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndar
     ``min(k, |R|)`` hits at the top, so a user with 2 relevant items who gets both at ranks
     1 and 2 scores 1.0.
 
-    Parameters
-    ----------
-    recommended : array-like of int, shape (n_users, >= k)
-    relevant : sparse matrix of shape (n_users, n_items)
-    k : int
-
-    Returns
-    -------
-    ndarray of shape (n_users,)
+    {per_user}
         ``NaN`` for users without relevant items.
     """
     return _per_user("ndcg", recommended, relevant, k)
 
 
+@_doc
 def map_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
     """Average precision at k per user (MAP@k is the mean over users).
 
-    ``AP@k = sum_{j<=k} P@j * h_j / min(k, |R|)``: the precision at each hit's rank,
+    ``AP@k = sum_{{j<=k}} P@j * h_j / min(k, |R|)``: the precision at each hit's rank,
     summed, normalised by the most hits a list of length ``k`` can hold. A perfect list
     scores 1 even when ``|R| > k``.
 
-    Parameters
-    ----------
-    recommended : array-like of int, shape (n_users, >= k)
-    relevant : sparse matrix of shape (n_users, n_items)
-    k : int
-
-    Returns
-    -------
-    ndarray of shape (n_users,)
+    {per_user}
         ``NaN`` for users without relevant items.
     """
     return _per_user("map", recommended, relevant, k)
 
 
+@_doc
 def hit_rate_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
     """Hit rate@k per user: 1.0 if any of the top ``k`` is relevant, else 0.0.
 
-    Parameters
-    ----------
-    recommended : array-like of int, shape (n_users, >= k)
-    relevant : sparse matrix of shape (n_users, n_items)
-    k : int
-
-    Returns
-    -------
-    ndarray of shape (n_users,)
+    {per_user}
     """
     return _per_user("hit_rate", recommended, relevant, k)
 
 
+@_doc
 def ranking_metrics(recommended: np.ndarray, relevant: sp.spmatrix, k: int,
                     metrics: Iterable[str] = RANKING_METRICS) -> dict[str, np.ndarray]:
     """Several per-user metrics from one hit computation.
 
     Parameters
     ----------
-    recommended : array-like of int, shape (n_users, >= k)
-        Ranked item indices, ``-1`` padded.
-    relevant : sparse matrix of shape (n_users, n_items)
-        Non-zeros mark relevant items.
-    k : int
-        Cut-off.
+    {recommended}
+    {relevant}
+    {k}
     metrics : iterable of str
         Any of ``"recall"``, ``"precision"``, ``"ndcg"``, ``"map"``, ``"hit_rate"``.
 
@@ -413,7 +395,7 @@ def ranking_metrics(recommended: np.ndarray, relevant: sp.spmatrix, k: int,
     -------
     dict of str to ndarray of shape (n_users,)
     """
-    k = _check_k(k)
+    k = check_int(k, "k")
     names = [metrics] if isinstance(metrics, str) else list(metrics)
     bad = [m for m in names if m not in RANKING_METRICS]
     if bad:
@@ -428,16 +410,15 @@ def ranking_metrics(recommended: np.ndarray, relevant: sp.spmatrix, k: int,
 # --------------------------------------------------------------------------------------
 # list-level measures
 # --------------------------------------------------------------------------------------
+@_doc
 def catalog_coverage(recommended: np.ndarray, k: int,
                      candidates: int | Sequence[int] | np.ndarray) -> float:
     """Share of the candidate items that appear in at least one top-``k`` list.
 
     Parameters
     ----------
-    recommended : array-like of int, shape (n_users, >= k)
-        Ranked item indices, ``-1`` padded.
-    k : int
-        Cut-off.
+    {recommended}
+    {k}
     candidates : int or array-like of int
         The candidate items (their number is the denominator), or just their number.
         When items are given, recommended items outside them are not counted.
@@ -448,7 +429,7 @@ def catalog_coverage(recommended: np.ndarray, k: int,
         ``distinct recommended candidates / n_candidates`` in [0, 1]; NaN if there are no
         candidates.
     """
-    k = _check_k(k)
+    k = check_int(k, "k")
     rec = _check_recommended(recommended, k)
     distinct = np.unique(rec[rec >= 0])
     if np.isscalar(candidates):
@@ -469,25 +450,24 @@ def _new_mask(rec: np.ndarray, new_items) -> np.ndarray:
     return (rec >= 0) & np.isin(rec, new)
 
 
+@_doc
 def new_item_share(recommended: np.ndarray, new_items: Sequence[int] | np.ndarray,
                    k: int) -> np.ndarray:
     """Share of new (cold) items in each user's top-``k`` list.
 
     Parameters
     ----------
-    recommended : array-like of int, shape (n_users, >= k)
-        Ranked item indices, ``-1`` padded.
+    {recommended}
     new_items : array-like of int
         The items that count as new (e.g. ``split.cold_test_items`` in the hybrid setting).
-    k : int
-        Cut-off.
+    {k}
 
     Returns
     -------
     ndarray of shape (n_users,)
         ``#new items in the list / #non-padding items in the list``; NaN for empty lists.
     """
-    k = _check_k(k)
+    k = check_int(k, "k")
     rec = _check_recommended(recommended, k)
     is_new = _new_mask(rec, new_items)
     n_listed = (rec >= 0).sum(axis=1).astype(np.float64)
@@ -495,25 +475,24 @@ def new_item_share(recommended: np.ndarray, new_items: Sequence[int] | np.ndarra
         return np.where(n_listed > 0, is_new.sum(axis=1) / np.where(n_listed > 0, n_listed, 1), np.nan)
 
 
+@_doc
 def new_item_mean_rank(recommended: np.ndarray, new_items: Sequence[int] | np.ndarray,
                        k: int) -> np.ndarray:
     """Mean 1-based rank of the new (cold) items within each user's top-``k`` list.
 
     Parameters
     ----------
-    recommended : array-like of int, shape (n_users, >= k)
-        Ranked item indices, ``-1`` padded.
+    {recommended}
     new_items : array-like of int
         The items that count as new.
-    k : int
-        Cut-off.
+    {k}
 
     Returns
     -------
     ndarray of shape (n_users,)
         NaN for users whose list holds no new item (average with ``np.nanmean``).
     """
-    k = _check_k(k)
+    k = check_int(k, "k")
     rec = _check_recommended(recommended, k)
     is_new = _new_mask(rec, new_items)
     n_new = is_new.sum(axis=1)

@@ -52,12 +52,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from coldstart.core.contract import FLT_MAX
 from coldstart.evaluation.metrics import (
     RANKING_METRICS,
-    _check_relevant,
-    _first_occurrence,
-    _metric_from_hits,
-    _row_membership,
+    catalog_coverage,
+    check_int,
+    new_item_mean_rank,
+    new_item_share,
+    ranking_metrics,
+    row_membership,
 )
 from coldstart.evaluation.splits import ColdStartSplit
 
@@ -73,7 +76,6 @@ METRICS: tuple[str, ...] = RANKING_METRICS + ("coverage", "new_share", "new_rank
 
 _DEFAULT_METRICS = ("recall", "ndcg", "precision", "map", "hit_rate", "coverage",
                     "new_share", "new_rank")
-_FILTERED_SCORE = -float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,14 @@ def setting_spec(split: ColdStartSplit, setting: str) -> SettingSpec:
         cand = np.setdiff1d(all_items, split.cold_test_items)
         return SettingSpec(setting, truth, cand, split.cold_val_items)
     raise ValueError(f"setting must be one of {SETTINGS}; received {setting!r}")
+
+
+def _selection(value: str | Iterable[str], allowed: tuple[str, ...], name: str) -> list[str]:
+    """``value`` (one name or several) as a non-empty list of names from ``allowed``."""
+    names = [value] if isinstance(value, str) else list(value)
+    if not names or any(v not in allowed for v in names):
+        raise ValueError(f"{name} must be a non-empty selection of {allowed}; received {value!r}")
+    return names
 
 
 def _check_model(model: Any) -> None:
@@ -302,19 +312,10 @@ def evaluate(model: Any, split: ColdStartSplit,
     if not isinstance(split, ColdStartSplit):
         raise TypeError(f"split must be a coldstart.evaluation.splits.ColdStartSplit (or a coldstart.frame.recommender.FrameSplit "
                         f"with a FrameRecommender); received {type(split).__name__}")
-    names = [settings] if isinstance(settings, str) else list(settings)
-    bad = [s for s in names if s not in SETTINGS]
-    if bad or not names:
-        raise ValueError(f"settings must be a non-empty selection of {SETTINGS}; received {settings!r}")
-    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-        raise ValueError(f"K must be a positive integer; received {K!r}")
-    K = int(K)
-    metric_names = [metrics] if isinstance(metrics, str) else list(metrics)
-    bad = [m for m in metric_names if m not in METRICS]
-    if bad or not metric_names:
-        raise ValueError(f"metrics must be a non-empty selection of {METRICS}; received {metrics!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer; received {batch_size!r}")
+    names = _selection(settings, SETTINGS, "settings")
+    K = check_int(K, "K")
+    metric_names = _selection(metrics, METRICS, "metrics")
+    batch_size = check_int(batch_size, "batch_size")
 
     train = split.train
     activity = np.diff(train.indptr).astype(np.int64)
@@ -345,28 +346,18 @@ def evaluate(model: Any, split: ColdStartSplit,
                 "(check that the model honours items= and filter_already_liked_items)",
                 RuntimeWarning, stacklevel=2,
             )
-        rel_rows = _check_relevant(truth[users])
-        hits = _row_membership(ids, rel_rows) & _first_occurrence(ids)
-        nr = n_rel[users].astype(np.float64)
-        per: dict[str, np.ndarray] = {m: _metric_from_hits(m, hits, nr, K) for m in ranking}
-        is_new = None
+        per: dict[str, np.ndarray] = ranking_metrics(ids, truth[users], K, ranking)
         if spec.new_items is not None:
-            is_new = (ids >= 0) & np.isin(ids, spec.new_items)
-            listed = (ids >= 0).sum(axis=1)
-            n_new = is_new.sum(axis=1)
             if "new_share" in metric_names:
-                per["new_share"] = np.where(listed > 0, n_new / np.maximum(listed, 1), np.nan)
+                per["new_share"] = new_item_share(ids, spec.new_items, K)
             if "new_rank" in metric_names:
-                rank_sum = is_new @ np.arange(1, K + 1, dtype=np.float64)
-                per["new_rank"] = np.where(n_new > 0, rank_sum / np.maximum(n_new, 1), np.nan)
+                per["new_rank"] = new_item_mean_rank(ids, spec.new_items, K)
 
         def summarise(mask: np.ndarray) -> dict[str, Any]:
             row: dict[str, Any] = {"users": int(mask.sum())}
             for m in metric_names:
                 if m == "coverage":
-                    sub = ids[mask]
-                    row[f"{m}@{K}"] = (np.unique(sub[sub >= 0]).size / spec.candidates.size
-                                       if spec.candidates.size else np.nan)
+                    row[f"{m}@{K}"] = catalog_coverage(ids[mask], K, spec.candidates)
                 elif m in per:
                     vals = per[m][mask]
                     ok = ~np.isnan(vals)
@@ -411,12 +402,12 @@ def _sanitize(ids: np.ndarray, scores: np.ndarray | None, candidates: np.ndarray
     ids = ids.copy()
     pad = ids < 0
     if scores is not None:
-        pad |= np.isnan(scores) | (scores <= _FILTERED_SCORE)
+        pad |= np.isnan(scores) | (scores <= -FLT_MAX)
     ids[pad] = -1
     cand = np.zeros(n_items, dtype=bool)
     cand[candidates] = True
     train_rows = train_rows.tocsr()
     train_rows.sort_indices()
-    bad = (ids >= 0) & (~cand[np.where(ids >= 0, ids, 0)] | _row_membership(ids, train_rows))
+    bad = (ids >= 0) & (~cand[np.where(ids >= 0, ids, 0)] | row_membership(ids, train_rows))
     ids[bad] = -1
     return ids, int(bad.sum())
