@@ -286,3 +286,60 @@ def test_value_errors(items):
         ItemFeaturizer(balance="bogus").fit(items)
     with pytest.raises(NotFittedError):
         ItemFeaturizer().transform(items)
+
+
+def _tiny_catalog() -> pd.DataFrame:
+    return pd.DataFrame({
+        "year": [1990.0, 2000.0, None, 2010.0], "color": ["red", "blue", "red", "blue"],
+        "tags": ["a|b", "b", "a", "b|c"],
+        "title": ["big red car", "small blue car", "red car", "blue boat"],
+        "emb": [np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0]), np.zeros(2)],
+    })
+
+
+#: The version-1 export of ``_tiny_catalog`` (one block of each kind): files saved by earlier
+#: versions hold exactly this layout, so it must not drift.
+TINY_KINDS = {"year": "numeric", "color": "categorical", "tags": "multilabel", "title": "text",
+              "emb": "vector"}
+TINY_BLOCKS = [
+    {"name": "year", "kind": "numeric", "columns": ["year"], "n_features": 2, "source": "number",
+     "log": False, "has_indicator": True},
+    {"name": "color", "kind": "categorical", "columns": ["color"], "n_features": 2},
+    {"name": "tags", "kind": "multilabel", "columns": ["tags"], "n_features": 3, "delimiter": "|",
+     "norm": "l2"},
+    {"name": "title", "kind": "text", "columns": ["title"], "n_features": 6,
+     "tfidf_params": {"sublinear_tf": True, "norm": "l2"}},
+    {"name": "emb", "kind": "vector", "columns": ["emb"], "n_features": 2, "group": False},
+]
+TINY_ARRAYS = {
+    "block_scales": [0.7745966798468094, 1.0, 1.0000000085571354, 0.9999999984296015,
+                     1.414213562373095],
+    "block_coverage": [0.75, 1.0, 1.0, 1.0, 1.0],
+    "block_mean_sq_norm": [1.666666621028611, 1.0, 0.9999999828857291, 1.000000003140797, 0.5],
+    "block0_stats": [2000.0, 2000.0, 7.0710678118654755],
+    "block1_categories": ["blue", "red"],
+    "block2_labels": ["a", "b", "c"],
+    "block3_vocabulary": ["big", "blue", "boat", "car", "red", "small"],
+    "block3_idf": [1.9162907600402832, 1.5108256340026855, 1.9162907600402832, 1.2231435775756836,
+                   1.5108256340026855, 1.9162907600402832],
+    "block4_mean": [0.5, 0.5],
+}
+
+
+def test_state_format_is_stable():
+    feat = ItemFeaturizer(kinds=TINY_KINDS, min_count=1).fit(_tiny_catalog())
+    meta, arrays = feat.to_dict()
+    assert (meta["format"], meta["version"], meta["n_features_out"]) == ("coldstart.ItemFeaturizer", 1, 15)
+    assert meta["feature_names_in"] == list(TINY_KINDS) and meta["kinds"] == TINY_KINDS
+    assert meta["blocks"] == TINY_BLOCKS
+    assert sorted(arrays) == sorted(TINY_ARRAYS)
+    for k, v in TINY_ARRAYS.items():
+        if isinstance(v[0], str):
+            assert arrays[k].dtype.kind == "U" and arrays[k].tolist() == v, k
+        else:
+            assert arrays[k].dtype == np.float64 and np.allclose(arrays[k], v, rtol=1e-6), k
+    # a file written in this format loads into a featurizer that encodes like the fitted one
+    old = ItemFeaturizer.from_dict(json.loads(json.dumps(meta)),
+                                   {k: np.asarray(v) for k, v in TINY_ARRAYS.items()})
+    new = _tiny_catalog().iloc[[0, 2]]
+    assert np.allclose(old.transform(new).toarray(), feat.transform(new).toarray(), atol=1e-6)
