@@ -128,7 +128,11 @@ def infer_kind(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
         kind, why = _infer_numeric(name, to_float(s), pdt.is_integer_dtype(dtype),
                                    pdt.is_bool_dtype(dtype), cfg)
         return kind, why, {"source": "number"}
+    return _infer_objects(name, s, cfg)
 
+
+def _infer_objects(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
+    """Rules 3-4: an object column, judged on a sample of its non-blank values."""
     arr = s.to_numpy(dtype=object)
     nonnull = arr[~np.asarray(pd.isna(arr), dtype=bool)]
     sample = sample_values(nonnull)
@@ -138,23 +142,9 @@ def infer_kind(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
         if sample.size == 0:
             return "ignore", "all values missing", {}
 
-    # (a) list-likes
     is_list = np.fromiter((isinstance(v, LISTLIKE) for v in sample), bool, sample.size)
     if is_list.any():
-        lists = [v for v in sample[is_list] if len(v) > 0]
-        numeric = bool(lists) and is_list.all() and all(
-            (isinstance(v, np.ndarray) and v.dtype.kind in "fiu")
-            or all(isinstance(e, (int, float, np.integer, np.floating))
-                   and not isinstance(e, (bool, np.bool_)) for e in list(v)[:64])
-            for v in lists[:200]
-        )
-        if numeric:
-            lens = {len(v) for v in nonnull if isinstance(v, LISTLIKE) and len(v) > 0}
-            if len(lens) == 1:
-                return "vector", "equal-length numeric arrays", {}
-        strs = sample[~is_list]
-        delim = detect_delimiter(strs, cfg["delimiters"], forced=True) if strs.size else None
-        return "multilabel", "list-like cells", {"delimiter": delim}
+        return _infer_lists(sample, is_list, nonnull, cfg)
 
     inferred = pd.api.types.infer_dtype(sample, skipna=True)
     if inferred in ("integer", "floating", "mixed-integer-float", "decimal", "boolean"):
@@ -166,10 +156,36 @@ def infer_kind(name: str, s: pd.Series, cfg: dict) -> tuple[str, str, dict]:
         return kind, why, {"source": "datetime"}
     if inferred not in ("string", "mixed", "mixed-integer", "unicode"):
         return "ignore", f"unsupported values ({inferred})", {}
+    return _infer_strings(name, s, sample, inferred == "string", cfg)
 
+
+def _infer_lists(sample: np.ndarray, is_list: np.ndarray, nonnull: np.ndarray,
+                 cfg: dict) -> tuple[str, str, dict]:
+    """Rule 3a: ``sample`` (m,) holds list-likes where ``is_list`` (m,); ``nonnull`` (n,) is
+    every non-missing value (vectors need one length over the whole column)."""
+    lists = [v for v in sample[is_list] if len(v) > 0]
+    numeric = bool(lists) and is_list.all() and all(
+        (isinstance(v, np.ndarray) and v.dtype.kind in "fiu")
+        or all(isinstance(e, (int, float, np.integer, np.floating))
+               and not isinstance(e, (bool, np.bool_)) for e in list(v)[:64])
+        for v in lists[:200]
+    )
+    if numeric:
+        lens = {len(v) for v in nonnull if isinstance(v, LISTLIKE) and len(v) > 0}
+        if len(lens) == 1:
+            return "vector", "equal-length numeric arrays", {}
+    strs = sample[~is_list]
+    delim = detect_delimiter(strs, cfg["delimiters"], forced=True) if strs.size else None
+    return "multilabel", "list-like cells", {"delimiter": delim}
+
+
+def _infer_strings(name: str, s: pd.Series, sample: np.ndarray, all_strings: bool,
+                   cfg: dict) -> tuple[str, str, dict]:
+    """Rules 3b-3g: a column of (mostly) strings; ``sample`` (m,) holds non-blank values,
+    ``all_strings`` says whether every sampled value is a ``str``."""
     # (b) numbers stored as strings
     strs_sample = np.array([format_scalar(v) for v in sample], dtype=object)
-    if inferred == "string":
+    if all_strings:
         parsed = pd.to_numeric(pd.Series(strs_sample, dtype=object), errors="coerce")
         if parsed.notna().mean() >= 0.95:
             kind, why = _infer_numeric(name, to_float(s), False, False, cfg)
