@@ -335,6 +335,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------- internals
     def _config(self) -> dict:
+        """The validated parameters the blocks and inference read (``cfg``)."""
         if self.balance not in _BALANCE:
             raise ValueError(f"balance must be one of {_BALANCE}, got {self.balance!r}")
         if self.multilabel_norm not in ("l2", "l1", None):
@@ -359,7 +360,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         }
 
     def _resolve(self, X: pd.DataFrame) -> tuple[dict, dict, dict]:
-        """Validate kinds/groups/weights against the frame."""
+        """Validate kinds/groups/weights against the frame -> (kinds, groups: name -> columns,
+        group_of: column -> group name)."""
         cols = list(X.columns)
         colset = set(cols)
         kinds = dict(self.kinds or {})
@@ -515,6 +517,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         return scales, msq, coverage
 
     def _finish_fit(self, columns: list[str]) -> None:
+        """The attributes derived from ``blocks_`` (names, kinds, slices, widths), shared by
+        ``fit`` and ``from_dict``."""
         self.block_names_ = [b.name for b in self.blocks_]
         self.block_kinds_ = [b.kind for b in self.blocks_]
         slices, start = {}, 0
@@ -527,6 +531,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = len(columns)
 
     def _assemble(self, mats: list[sp.csr_matrix]) -> sp.csr_matrix:
+        """Scale each block (n_items, width_b) by ``block_scales_`` and stack them
+        -> float32 (n_items, n_features_out_)."""
         scaled = []
         for Z, s in zip(mats, self.block_scales_):
             if s == 0.0:  # weight 0: keep the width, store nothing
@@ -539,6 +545,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         return sp.csr_matrix(out)
 
     def _transform(self, X: pd.DataFrame) -> tuple[sp.csr_matrix, np.ndarray]:
+        """Matrix (n_items, n_features_out_) and block presence (n_items, n_blocks) of ``X``,
+        in row chunks over worker processes when ``n_jobs`` and the size call for it."""
         check_is_fitted(self, "blocks_")
         X = _check_frame(X, "X", fitting=False)
         needed = [c for b in self.blocks_ for c in b.columns]
@@ -564,6 +572,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
                 np.vstack([p[1] for p in parts]))
 
     def _transform_rows(self, X: pd.DataFrame) -> tuple[sp.csr_matrix, np.ndarray]:
+        """:meth:`_transform` of one chunk of rows, serially."""
         mats, presents = [], []
         for b in self.blocks_:
             Z, p = b.transform(X)
