@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.core.validation import _describe, check_ids, check_query_items
+from coldstart.core.validation import describe, check_ids, check_query_items
 
 #: implicit's ``topk`` scores filtered candidates with ``-FLT_MAX``.
 FLT_MAX = float(np.finfo(np.float32).max)
@@ -39,7 +39,7 @@ def query_rows(user_items: Any, n_rows: int, n_items: int, needed: bool, rows_of
     if not (sp.issparse(user_items) and user_items.format == "csr"):
         raise ValueError(
             f"{name} needs to be a CSR sparse matrix with one row per {rows_of} when filtering "
-            f"or recalculating; received {_describe(user_items) if user_items is not None else None}"
+            f"or recalculating; received {describe(user_items) if user_items is not None else None}"
             + (" (convert it with .tocsr())" if sp.issparse(user_items) else "")
         )
     return check_query_items(user_items, n_rows, n_items, name=name, rows_of=rows_of, cols_of=cols_of)

@@ -17,7 +17,6 @@ from coldstart.core.runtime import ItemBlocks, n_workers
 from coldstart.core.solvers import RidgeCG
 from coldstart.core.validation import check_item_features
 
-
 _PARALLEL_PREDICT_ROWS = 4096  # predictions for at least this many rows run on all cores
 
 

@@ -369,7 +369,7 @@ def save_model(model, path: str | os.PathLike, extra_meta: dict | None = None,
                         f"{type(model.mapper_).__name__}, which cannot be saved without pickle")
     if model.weighting_ is not None and not isinstance(model.weighting_, AttributeWeighting):
         raise TypeError(f"save supports AttributeWeighting only; received {type(model.weighting_).__name__}")
-    state = model._get_state()
+    state = model.get_state()
     meta = {
         "class": type(model).__name__,
         "params": _json_params(model.get_params(deep=False)),
@@ -428,7 +428,7 @@ def load_model(path: str | os.PathLike, cls=None, with_extra: bool = False, key:
             model.featurizer_ = ItemFeaturizer.from_dict(meta["featurizer"], featurizer_arrays)
             model.featurizer = ItemFeaturizer(**model.featurizer_.get_params())  # so clone(model).fit works
         own = {k: v for k, v in arrays.items() if "/" not in k}
-        model._set_state(meta["state"], meta["collaborative"], own)
+        model.set_state(meta["state"], meta["collaborative"], own)
         d = model.n_features_in_
         if getattr(model.mapper_, "n_features_in_", d) != d or (
                 model.weighting_ is not None and model.weighting_.n_features_in_ != d):

@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def _describe(x: Any) -> str:
+def describe(x: Any) -> str:
     if sp.issparse(x):
         return f"{type(x).__name__} of shape {x.shape} and dtype {x.dtype}"
     if isinstance(x, np.ndarray):
@@ -29,12 +29,12 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
     if not sp.issparse(user_items):
         raise TypeError(
             f"{name} must be a scipy sparse matrix of shape (n_users, n_items) "
-            f"(implicit's convention); received {_describe(user_items)}. "
+            f"(implicit's convention); received {describe(user_items)}. "
             "Build one with scipy.sparse.csr_matrix((weights, (users, items))) "
             "or use coldstart.FrameRecommender for DataFrames."
         )
     if user_items.ndim != 2:
-        raise ValueError(f"{name} must be 2-D; received {_describe(user_items)}")
+        raise ValueError(f"{name} must be 2-D; received {describe(user_items)}")
     if not np.issubdtype(user_items.dtype, np.number) or np.iscomplexobj(user_items.data):
         raise TypeError(f"{name} must hold real numbers; received dtype {user_items.dtype}")
     if n_items is not None and user_items.shape[1] != n_items:
@@ -68,7 +68,7 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
             "interaction strengths"
         )
     if not allow_empty and (csr.shape[0] == 0 or csr.shape[1] == 0 or csr.nnz == 0 or not np.any(data)):
-        raise ValueError(f"{name} is empty ({_describe(user_items)}, {csr.nnz} stored values); "
+        raise ValueError(f"{name} is empty ({describe(user_items)}, {csr.nnz} stored values); "
                          "expected at least one interaction")
     if csr.dtype != np.float32:
         csr = csr.astype(np.float32)
@@ -177,16 +177,76 @@ def check_query_items(user_items: Any, n_rows: int, n_items: int, name: str = "u
     if not sp.issparse(user_items):
         raise TypeError(
             f"{name} must be a scipy sparse CSR matrix with one row per {rows_of}; received "
-            f"{_describe(user_items)}"
+            f"{describe(user_items)}"
         )
     shape = user_items.shape
     if len(shape) != 2 or shape[0] != n_rows or shape[1] > n_items:
         raise ValueError(
             f"{name} must have shape ({n_rows}, {n_items}): one row per {rows_of}, one column per "
             f"{cols_of} (fewer columns mean no interactions with the {cols_of}s added since; more "
-            f"than {n_items} is an error); received {_describe(user_items)}"
+            f"than {n_items} is an error); received {describe(user_items)}"
         )
     csr = check_user_items(user_items, name, allow_empty=True)
     if csr.shape[1] < n_items:
         csr = sp.csr_matrix((csr.data, csr.indices, csr.indptr), shape=(n_rows, n_items))
     return csr
+
+
+def check_int(value: Any, name: str, lo: int, hi: int, note: str = "") -> None:
+    """``value`` an integer (not a bool) in [lo, hi], else a ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        what = {0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer >= {lo}")
+        raise ValueError(f"{name} must be {what}; received {value!r} (expected {lo} to {hi}"
+                         f"{', ' + note if note else ''})")
+
+
+def check_number(value: Any, name: str, expected: str, ok) -> None:
+    """``value`` a finite real number (not a bool) with ``ok(value)``, else a ValueError."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating))
+            or not np.isfinite(value) or not ok(value)):
+        raise ValueError(f"{name} must be {expected}; received {value!r}")
+
+
+def check_user_ids(userids: Any, n_users: int) -> np.ndarray:
+    """``userids`` of :meth:`ColdStartRecommender.partial_fit_users`: distinct non-negative
+    integers; the new ones (>= n_users) exactly the next indices. Returns int64 (n,)."""
+    arr = np.atleast_1d(np.asarray(userids))
+    if arr.ndim != 1:
+        raise ValueError(f"userids must be a scalar or a 1-D array of user indices; received shape {arr.shape}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(np.mod(arr, 1) == 0):
+            arr = arr.astype(np.int64)
+        else:
+            bad = arr[0] if arr.dtype.kind != "f" else arr[~np.isfinite(arr) | (np.mod(arr, 1) != 0)][0]
+            raise TypeError(f"userids must be integer user indices; received {bad!r} (dtype {arr.dtype})")
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"userids must be non-negative user indices; received {int(arr.min())}")
+    uniq, counts = np.unique(arr, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(f"userids repeats user {int(uniq[counts > 1][0])}; expected each user once")
+    new = uniq[uniq >= n_users]
+    if new.size and new[-1] != n_users + new.size - 1:
+        raise ValueError(f"userids: new users must take the next indices {n_users}, {n_users + 1}, ... "
+                         f"without gaps; received {new[:5].tolist()}")
+    return arr
+
+
+def meta_int(meta: dict, key: str, lo: int) -> int:
+    v = meta[key]
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        raise ValueError(f"{key} must be an integer >= {lo}; received {v!r}")
+    return v
+
+
+def meta_float(meta: dict, key: str, expected: str, ok) -> float:
+    v = meta[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or not ok(v):
+        raise ValueError(f"{key} must be {expected}; received {v!r}")
+    return float(v)
+
+
+def is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value == "auto"
+
+

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import coldstart.core.model as M
+import coldstart.core.constants as C
+import coldstart.core.strategies as S
 from coldstart import ColdStartRecommender
 from coldstart.evaluation.splits import protocol_split
 from coldstart.simulation.synthetic import make_world
@@ -48,13 +49,13 @@ def test_internal_split_partitions_the_training_pairs():
 def test_the_internal_validation_sees_only_training_pairs(worlds, monkeypatch):
     w, split = worlds[1.0]
     seen = {}
-    real = M.internal_split
+    real = S.internal_split
 
     def spy(user_items, rng):
         seen["split"] = s = real(user_items, rng)
         return s
 
-    monkeypatch.setattr(M, "internal_split", spy)
+    monkeypatch.setattr(S, "internal_split", spy)
     ColdStartRecommender(random_state=0, factors=16, iterations=2).fit(split.train, w.item_features)
     s = seen["split"]
     train_items = np.flatnonzero(np.diff(split.train.tocsc().indptr) > 0)
@@ -67,10 +68,10 @@ def test_the_internal_validation_sees_only_training_pairs(worlds, monkeypatch):
 
 def test_trusts_informative_attributes_and_not_noise(fitted):
     informative, noise = fitted[1.0], fitted[0.0]
-    assert informative.validation_["attribute_lift"] > M.MIN_ATTRIBUTE_LIFT
-    assert noise.validation_["attribute_lift"] < M.MIN_ATTRIBUTE_LIFT
+    assert informative.validation_["attribute_lift"] > C.MIN_ATTRIBUTE_LIFT
+    assert noise.validation_["attribute_lift"] < C.MIN_ATTRIBUTE_LIFT
     # noise: no boost for its zero-shot vectors; informative: a boost chosen on mixed lists
-    assert noise.zero_shot_scale_ == M.ZERO_SHOT_SCALE_GRID[0]
+    assert noise.zero_shot_scale_ == C.ZERO_SHOT_SCALE_GRID[0]
     assert informative.zero_shot_scale_ > 1.0
     assert informative.zero_shot_scale_ in informative.validation_["zero_shot_scale"]
 
@@ -123,9 +124,9 @@ def test_search_grid_walks_to_the_best_value():
     grid = (1, 2, 3, 4, 5, 6, 7)
     for target in grid:
         calls.clear()
-        assert M._search_grid(grid, 2, peak_at(target)) == target
+        assert S.search_grid(grid, 2, peak_at(target)) == target
         assert len(calls) <= 2 + abs(target - 3) + 1
-    assert M._search_grid(grid, 2, lambda v: 0.0) == 2  # flat: one step down, the smallest value seen
+    assert S.search_grid(grid, 2, lambda v: 0.0) == 2  # flat: one step down, the smallest value seen
 
 
 def test_ranking_probe_recall_and_chance():

@@ -28,9 +28,9 @@ def world():
 
 def _copy(m):
     c = ColdStartRecommender(**m.get_params())
-    state = m._get_state()
+    state = m.get_state()
     c.mapper_, c.weighting_ = m.mapper_, m.weighting_
-    c._set_state(state["meta"], state["collaborative_meta"], {k: v.copy() for k, v in state["arrays"].items()})
+    c.set_state(state["meta"], state["collaborative_meta"], {k: v.copy() for k, v in state["arrays"].items()})
     return c
 
 
@@ -94,21 +94,21 @@ def test_saved_and_loaded_with_checks(world, tmp_path):
     np.testing.assert_array_equal(back.item_variance_, m.item_variance_)
     np.testing.assert_array_equal(back._share.view, m._share.view)
     assert back._noise == m._noise
-    state = m._get_state()
+    state = m.get_state()
     arrays = dict(state["arrays"])
     for bad in (-np.ones(m.n_items_, np.float32), np.full(m.n_items_, np.nan, np.float32),
                 np.ones(m.n_items_ + 1, np.float32)):
         c = ColdStartRecommender(**m.get_params())
         with pytest.raises(ValueError, match="item_variance"):
-            c._set_state(state["meta"], state["collaborative_meta"], {**arrays, "item_variance": bad})
+            c.set_state(state["meta"], state["collaborative_meta"], {**arrays, "item_variance": bad})
         assert not hasattr(c, "_items")  # nothing set
     with pytest.raises(ValueError, match="prior_share"):
-        ColdStartRecommender(**m.get_params())._set_state(
+        ColdStartRecommender(**m.get_params()).set_state(
             state["meta"], state["collaborative_meta"], {**arrays, "prior_share": np.full(m.n_items_, 2.0)})
     # files without them (older files, Spark's): zero-shot items broad, the others narrow
     old = {k: v for k, v in arrays.items() if k not in ("item_variance", "prior_share")}
     c = ColdStartRecommender(**m.get_params())
-    c._set_state({k: v for k, v in state["meta"].items() if k != "noise_variance"},
+    c.set_state({k: v for k, v in state["meta"].items() if k != "noise_variance"},
                  state["collaborative_meta"], old)
     zs = c.is_zero_shot_
     assert c.item_variance_[zs].min() > c.item_variance_[~zs].max()

@@ -1,0 +1,53 @@
+"""Named constants of the core, in one place: the fit's recipes, the self-tuning grids, the
+parameter bounds and the score implicit's top-k gives a filtered candidate. Why each value:
+``benchmarks/ABLATION.md``."""
+
+import numpy as np
+
+#: implicit's ``topk`` scores filtered candidates ``-FLT_MAX``; every recommender pads with it.
+FLT_MAX = float(np.finfo(np.float32).max)
+
+#: The plug-in map (a backend's fixed factors): CG steps of the ridge start and of the
+#: refinement on the ALS loss; chosen on cold validation items (3/3 against 5/5: cold-val
+#: Recall@20 .4171 vs .4131 at 60 % of the work; coldstart.integrations.spark uses the same).
+PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS = 3, 3
+#: The default (content-constrained) fit: CG steps of the ridge start and of the map's
+#: refinement per sweep (chosen on cold validation items; coldstart.integrations.spark uses the same).
+CC_INIT_ITERS, CC_MAP_ITERS = 3, 3
+#: prior_weight="auto": the attribute prior weighs as much as this many typical interactions.
+PRIOR_INTERACTIONS = 10.0
+#: Upper bounds of the integer parameters (beyond them a fit cannot be meant: ALS solves a
+#: factors x factors system per user and item; each thread has its own stack and buffers).
+MAX_FACTORS, MAX_ITERATIONS, MAX_THREADS = 4096, 10_000, 1024
+
+#: Settings when not chosen on the internal split (given numbers, or a catalog too small to
+#: hold items out): the map's relative penalty and the zero-shot scale chosen on citeulike-t.
+CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
+#: What the self-tuning default chooses among (``benchmarks/ABLATION.md``, session 4): free
+#: ALS sweeps after the content-constrained ones (stop after ``FREE_SWEEP_PATIENCE`` sweeps
+#: without a better held-out warm recall), the map's relative penalty, the zero-shot scale
+#: (each grid walked from its ``_START`` index, see :func:`_search_grid`).
+MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 6, 2
+MAP_ALPHA_GRID, MAP_ALPHA_START = (1.0, 3.0, 10.0, 30.0, 100.0), 2
+ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0), 5
+#: The zero-shot scale may cost the established items' held-out recall at most 2 %.
+WARM_TOLERANCE = 0.98
+#: Attributes are trusted when the map ranks the probe items at least this many times better
+#: than chance (noise attributes: about 1; the collection's catalogs: 4 to 60).
+MIN_ATTRIBUTE_LIFT = 1.5
+#: Free sweeps on every training pair after the internal fit, when it chose free sweeps.
+COMPLETION_SWEEPS = 2
+#: ``recommend(exploration=...)``: Thompson sampling of the score, or its upper confidence bound.
+EXPLORATION_MODES = ("thompson", "ucb")
+#: ``recommend``'s default ``exploration_weight`` (see there).
+EXPLORATION_WEIGHT = 0.3
+#: CG steps of the zero-shot map at each penalty tried and of the final map (from the joint
+#: fit's map: the validated recipe is the final one).
+TUNED_MAP_ITERS = 3
+#: CG steps of the final user solve (implicit's ALS takes 3 per sweep): enough that the
+#: stored users are what recalculate_user gives.
+FINAL_USER_CG_STEPS = 16
+
+#: Settings chosen in ``fit`` (the ``<name>_`` attributes, where the model has them) that a
+#: saved model keeps.
+SETTINGS = ("zero_shot_scale", "map_alpha", "free_sweeps")

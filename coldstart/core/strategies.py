@@ -1,0 +1,328 @@
+"""The fit strategies of :class:`~coldstart.core.model.ColdStartRecommender`: the
+content-constrained ALS, the self-tuned default (every setting chosen on an internal split of the
+training pairs) and the map for a backend's fixed factors (plug-in mode)."""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from coldstart.core.calibration import calibrate_lengths, rms
+from coldstart.core.constants import (
+    CC_INIT_ITERS,
+    CC_MAP_ALPHA,
+    CC_MAP_ITERS,
+    COMPLETION_SWEEPS,
+    FINAL_USER_CG_STEPS,
+    FREE_SWEEP_PATIENCE,
+    MAP_ALPHA_GRID,
+    MAP_ALPHA_START,
+    MAX_FREE_SWEEPS,
+    MIN_ATTRIBUTE_LIFT,
+    PLUGIN_INIT_ITERS,
+    PLUGIN_MAP_ITERS,
+    TUNED_MAP_ITERS,
+    WARM_TOLERANCE,
+    ZERO_SHOT_SCALE_GRID,
+    ZERO_SHOT_SCALE_START,
+)
+from coldstart.core.mapping import RidgeMap, active_columns
+from coldstart.core.solvers import fit_map_on_interactions, map_blocks, map_path
+from coldstart.core.tuning import VALIDATION_K, RankingProbe, internal_split, validation_users
+from coldstart.core.validation import is_auto
+
+
+class FitStrategies:
+    """Mixin of :class:`~coldstart.core.model.ColdStartRecommender`: each strategy returns
+    ``(user_factors, item_factors, content)`` (content: the map's prediction for every item)
+    and sets ``mapper_`` and ``collaborative_``."""
+
+    def _fit_content_constrained(self, als, user_items, Xw, warm):
+        """implicit's ALS with every item vector constrained to its attributes' image ``x_i W``
+        (:meth:`_constrained_sweeps`); each warm item then gets one collaborative half-step
+        started from ``x_i W`` and ``W`` is the map of the joint fit."""
+        als = copy.deepcopy(als)
+        reg, alpha = float(als.regularization), self._alpha_for(user_items, als)
+        als.alpha = alpha
+        cui = (alpha * user_items).astype(np.float32).tocsr()
+        ciu = cui.T.tocsr()
+        U, M, W, cols, d, _, _ = self._constrained_sweeps(als, cui, ciu, Xw, warm, self.map_alpha_)
+        Vs = M.copy()
+        als.solver(ciu, Vs, U, reg, num_threads=self.num_threads)
+        self.mapper_ = self._fitted_map(W, cols, d)
+        als.user_factors, als.item_factors = U, Vs
+        self.collaborative_ = als
+        check_finite(U, Vs)
+        return U, Vs, self._predict(Xw)
+
+    def _constrained_sweeps(self, als, cui, ciu, Xw, warm, lam):
+        """The content-constrained ALS sweeps, the map's relative penalty ``lam``: ``(U, M, W,
+        cols, d, X_warm, blocks)``, the last two the warm items' active attribute rows and their
+        row blocks with the confidences (:func:`~coldstart.core.solvers.map_blocks`), for reuse.
+
+        One plain ALS sweep (implicit's solver) starts it and a ridge of its item factors on the
+        attributes starts ``W``. Then each sweep solves the users against ``X W`` with implicit's
+        solver and refines ``W`` on the ALS loss itself, users fixed
+        (:func:`~coldstart.core.solvers.fit_map_on_interactions`): the factor space is learned to
+        be predictable from attributes. Finally the users are solved against ``M = X W`` (rows
+        of the items without interactions are zero). ``W`` lives on the active columns ``cols``
+        of the ``d`` attributes (:func:`~coldstart.core.mapping.active_columns`).
+        """
+        n_users, n_items = cui.shape
+        k, reg = int(als.factors), float(als.regularization)
+        rng = np.random.default_rng(self.random_state)
+        U = (rng.random((n_users, k), dtype=np.float32) * 0.01)
+        V = (rng.random((n_items, k), dtype=np.float32) * 0.01)
+        solver, threads = als.solver, self.num_threads
+        solver(cui, U, V, reg, num_threads=threads)
+        solver(ciu, V, U, reg, num_threads=threads)
+        X_warm, cols, d = active_columns(Xw[warm])
+        start = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=CC_INIT_ITERS, tol=0.0,
+                         num_threads=threads).fit(X_warm, V[warm])
+        W = start.coef_
+        ciu_warm = ciu[np.flatnonzero(warm)]
+        mblocks = map_blocks(X_warm, ciu_warm, threads)  # the map's row blocks, for every sweep
+        M = np.zeros((n_items, k), np.float32)
+
+        def image(W):  # X W on all cores
+            return mblocks.rows(lambda Xb, _, __: np.asarray(Xb @ W), k)
+
+        from tqdm.auto import tqdm
+
+        for _ in tqdm(range(self.iterations), desc="content-constrained ALS", unit="sweep",
+                      disable=not self._run_option("progress")):
+            M[warm] = image(W)
+            solver(cui, U, M, reg, num_threads=threads)
+            W = fit_map_on_interactions(X_warm, ciu_warm, U, lam, W, iters=CC_MAP_ITERS,
+                                        num_threads=threads, blocks=mblocks)
+            self._sweep_done()
+        M[warm] = image(W)
+        solver(cui, U, M, reg, num_threads=threads)
+        return U, M, W, cols, d, X_warm, mblocks
+
+    def _fit_self_tuned(self, als, user_items, Xw, warm):
+        """The default fit, every setting chosen on an internal split of ``user_items``
+        (:mod:`coldstart.core.tuning`: probe items play the cold items, probe pairs the warm test).
+
+        1. Content-constrained sweeps on the internal training pairs (:meth:`_constrained_sweeps`).
+        2. Free ALS sweeps from there while the probe pairs' Recall@K improves: how far the warm
+           items may leave their attributes' image (none where the attributes explain the
+           interactions, several where they are coarse).
+        3. The map's penalty, refitted on the ALS loss with those users, by the probe items'
+           Recall@K (cold ranking).
+        4. The zero-shot scale by the Recall@K of probe pairs and probe items in one list (mixed
+           ranking).
+        5. The chosen model completed on every training pair, and the chosen map refitted.
+        Returns ``(U, V, content)``; the scores behind each choice are in ``validation_``.
+        """
+        als = copy.deepcopy(als)
+        reg, alpha = float(als.regularization), self._alpha_for(user_items, als)
+        als.alpha = alpha
+        threads, solver = self.num_threads, als.solver
+        rs = self.random_state
+        rng = np.random.default_rng(None if rs is None else [int(rs), 1])
+        split = internal_split(user_items, rng)
+        fit_on = user_items if split is None else split.train
+        cui0 = (alpha * fit_on).astype(np.float32).tocsr()
+        ciu0 = cui0.T.tocsr()
+        warm0 = np.bincount(fit_on.indices, minlength=fit_on.shape[1]) > 0
+        # the joint fit's own penalty is fixed: map_alpha is the zero-shot map's (step 3)
+        U, M, W, cols, d, X_warm0, blocks0 = self._constrained_sweeps(als, cui0, ciu0, Xw, warm0, CC_MAP_ALPHA)
+        W_joint = W
+        V = M.copy()
+        solver(ciu0, V, U, reg, num_threads=threads)
+        report = {"free_sweeps": {}, "map_alpha": {}, "zero_shot_scale": {}}
+        if split is None:  # too small to hold anything out: the fixed defaults
+            for _ in range(self.free_sweeps_):
+                solver(cui0, U, V, reg, num_threads=threads)
+                solver(ciu0, V, U, reg, num_threads=threads)
+            cui = cui0
+            X_warm, cols, d = active_columns(Xw[warm])
+            W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
+                         num_threads=threads).fit(X_warm, V[warm]).coef_
+        else:
+            # 2. free sweeps, scored on the probe pairs among the internal warm items
+            users_w = validation_users(split.probe_pairs, rng)
+            cand_w = np.flatnonzero(warm0)
+
+            warm_score = RankingProbe(split.probe_pairs, users_w, cand_w, exclude=fit_on).score
+
+            best_t, best_s, best = 0, warm_score(U, V), (U.copy(), V.copy())
+            report["free_sweeps"][0] = best_s
+            auto = is_auto(self.free_sweeps)
+            for t in range(1, (MAX_FREE_SWEEPS if auto else self.free_sweeps_) + 1):
+                solver(cui0, U, V, reg, num_threads=threads)
+                solver(ciu0, V, U, reg, num_threads=threads)
+                self._sweep_done()
+                report["free_sweeps"][t] = s = warm_score(U, V)
+                if s > best_s or not auto:
+                    best_t, best_s, best = t, s, (U.copy(), V.copy())
+                elif t - best_t >= FREE_SWEEP_PATIENCE:
+                    break
+            U, V = best
+            self.free_sweeps_ = best_t
+            # 3. the map's penalty on the probe items, users fixed. Zero-shot in the internal fit:
+            # the probe items and the items whose every pair is a probe pair (as the protocol's
+            # warm items without a training pair).
+            zs0 = np.union1d(split.probe_items, np.flatnonzero(warm & ~warm0))
+            X_zs0 = sp.csr_matrix(Xw[zs0] if cols is None else Xw[zs0][:, cols], dtype=np.float32)
+            users_c = validation_users(split.probe_item_pairs, rng)
+            rms_warm = rms(V[warm0])
+            found = {}
+            path = map_path(X_warm0, None, U, W_joint, threads, blocks0)  # one first pass for all
+            cold_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items)
+
+            def cold_score(lam):  # the map at penalty lam and the probe items' Recall@K
+                Wl = path(lam, TUNED_MAP_ITERS)
+                ref = rms(np.asarray(X_warm0 @ Wl))
+                Z = calibrate_lengths(np.asarray(X_zs0 @ Wl, dtype=np.float32), ref, self.zero_shot_norm_power)
+                Vc = np.zeros_like(V)
+                Vc[zs0] = Z
+                s = cold_probe.score(U, Vc)
+                found[lam], report["map_alpha"][lam] = (Wl, ref, Z), s
+                return s
+
+            if is_auto(self.map_alpha):
+                self.map_alpha_ = search_grid(MAP_ALPHA_GRID, MAP_ALPHA_START, cold_score)
+            else:
+                cold_score(self.map_alpha_)
+            W_sel, ref_sel, Z_sel = found[self.map_alpha_]
+            # 4. the zero-shot scale on mixed lists: probe pairs and probe items together
+            truth = (split.probe_pairs + split.probe_item_pairs).tocsr()
+            users_h = validation_users(truth, rng)
+            # the warm probe with the internal zero-shot items that are not probe items among the
+            # candidates: what boosting them costs the established items' lists
+            cand_h = np.union1d(cand_w, zs0)
+            Vh = V.copy()
+
+            junk0 = np.setdiff1d(zs0, split.probe_items)
+            cand_wz = np.union1d(cand_w, junk0)
+            report["zero_shot_scale_warm"] = {}
+            hybrid_probe = RankingProbe(truth, users_h, cand_h, exclude=fit_on)
+            warm_probe = RankingProbe(split.probe_pairs, users_w, cand_wz, exclude=fit_on)
+
+            warm_ref = report["free_sweeps"][self.free_sweeps_]  # no zero-shot item among the warm
+
+            def hybrid_score(z):  # mixed lists, as long as the established ones lose < 2 %
+                Vh[zs0] = z * Z_sel
+                h = report["zero_shot_scale"][z] = hybrid_probe.score(U, Vh)
+                w = report["zero_shot_scale_warm"][z] = warm_probe.score(U, Vh)
+                return h if w >= WARM_TOLERANCE * warm_ref else w / max(warm_ref, 1e-12) - 2.0
+
+            # attributes that rank the probe items no better than chance are not trusted: their
+            # zero-shot vectors get the smallest scale (a boost would only buy the protocol's
+            # mixed lists, whose truth holds every interaction of the new items, with noise)
+            # (at a cut-off of a tenth of the probe items, so that chance stays small and a lift
+            # of perfect attributes large on a small catalog too)
+            lift_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items,
+                                      K=max(1, min(VALIDATION_K, len(split.probe_items) // 10)))
+            Vc = np.zeros_like(V)
+            Vc[zs0] = Z_sel
+            report["attribute_lift"] = lift = lift_probe.score(U, Vc) / max(lift_probe.chance(), 1e-12)
+            if is_auto(self.zero_shot_scale):
+                self.zero_shot_scale_ = (ZERO_SHOT_SCALE_GRID[0] if lift < MIN_ATTRIBUTE_LIFT else
+                                         search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score))
+            # 5. completion on every training pair, from the chosen state
+            cui = (alpha * user_items).astype(np.float32).tocsr()
+            ciu = cui.T.tocsr()
+            Xc = Xw if cols is None else Xw[:, cols]
+            if self.free_sweeps_ == 0:  # still content-constrained: users against X W, items a half-step
+                V = np.zeros_like(V)
+                V[warm] = np.asarray(Xc[warm] @ W_joint, dtype=np.float32)
+                solver(cui, U, V, reg, num_threads=threads)
+                solver(ciu, V, U, reg, num_threads=threads)
+            else:  # the internal zero-shot items from their attributes first, then free sweeps
+                V[zs0] = np.asarray(Xc[zs0] @ W_sel, dtype=np.float32) * np.float32(rms_warm / max(ref_sel, 1e-12))
+                solver(ciu, V, U, reg, num_threads=threads)
+                for _ in range(COMPLETION_SWEEPS):
+                    solver(cui, U, V, reg, num_threads=threads)
+                    solver(ciu, V, U, reg, num_threads=threads)
+            # the users last, on the final items, solved to convergence (as recalculate_user
+            # computes a user: an exact solve)
+            from implicit.cpu._als import least_squares_cg
+
+            least_squares_cg(cui, U, V, reg, num_threads=threads, cg_steps=FINAL_USER_CG_STEPS)
+            # the final map by the recipe that was validated: TUNED_MAP_ITERS steps at the
+            # chosen penalty from the joint fit's map, with the final users and every warm item
+            X_warm, cols_f, d = active_columns(Xw[warm])
+            W = np.zeros((X_warm.shape[1], V.shape[1]), np.float32)
+            W[slice(None) if cols is None else (cols if cols_f is None else np.searchsorted(cols_f, cols))] = W_joint
+            cols = cols_f
+        W = fit_map_on_interactions(X_warm, cui.T.tocsr()[np.flatnonzero(warm)], U, self.map_alpha_, W,
+                                    iters=TUNED_MAP_ITERS, num_threads=threads)
+        self.mapper_ = self._fitted_map(W, cols, d)
+        als.user_factors, als.item_factors = U, V
+        self.collaborative_ = als
+        self.validation_ = report
+        check_finite(U, V)
+        return U, V, self._predict(Xw)
+
+    def _fit_plugin_map(self, col, user_items, Xw, warm, users, items):
+        """The map for a backend's fixed factors: with a custom ``mapper`` a regression on the
+        warm item vectors; otherwise the same map family as the default fit, started by a ridge
+        on the item vectors and refined on the ALS loss with the backend's users."""
+        if self.mapper is not None:
+            return self._make_mapper().fit(Xw[warm], items[warm])
+        X_warm, cols, d = active_columns(Xw[warm])
+        threads = self.num_threads
+        W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
+                     num_threads=threads).fit(X_warm, items[warm]).coef_
+        alpha = float(getattr(col, "alpha", self._alpha_for(user_items, None)))
+        ciu = (alpha * user_items).astype(np.float32).T.tocsr()[np.flatnonzero(warm)]
+        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha_, W, iters=PLUGIN_MAP_ITERS,
+                                    num_threads=threads)
+        return self._fitted_map(W, cols, d)
+
+    def _fitted_map(self, W: np.ndarray, cols: np.ndarray | None, d: int) -> RidgeMap:
+        """The map ``x -> x W`` as a fitted RidgeMap (no intercept), ``W`` (n_active, k) on the
+        active attribute columns ``cols`` of ``d`` (see :func:`~coldstart.core.mapping.active_columns`). Only the active
+        rows are kept (``mapper.columns_``): memory and file size follow the attributes the
+        fitted items use, not the declared width."""
+        mapper = RidgeMap(alpha=getattr(self, "map_alpha_", self.map_alpha), fit_intercept=False)
+        mapper.set_coef(np.ascontiguousarray(W, dtype=np.float32), cols, d)
+        mapper.intercept_, mapper.n_iter_ = np.zeros(W.shape[1], np.float32), 0
+        return mapper
+
+    def _run_option(self, name: str):
+        """An option of the running :meth:`fit` (progress bar, callback)."""
+        run = self.__dict__.get("_run")
+        if run is None:
+            return self.show_progress if name == "progress" else None
+        return run[name]
+
+    def _sweep_done(self) -> None:
+        """Count an ALS sweep of the running fit and tell its callback."""
+        run = self.__dict__.get("_run")
+        if run is not None:
+            run["sweep"] += 1
+            if run["callback"] is not None:
+                run["callback"](run["sweep"], time.perf_counter() - run["start"])
+
+
+def check_finite(U: np.ndarray, V: np.ndarray) -> None:
+    if not (np.all(np.isfinite(U)) and np.all(np.isfinite(V))):
+        raise FloatingPointError("the content-constrained ALS produced NaN/inf factors; raise "
+                                 "regularization or lower alpha")
+
+
+def search_grid(grid: tuple, start: int, score) -> Any:
+    """The best value of an ordered ``grid`` for ``score(value)`` (higher is better), by a
+    walk from ``grid[start]`` toward the better neighbour while it improves: a unimodal score
+    costs about three evaluations instead of ``len(grid)``. Ties keep the smaller value."""
+    s = {start: score(grid[start])}
+    if start + 1 < len(grid):
+        s[start + 1] = score(grid[start + 1])
+    step = 1 if s.get(start + 1, -np.inf) > s[start] else -1
+    i = start + 1 if step == 1 else start
+    while 0 <= i + step < len(grid):
+        s[i + step] = score(grid[i + step])
+        if s[i + step] <= s[i]:
+            break
+        i += step
+    return grid[max(s, key=lambda j: (s[j], -j))]
+
+
