@@ -1,7 +1,9 @@
-"""Shared fixtures: a small clustered world where attributes predict tastes, and the shared split."""
+"""Shared fixtures: a small clustered world where attributes predict tastes, the shared
+citeulike-t split and the default model fitted on it once, and scikit-learn's estimator checks."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
@@ -49,3 +51,29 @@ def citeulike_split():
 
     ds = load_citeulike(CITEULIKE)
     return ds, ds.load_split()
+
+
+#: scikit-learn checks that fail for every coldstart estimator, and why (differences of wording
+#: or of declared tags, not of behaviour).
+SKLEARN_COMMON_XFAIL = {
+    "check_n_features_in_after_fitting": "the width error is the library's own text ('X must have the n columns the "
+                                         "model was fitted on'), not scikit-learn's 'X has n features, but ...'",
+    "check_complex_data": "complex input is refused with a TypeError, not scikit-learn's ValueError",
+    "check_dtype_object": "object arrays are refused (ItemFeaturizer encodes them), even numeric ones",
+    "check_estimator_sparse_tag": "sparse input is supported but the estimator tags do not declare it",
+    "check_estimator_sparse_array": "sparse input is supported but the estimator tags do not declare it",
+    "check_estimator_sparse_matrix": "sparse input is supported but the estimator tags do not declare it",
+    "check_fit2d_predict1d": "the 1-D error says '.reshape(1, -1)', not scikit-learn's 'Reshape your data'",
+}
+
+
+def sklearn_checks(estimator, expected_failures: dict[str, str]):
+    """``parametrize_with_checks`` on one estimator, the checks in ``SKLEARN_COMMON_XFAIL`` and
+    ``expected_failures`` (check name -> reason) marked xfail; skipped where scikit-learn is too
+    old to take ``expected_failed_checks`` (before 1.6)."""
+    from sklearn.utils import estimator_checks
+
+    if "expected_failed_checks" not in inspect.signature(estimator_checks.parametrize_with_checks).parameters:
+        return pytest.mark.skip(reason="scikit-learn >= 1.6 is needed for expected_failed_checks")
+    failures = {**SKLEARN_COMMON_XFAIL, **expected_failures}
+    return estimator_checks.parametrize_with_checks([estimator], expected_failed_checks=lambda _: failures)
