@@ -29,7 +29,8 @@ def _problem(seed=0, n=60, d=12, k=3, density=0.4):
 def test_matches_sklearn_ridge(fit_intercept, weighted):
     X, Y = _problem()
     w = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0]) if weighted else None
-    ref = Ridge(alpha=0.7, fit_intercept=fit_intercept, solver="cholesky").fit(X.toarray(), Y, sample_weight=w)
+    ref = Ridge(alpha=0.7, fit_intercept=fit_intercept, solver="cholesky")
+    ref.fit(X.toarray(), Y, sample_weight=w)
     got = RidgeMap(alpha=0.7, fit_intercept=fit_intercept, **EXACT).fit(X, Y, sample_weight=w)
     scale = np.abs(ref.coef_).max()
     np.testing.assert_allclose(got.coef_, ref.coef_.T, rtol=1e-4, atol=1e-5 * scale)
