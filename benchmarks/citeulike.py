@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coldstart.cli.benchmark import load_split_for, run_benchmark  # noqa: E402
-from coldstart.cli.reports import markdown_table, pivot_rows  # noqa: E402
+from coldstart.cli.tables import markdown_table, pivot_rows  # noqa: E402
 
 
 def hardware() -> dict:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
+
+from coldstart.cli.data import add_data_args, load_data
+from coldstart.cli.tables import markdown_table, pivot_rows, write_csv, write_json
 
 SETTINGS = ("cold", "warm", "hybrid")
 
@@ -90,8 +92,7 @@ def run_benchmark(dataset: str = "citeulike-t", data_dir: str | None = None, mod
 
 
 def register(sub) -> None:
-    from coldstart.cli.data import add_data_args
-
+    """Add the ``benchmark`` sub-command to the sub-parsers ``sub``."""
     p = sub.add_parser("benchmark", help="every model on a dataset's split: cold, warm, hybrid",
                        description="Fit every model on the training part of the split (the folder's "
                                    "split/, else the protocol's split made with --seed) and evaluate "
@@ -107,10 +108,7 @@ def register(sub) -> None:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from coldstart.cli.reports import markdown_table, pivot_rows, plot_metric_curves, write_csv, write_json
-
-    from coldstart.cli.data import load_data
-
+    """Benchmark every model (or ``--models``) on the command line's data; print and write the rows."""
     curves_K = (5, 10, 20, 50, 100) if args.plot else ()
     data = load_data(args)
     rows, curves, _ = run_benchmark(models=args.models.split(",") if args.models else None,
@@ -124,6 +122,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         write_csv(rows, args.csv_out)
         print(f"wrote {args.csv_out}")
     if args.plot:
+        from coldstart.integrations.plotting import plot_metric_curves
+
         plot_metric_curves(curves, args.plot)
         print(f"wrote {args.plot}")
     return 0

@@ -6,6 +6,8 @@ import argparse
 import json
 import time
 
+from coldstart.cli.data import DataError, add_data_args, load_data
+from coldstart.cli.tables import markdown_table, write_csv, write_json
 
 #: Parameters that scale every zero-shot vector by one factor: they cannot change a ranking of
 #: cold items among themselves, so a search over them must score a setting where cold items
@@ -26,8 +28,7 @@ def default_scoring(grid) -> tuple[str, str]:
 
 
 def register(sub) -> None:
-    from coldstart.cli.data import add_data_args
-
+    """Add the ``search`` sub-command to the sub-parsers ``sub``."""
     p = sub.add_parser("search", help="grid/random search over ColdStartRecommender's parameters")
     add_data_args(p)
     p.add_argument("--grid", default='{"map_alpha": [0.3, 1.0, 3.0]}',
@@ -48,12 +49,9 @@ def register(sub) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from coldstart.cli.data import load_data
+    """Cross-validate the grid of ``--grid`` on the cold validation items; print and write the results."""
     from coldstart.core.model import ColdStartRecommender
-    from coldstart.cli.reports import markdown_table, plot_cv_results, write_csv, write_json
     from coldstart.evaluation.search import ColdStartSearchCV
-
-    from coldstart.cli.data import DataError
 
     try:
         grid = json.loads(args.grid)
@@ -94,5 +92,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.csv_out:
         write_csv(df.to_dict("records"), args.csv_out)
     if args.plot:
+        from coldstart.integrations.plotting import plot_cv_results
+
         plot_cv_results(search.cv_results_, args.plot, param=next(iter(grid)), score=args.scoring)
     return 0

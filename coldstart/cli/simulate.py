@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
+
+from coldstart.cli.data import add_data_args, load_data
+from coldstart.cli.tables import text_table, write_json
 
 
 def register(sub) -> None:
+    """Add the ``simulate`` sub-command to the sub-parsers ``sub``."""
     p = sub.add_parser("simulate", help="simulate items arriving over time and warming up")
-    from coldstart.cli.data import add_data_args
-
     p.add_argument("--data", default="synthetic",
                    help="'synthetic' (default world), or a catalog folder (same as --data-dir): replay "
                         "of its split's cold test items")
@@ -41,8 +41,8 @@ def register(sub) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from coldstart.cli.main import _table
-    from coldstart.simulation.simulator import SimulationConfig, plot_simulation, simulate
+    """Simulate on the default synthetic world or replay a catalog; print one row per strategy."""
+    from coldstart.simulation.simulator import SimulationConfig, default_world, simulate
 
     t = time.perf_counter()
     config = SimulationConfig(n_steps=args.steps, items_per_step=args.items_per_step,
@@ -52,13 +52,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.data != "synthetic" and args.data_dir is None and args.interactions is None:
         args.data_dir = args.data
     if args.data_dir is None and args.interactions is None:
-        from coldstart.simulation.simulator import default_world
-
         kw = {} if args.informativeness is None else {"informativeness": args.informativeness}
         data, split = default_world(config, **kw), None  # sized to the steps asked
     else:
-        from coldstart.cli.data import load_data
-
         loaded = load_data(args)  # replay: the baselines' (reference) features for every strategy
         data, split = loaded.dataset, loaded.split
     strategies = args.strategies.split(",") if args.strategies else None
@@ -75,11 +71,13 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                      "established recall": sum(out["established_recall"]) / len(out["step"]),
                      "steps to 1st click": sum(ttfi) / len(ttfi) if ttfi else None,
                      "never clicked": sum(out["never_interacted_share"]) / len(out["step"])})
-    print(_table(rows, list(rows[0])))
+    print(text_table(rows))
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps(result, indent=1))
+        write_json(result, args.json_out)
         print(f"wrote {args.json_out}")
     if args.plot:
+        from coldstart.integrations.plotting import plot_simulation
+
         plot_simulation(result, args.plot)
         print(f"wrote {args.plot}")
     print(f"done in {time.perf_counter() - t:.1f}s")

@@ -14,12 +14,12 @@ over the item factors cut that, both with incremental adds so zero-shot items ap
   `hnswlib <https://github.com/nmslib/hnswlib>`_ graph in the inner-product space, over the
   item vectors minus their mean (same ranking, much better graphs for factors that share a
   dominant direction, as content-constrained ones do): approximate, ``ef`` trades latency for
-  recall (about 0.95 recall@10 at ``ef=100`` and 0.1-0.2 ms per user up to 300k items in
-  ``benchmarks/scale.py``; building costs minutes at that size).
+  recall, and building the graph is the expensive part (measured recall and latency:
+  ``benchmarks/ABLATION.md``).
 * :class:`NormPrunedIndex` (numpy only) is **exact**: it scans items in decreasing norm and
   stops once ``||u|| * ||v||`` (the Cauchy-Schwarz bound) cannot beat the current N-th score.
   It pays off when item norms are very skewed, as with plain implicit ALS factors (plug-in
-  mode: popular items are long vectors, queries stop after 1-5 % of the catalog); with
+  mode: popular items are long vectors, so queries stop early); with
   near-uniform norms (the default content-constrained fit) it scans most of the catalog and
   is slower than :meth:`ColdStartRecommender.recommend`. ``scanned_fraction_`` tells.
 
@@ -34,17 +34,8 @@ import contextlib
 import numpy as np
 import scipy.sparse as sp
 
-
-_CONTROLLER = None
-
-
-def _single_threaded_blas():
-    global _CONTROLLER
-    from threadpoolctl import ThreadpoolController
-
-    if _CONTROLLER is None:  # inspecting the loaded libraries costs ms; limiting then costs µs
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
+from coldstart.core.runtime import blas_controller
+from coldstart.evaluation.metrics import top_k
 
 
 def _hnswlib():
@@ -55,7 +46,84 @@ def _hnswlib():
     return hnswlib
 
 
-class HNSWIndex:
+def _check_vectors(V, dim: int | None) -> np.ndarray:
+    """``V`` as a C-contiguous float32 array of shape (n, dim) (any width > 0 when ``dim`` is
+    None), finite; ValueError otherwise."""
+    V = np.ascontiguousarray(np.asarray(V, dtype=np.float32))
+    if V.ndim != 2 or (dim is not None and V.shape[1] != dim) or V.shape[1] == 0:
+        want = f"(n, {dim})" if dim is not None else "(n, n_factors)"
+        raise ValueError(f"expected vectors of shape {want}; received shape {V.shape}")
+    if V.size and not np.all(np.isfinite(V)):
+        raise ValueError("vectors contain NaN or infinite values")
+    return V
+
+
+class _ItemIndex:
+    """What both indexes share: building from a model, following its appended rows, and the
+    checks of ids, queries and ``N``. Subclasses implement ``fit``, ``add_items``,
+    ``recommend`` and ``_built``."""
+
+    n_items_: int
+    dim_: int
+
+    @classmethod
+    def from_model(cls, model, **params):
+        """Index the item factors of a fitted :class:`~coldstart.ColdStartRecommender`."""
+        return cls(**params).fit(model.item_factors_)
+
+    def sync(self, model) -> np.ndarray:
+        """Index the rows of ``model.item_factors_`` added since the last build/sync; returns their ids."""
+        self._check_fitted()
+        factors = model.item_factors_
+        if factors.shape[0] < self.n_items_:
+            raise ValueError(f"model has {factors.shape[0]} items, fewer than the {self.n_items_} indexed")
+        return self.add_items(factors[self.n_items_:])
+
+    def __len__(self) -> int:
+        return self.n_items_ if self._built() else 0
+
+    def _check_fitted(self) -> None:
+        if not self._built():
+            name = type(self).__name__
+            raise RuntimeError(f"{name} is not built yet; call fit(item_factors) or {name}.from_model(model)")
+
+    def _item_ids(self, ids, n: int, distinct: bool) -> np.ndarray:
+        """Ids of ``n`` vectors to add: ``n_items_, n_items_ + 1, ...`` when ``ids`` is None, else
+        ``ids`` checked to be ``n`` non-negative integers (``distinct``: all different), each an
+        existing id or one of the next consecutive ones."""
+        if ids is None:
+            return np.arange(self.n_items_, self.n_items_ + n, dtype=np.int64)
+        ids = np.atleast_1d(np.asarray(ids))
+        kind = "distinct non-negative" if distinct else "non-negative"
+        if not np.issubdtype(ids.dtype, np.integer) or ids.shape != (n,) or (ids.size and ids.min() < 0) \
+                or (distinct and len(np.unique(ids)) != len(ids)):
+            raise ValueError(f"ids must be {n} {kind} integers, one per vector; received {ids!r}")
+        ids = ids.astype(np.int64)
+        if ids.size and ids.max() > self.n_items_ + n - 1:
+            raise ValueError(f"ids must be existing item ids or the next consecutive ones (< "
+                             f"{self.n_items_ + n}); received {ids.max()}")
+        return ids
+
+    def _queries(self, user_vectors, N) -> tuple[np.ndarray, bool]:
+        """(queries of shape (n_users, dim_), whether one 1-D query was given); checks ``N``."""
+        self._check_fitted()
+        if not (isinstance(N, (int, np.integer)) and N > 0):
+            raise ValueError(f"N must be a positive integer; received {N!r}")
+        Q = np.asarray(user_vectors, dtype=np.float32)
+        single = Q.ndim == 1
+        return _check_vectors(Q[None, :] if single else Q, dim=self.dim_), single
+
+    def _liked(self, user_items, n_queries: int) -> sp.csr_matrix | None:
+        """``user_items`` as CSR with one row per query (None stays None); ValueError otherwise."""
+        if user_items is None:
+            return None
+        if not sp.issparse(user_items) or user_items.shape[0] != n_queries:
+            raise ValueError(f"user_items must be a sparse matrix with one row per query ({n_queries}); "
+                             f"received {getattr(user_items, 'shape', type(user_items).__name__)}")
+        return sp.csr_matrix(user_items)
+
+
+class HNSWIndex(_ItemIndex):
     """Approximate maximum-inner-product search over item vectors (hnswlib, ``space='ip'``).
 
     Parameters
@@ -71,8 +139,8 @@ class HNSWIndex:
     center : bool
         Index ``v - mean`` instead of ``v`` (the mean of the vectors given to :meth:`fit`) and add
         ``<u, mean>`` back to the scores: the same ranking, but a graph that works when the item
-        vectors share a dominant common direction (content-constrained factors do: recall@10
-        0.29 → 0.97 in ``benchmarks/scale.py``'s 10k world).
+        vectors share a dominant common direction (content-constrained factors do): without it
+        the graph's neighbourhoods all point along that direction and recall collapses.
     random_state : int
 
     Attributes
@@ -95,14 +163,9 @@ class HNSWIndex:
         self._index = None
 
     # ------------------------------------------------------------------ building
-    @classmethod
-    def from_model(cls, model, **params) -> "HNSWIndex":
-        """Index the item factors of a fitted :class:`~coldstart.ColdStartRecommender`."""
-        return cls(**params).fit(model.item_factors_)
-
     def fit(self, item_factors) -> "HNSWIndex":
         """Build the graph over ``item_factors`` of shape (n_items, n_factors); item i gets id i."""
-        V = self._check_vectors(item_factors, dim=None)
+        V = _check_vectors(item_factors, dim=None)
         for name in ("M", "ef_construction", "ef"):
             v = getattr(self, name)
             if not (isinstance(v, (int, np.integer)) and v > 0):
@@ -127,17 +190,8 @@ class HNSWIndex:
         Capacity grows geometrically, so adding items one at a time is amortised O(1) copies.
         """
         self._check_fitted()
-        V = self._check_vectors(vectors, dim=self.dim_)
-        if ids is None:
-            ids = np.arange(self.n_items_, self.n_items_ + len(V), dtype=np.int64)
-        else:
-            ids = np.atleast_1d(np.asarray(ids))
-            if not np.issubdtype(ids.dtype, np.integer) or ids.shape != (len(V),) or (ids.size and ids.min() < 0):
-                raise ValueError(f"ids must be {len(V)} non-negative integers, one per vector; received {ids!r}")
-            ids = ids.astype(np.int64)
-            if ids.size and ids.max() > self.n_items_ + len(V) - 1:
-                raise ValueError(f"ids must be existing item ids or the next consecutive ones (< "
-                                 f"{self.n_items_ + len(V)}); received {ids.max()}")
+        V = _check_vectors(vectors, dim=self.dim_)
+        ids = self._item_ids(ids, len(V), distinct=False)
         if not len(V):
             return ids
         top = int(max(self.n_items_, ids.max() + 1))
@@ -147,14 +201,6 @@ class HNSWIndex:
         self._index.add_items(V - self.offset_, ids.astype(np.uint64), num_threads=self._threads())
         self.n_items_ = top
         return ids
-
-    def sync(self, model) -> np.ndarray:
-        """Index the rows of ``model.item_factors_`` added since the last build/sync; returns their ids."""
-        self._check_fitted()
-        factors = model.item_factors_
-        if factors.shape[0] < self.n_items_:
-            raise ValueError(f"model has {factors.shape[0]} items, fewer than the {self.n_items_} indexed")
-        return self.add_items(factors[self.n_items_:])
 
     # ------------------------------------------------------------------ queries
     def recommend(self, user_vectors, N: int = 10, filter_items=None, user_items=None):
@@ -177,18 +223,10 @@ class HNSWIndex:
         (ids, scores) : 1-D arrays of length ≤ N for a 1-D query; otherwise 2-D arrays of shape
             (n_users, N) padded with id -1 and score -inf, like ``ColdStartRecommender.recommend``.
         """
-        self._check_fitted()
-        if not (isinstance(N, (int, np.integer)) and N > 0):
-            raise ValueError(f"N must be a positive integer; received {N!r}")
-        Q = np.asarray(user_vectors, dtype=np.float32)
-        single = Q.ndim == 1
-        Q = self._check_vectors(Q[None, :] if single else Q, dim=self.dim_)
+        Q, single = self._queries(user_vectors, N)
         fixed = np.unique(np.asarray(filter_items, dtype=np.int64)) if filter_items is not None else None
+        user_items = self._liked(user_items, len(Q))
         if user_items is not None:
-            if not sp.issparse(user_items) or user_items.shape[0] != len(Q):
-                raise ValueError(f"user_items must be a sparse matrix with one row per query ({len(Q)}); "
-                                 f"received {getattr(user_items, 'shape', type(user_items).__name__)}")
-            user_items = sp.csr_matrix(user_items)
             liked = np.diff(user_items.indptr)
         else:
             liked = np.zeros(len(Q), dtype=np.int64)
@@ -216,29 +254,15 @@ class HNSWIndex:
             return out_ids[0][keep], out_scores[0][keep]
         return out_ids, out_scores
 
-    def __len__(self) -> int:
-        return 0 if self._index is None else self.n_items_
-
     # ------------------------------------------------------------------ helpers
+    def _built(self) -> bool:
+        return self._index is not None
+
     def _threads(self) -> int:
         return -1 if not self.num_threads else int(self.num_threads)
 
-    def _check_fitted(self) -> None:
-        if self._index is None:
-            raise RuntimeError("HNSWIndex is not built yet; call fit(item_factors) or HNSWIndex.from_model(model)")
 
-    @staticmethod
-    def _check_vectors(V, dim) -> np.ndarray:
-        V = np.ascontiguousarray(np.asarray(V, dtype=np.float32))
-        if V.ndim != 2 or (dim is not None and V.shape[1] != dim) or V.shape[1] == 0:
-            want = f"(n, {dim})" if dim is not None else "(n, n_factors)"
-            raise ValueError(f"expected vectors of shape {want}; received shape {V.shape}")
-        if V.size and not np.all(np.isfinite(V)):
-            raise ValueError("vectors contain NaN or infinite values")
-        return V
-
-
-class NormPrunedIndex:
+class NormPrunedIndex(_ItemIndex):
     """Exact top-N by inner product, pruned by item norm (Cauchy-Schwarz).
 
     Items live in segments sorted by decreasing norm; :meth:`recommend` scores them block by
@@ -267,18 +291,13 @@ class NormPrunedIndex:
         self.merge_ratio = merge_ratio
         self._segments = None
 
-    @classmethod
-    def from_model(cls, model, **params) -> "NormPrunedIndex":
-        """Index the item factors of a fitted :class:`~coldstart.ColdStartRecommender`."""
-        return cls(**params).fit(model.item_factors_)
-
     def fit(self, item_factors) -> "NormPrunedIndex":
         """Index ``item_factors`` of shape (n_items, n_factors); item i gets id i."""
         if not (isinstance(self.block_size, (int, np.integer)) and self.block_size > 0):
             raise ValueError(f"block_size must be a positive integer; received {self.block_size!r}")
         if not (np.isscalar(self.merge_ratio) and self.merge_ratio >= 0):
             raise ValueError(f"merge_ratio must be a non-negative number; received {self.merge_ratio!r}")
-        V = HNSWIndex._check_vectors(item_factors, dim=None)
+        V = _check_vectors(item_factors, dim=None)
         self.dim_ = V.shape[1]
         self.n_items_ = len(V)
         self._segments = []
@@ -296,18 +315,8 @@ class NormPrunedIndex:
         :meth:`ColdStartRecommender.add_items` gives); existing ids get the new vector.
         """
         self._check_fitted()
-        V = HNSWIndex._check_vectors(vectors, dim=self.dim_)
-        if ids is None:
-            ids = np.arange(self.n_items_, self.n_items_ + len(V), dtype=np.int64)
-        else:
-            ids = np.atleast_1d(np.asarray(ids))
-            if not np.issubdtype(ids.dtype, np.integer) or ids.shape != (len(V),) or (ids.size and ids.min() < 0) \
-                    or len(np.unique(ids)) != len(ids):
-                raise ValueError(f"ids must be {len(V)} distinct non-negative integers, one per vector; received {ids!r}")
-            ids = ids.astype(np.int64)
-            if ids.size and ids.max() > self.n_items_ + len(V) - 1:
-                raise ValueError(f"ids must be existing item ids or the next consecutive ones (< "
-                                 f"{self.n_items_ + len(V)}); received {ids.max()}")
+        V = _check_vectors(vectors, dim=self.dim_)
+        ids = self._item_ids(ids, len(V), distinct=True)
         if not len(V):
             return ids
         old = ids[ids < self.n_items_]
@@ -321,31 +330,15 @@ class NormPrunedIndex:
             self._merge()
         return ids
 
-    def sync(self, model) -> np.ndarray:
-        """Index the rows of ``model.item_factors_`` added since the last build/sync; returns their ids."""
-        self._check_fitted()
-        factors = model.item_factors_
-        if factors.shape[0] < self.n_items_:
-            raise ValueError(f"model has {factors.shape[0]} items, fewer than the {self.n_items_} indexed")
-        return self.add_items(factors[self.n_items_:])
-
     def recommend(self, user_vectors, N: int = 10, filter_items=None, user_items=None):
         """Exact top-N items by inner product; same arguments and results as :meth:`HNSWIndex.recommend`."""
-        self._check_fitted()
-        if not (isinstance(N, (int, np.integer)) and N > 0):
-            raise ValueError(f"N must be a positive integer; received {N!r}")
-        Q = np.asarray(user_vectors, dtype=np.float32)
-        single = Q.ndim == 1
-        Q = HNSWIndex._check_vectors(Q[None, :] if single else Q, dim=self.dim_)
+        Q, single = self._queries(user_vectors, N)
         n_q = len(Q)
         # excluded (query, item) pairs, located by (segment, row)
         ex_q = np.empty(0, dtype=np.int64)
         ex_i = np.empty(0, dtype=np.int64)
+        user_items = self._liked(user_items, n_q)
         if user_items is not None:
-            if not sp.issparse(user_items) or user_items.shape[0] != n_q:
-                raise ValueError(f"user_items must be a sparse matrix with one row per query ({n_q}); "
-                                 f"received {getattr(user_items, 'shape', type(user_items).__name__)}")
-            user_items = sp.csr_matrix(user_items)
             ex_q = np.repeat(np.arange(n_q), np.diff(user_items.indptr))
             ex_i = user_items.indices.astype(np.int64)
         if filter_items is not None:
@@ -357,7 +350,7 @@ class NormPrunedIndex:
         ex_seg, ex_row = self._seg[ex_i], self._row[ex_i]
 
         # a few queries make small products, where BLAS threads only add hand-off latency
-        with _single_threaded_blas() if n_q <= 16 else contextlib.nullcontext():
+        with blas_controller().limit(limits=1, user_api="blas") if n_q <= 16 else contextlib.nullcontext():
             best_i, best_s, scanned = self._search(Q, N, ex_q, ex_seg, ex_row)
         self.scanned_fraction_ = scanned / max(1, n_q * self.n_items_)
         if single:
@@ -394,22 +387,14 @@ class NormPrunedIndex:
                     S[r[r >= 0], s_row[sel][r >= 0] - start] = -np.inf
                 cand_s = np.concatenate([best_s[active], S], axis=1)
                 cand_i = np.concatenate([best_i[active], np.broadcast_to(ids[start:stop], S.shape)], axis=1)
-                top = np.argpartition(-cand_s, N - 1, axis=1)[:, :N]
-                ts = np.take_along_axis(cand_s, top, 1)
-                order = np.argsort(-ts, axis=1, kind="stable")
-                best_s[active] = np.take_along_axis(ts, order, 1)
-                best_i[active] = np.take_along_axis(np.take_along_axis(cand_i, top, 1), order, 1)
+                top, best_s[active] = top_k(cand_s, N)  # -1 / -inf where fewer than N are finite
+                best_i[active] = np.take_along_axis(cand_i, np.maximum(top, 0), 1)
         best_i[np.isneginf(best_s)] = -1
         return best_i, best_s, scanned
 
-    def __len__(self) -> int:
-        return 0 if self._segments is None else self.n_items_
-
     # ------------------------------------------------------------------ helpers
-    def _check_fitted(self) -> None:
-        if self._segments is None:
-            raise RuntimeError("NormPrunedIndex is not built yet; call fit(item_factors) or "
-                               "NormPrunedIndex.from_model(model)")
+    def _built(self) -> bool:
+        return self._segments is not None
 
     def _add_segment(self, V: np.ndarray, ids: np.ndarray) -> None:
         norms = np.linalg.norm(V, axis=1)

@@ -42,6 +42,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coldstart.core.model import ColdStartRecommender
+from coldstart.evaluation.metrics import hit_rate_at_k, recall_at_k, top_k
 
 STRATEGIES = ("zero-shot", "no-attributes", "content-profile", "oracle", "calibrated", "thompson", "ucb")
 
@@ -158,16 +159,6 @@ class _Strategy:
               rng: np.random.Generator) -> np.ndarray:
         """Lists of shape (n_users, k), world item ids, -1 padded."""
         raise NotImplementedError
-
-
-def _topk(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the ``k`` highest scores per row, best first; -1 where the score is -inf."""
-    k = min(k, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    out = np.take_along_axis(part, order, axis=1)
-    out[np.take_along_axis(scores, out, axis=1) == -np.inf] = -1
-    return out
 
 
 def _columns_csc(log: sp.csr_matrix, items: np.ndarray) -> sp.csr_matrix:
@@ -321,8 +312,7 @@ class ContentProfile(_Strategy):
         for s in range(0, len(users), step):
             scores[s:s + step] = (cand @ profile[s:s + step].toarray().T).T
         scores[log[users][:, available].nonzero()] = -np.inf
-        top = _topk(scores, self.config.k)
-        return np.where(top >= 0, available[np.maximum(top, 0)], -1)
+        return _best(scores, available, self.config.k)
 
 
 class Oracle(_Strategy):
@@ -335,8 +325,14 @@ class Oracle(_Strategy):
     def serve(self, users, log, available, rng):
         scores = self.world.true_scores(users, available)
         scores[log[users][:, available].nonzero()] = -np.inf
-        top = _topk(scores, self.config.k)
-        return np.where(top >= 0, available[np.maximum(top, 0)], -1)
+        return _best(scores, available, self.config.k)
+
+
+def _best(scores: np.ndarray, available: np.ndarray, k: int) -> np.ndarray:
+    """Lists of shape (n_users, k): the world ids ``available[j]`` of the ``k`` highest
+    ``scores`` (n_users, n_available) per row, best first; -1 where the score is -inf."""
+    top, _ = top_k(scores, k)
+    return np.where(top >= 0, available[np.maximum(top, 0)], -1)
 
 
 # ----------------------------------------------------------------------------- environments
@@ -350,8 +346,14 @@ def _first_arrivals(keys: np.ndarray, r: int) -> tuple[np.ndarray, np.ndarray]:
     return np.nonzero(ok)[0], part[ok]
 
 
-class _SyntheticEnv:
-    """Users react by the world's ground truth."""
+class SyntheticEnv:
+    """A synthetic world cut into a timeline: users react by the world's ground truth.
+
+    Like :class:`ReplayEnv` it holds ``initial`` (item ids established before step 0),
+    ``initial_log`` (their interactions, CSR (n_users, n_items)), ``batches`` (the item ids
+    arriving at each step), ``users`` (who may be served) and ``features`` (n_items,
+    n_features), and answers :meth:`relevance`, :meth:`truth` and :meth:`react`.
+    """
 
     def __init__(self, world, config: SimulationConfig, rng: np.random.Generator):
         self.world, self.config = world, config
@@ -398,9 +400,10 @@ class _SyntheticEnv:
         return users[r], lists[r, c]
 
 
-class _ReplayEnv:
-    """Real data: cold test items arrive in batches; a shown item is interacted with when the
-    held-out data says the user did."""
+class ReplayEnv:
+    """Real data (a split): its cold test items arrive in ``n_steps`` batches; a shown item is
+    interacted with when the held-out data says the user did. Same attributes and methods as
+    :class:`SyntheticEnv`."""
 
     def __init__(self, dataset, split, config: SimulationConfig, rng: np.random.Generator):
         self.config = config
@@ -439,8 +442,6 @@ class _ReplayEnv:
 # ----------------------------------------------------------------------------- the loop
 def _recall(lists: np.ndarray, truth: sp.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-user recall and hit (NaN where the user has no relevant item)."""
-    from coldstart.evaluation.metrics import hit_rate_at_k, recall_at_k
-
     n_rel = np.diff(truth.indptr)
     rec = recall_at_k(lists, truth, k)
     hit = hit_rate_at_k(lists, truth, k).astype(float)
@@ -505,11 +506,11 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
         data = default_world(config)
     synthetic = isinstance(data, SyntheticWorld)
     if synthetic:
-        env = _SyntheticEnv(data, config, rng)
+        env = SyntheticEnv(data, config, rng)
     else:
         if split is None:
             split = data.load_split()
-        env = _ReplayEnv(data, split, config, rng)
+        env = ReplayEnv(data, split, config, rng)
     names = list(strategies) if strategies is not None else [
         s for s in STRATEGIES if synthetic or s != "oracle"]
     bad = [s for s in names if s not in STRATEGIES or (s == "oracle" and not synthetic)]
@@ -632,38 +633,3 @@ def simulate(data: Any = "synthetic", strategies: Sequence[str] | None = None,
                                                 for x, o in zip(out["new_item_recall"], ora_new)]
     return result
 
-
-def plot_simulation(result: dict, path: str, informativeness: dict | None = None) -> None:
-    """Metrics over time per strategy, warm-up curves, and (if given) the effect of attribute
-    informativeness ``{rho: result}`` on first-step new-item recall. Needs matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover
-        raise ImportError("plots need matplotlib: pip install 'coldstart[plot]'") from exc
-    panels = ["clicks", "new_item_recall", "new_item_exposure", "established_recall", "warmup"]
-    n = len(panels) + (1 if informativeness else 0)
-    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.6))
-    w = len(panels) - 1
-    for name, out in result["strategies"].items():
-        for ax, key in zip(axes, panels[:w]):
-            ax.plot(out["step"], out[key], marker="o", ms=3, label=name)
-            ax.set_title(key.replace("_", " "))
-            ax.set_xlabel("step")
-        axes[w].plot(out["warmup_age"], out["warmup_recall"], marker="o", label=name)
-    axes[w].set_title("warm-up: recall of items by age")
-    axes[w].set_xlabel("item age (steps)")
-    axes[0].legend(fontsize=8)
-    if informativeness:
-        ax = axes[-1]
-        rhos = sorted(informativeness)
-        for name in next(iter(informativeness.values()))["strategies"]:
-            ax.plot(rhos, [informativeness[r]["strategies"][name]["new_item_recall"][0] for r in rhos],
-                    marker="o", label=name)
-        ax.set_title("first-step new-item recall\nvs attribute informativeness")
-        ax.set_xlabel("informativeness")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

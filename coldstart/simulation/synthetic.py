@@ -425,24 +425,12 @@ class SyntheticWorld:
 
 
 def make_world(
-    n_users: int = 2000,
-    n_items: int = 3000,
-    n_factors: int = 16,
-    interactions_per_user: float = 30.0,
-    informativeness: float = 0.8,
-    popularity_skew: float = 1.25,
-    attribute_kinds: Sequence[str] = ATTRIBUTE_KINDS,
-    n_tags: int = 300,
-    vocab_size: int = 2000,
-    random_state: RandomState = 0,
-    *,
-    n_clusters: int = 20,
-    cluster_strength: float = 0.5,
-    temperature: float = 0.5,
-    activity_dispersion: float = 0.8,
-    n_brands: int = 150,
-    tags_per_item: float = 5.0,
-    words_per_item: float = 40.0,
+    n_users: int = 2000, n_items: int = 3000, n_factors: int = 16, interactions_per_user: float = 30.0,
+    informativeness: float = 0.8, popularity_skew: float = 1.25,
+    attribute_kinds: Sequence[str] = ATTRIBUTE_KINDS, n_tags: int = 300, vocab_size: int = 2000,
+    random_state: RandomState = 0, *, n_clusters: int = 20, cluster_strength: float = 0.5,
+    temperature: float = 0.5, activity_dispersion: float = 0.8, n_brands: int = 150,
+    tags_per_item: float = 5.0, words_per_item: float = 40.0,
 ) -> SyntheticWorld:
     """Generate a synthetic cold-start world.
 

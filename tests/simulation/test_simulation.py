@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from coldstart.simulation.simulator import STRATEGIES, SimulationConfig, _SyntheticEnv, default_world, simulate
+from coldstart.simulation.simulator import STRATEGIES, SimulationConfig, SyntheticEnv, default_world, simulate
 from coldstart.simulation.synthetic import make_world
 
 
@@ -65,7 +65,7 @@ def test_items_are_never_shown_before_they_arrive():
     world = make_world(n_users=200, n_items=400, random_state=2)
     cfg = SimulationConfig(n_steps=2, items_per_step=30, users_per_step=100,
                            model_params={"factors": 8, "random_state": 0})
-    env = _SyntheticEnv(world, cfg, np.random.default_rng(0))
+    env = SyntheticEnv(world, cfg, np.random.default_rng(0))
     future = env.batches[1]
     assert env.initial_log[:, future].nnz == 0
     assert not np.intersect1d(env.initial, np.concatenate(env.batches)).size
@@ -97,7 +97,7 @@ def started():
     world = make_world(n_users=200, n_items=400, random_state=3)
     cfg = SimulationConfig(n_steps=2, items_per_step=40, refit_every=None,
                            model_params={"factors": 8, "random_state": 0})
-    env = _SyntheticEnv(world, cfg, np.random.default_rng(0))
+    env = SyntheticEnv(world, cfg, np.random.default_rng(0))
     strat = ZeroShot(world.item_features, cfg)
     strat.start(env.initial_log, env.initial)
     strat.arrive(env.batches[0])
@@ -216,7 +216,7 @@ def test_no_attributes_ignores_attributes():
 
     world = make_world(n_users=200, n_items=400, random_state=5)
     cfg = SimulationConfig(n_steps=2, items_per_step=40, model_params={"factors": 8, "random_state": 0})
-    env = _SyntheticEnv(world, cfg, np.random.default_rng(0))
+    env = SyntheticEnv(world, cfg, np.random.default_rng(0))
     noise = sp.random(world.n_items, 50, density=0.1, format="csr", random_state=0, dtype=np.float32)
     lists = []
     for X in (world.item_features, noise):
@@ -237,7 +237,7 @@ def test_no_attributes_ignores_attributes():
 def test_truth_is_one_draw_less_each_strategys_history():
     world = make_world(n_users=100, n_items=300, random_state=6)
     cfg = SimulationConfig(n_steps=2, items_per_step=30, relevant_per_user=4)
-    env = _SyntheticEnv(world, cfg, np.random.default_rng(0))
+    env = SyntheticEnv(world, cfg, np.random.default_rng(0))
     users = np.arange(0, 100, 2)
     cand = np.union1d(env.initial, env.batches[0])
     rel = env.relevance(users, cand, np.random.default_rng(1))
@@ -275,10 +275,10 @@ def test_the_default_world_sizes_itself_to_the_steps():
     twenty = SimulationConfig(n_steps=20, items_per_step=100)
     world = default_world(twenty)
     assert world.n_items == 5000
-    env = _SyntheticEnv(world, twenty, np.random.default_rng(0))
+    env = SyntheticEnv(world, twenty, np.random.default_rng(0))
     assert len(env.batches) == 20 and all(len(b) == 100 for b in env.batches)
     odd = SimulationConfig(n_steps=7, items_per_step=333, initial_items=0.55)
-    env = _SyntheticEnv(default_world(odd, n_users=50), odd, np.random.default_rng(0))
+    env = SyntheticEnv(default_world(odd, n_users=50), odd, np.random.default_rng(0))
     assert all(len(b) == 333 for b in env.batches)
 
 
