@@ -20,6 +20,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from coldstart.core.validation import describe
+from coldstart.evaluation.metrics import check_int
+
 __all__ = [
     "ColdStartSplit",
     "read_split",
@@ -36,22 +39,14 @@ SPLIT_PARTS: tuple[str, ...] = ("train", "warm_test", "cold_val", "cold_test")
 _HEADER = ["user", "item"]
 
 
-def _describe(x: Any) -> str:
-    if sp.issparse(x):
-        return f"{type(x).__name__} of shape {x.shape}"
-    if isinstance(x, np.ndarray):
-        return f"ndarray of shape {x.shape} and dtype {x.dtype}"
-    return type(x).__name__
-
-
 def _binary_csr(x: Any, name: str, shape: tuple[int, int] | None = None) -> sp.csr_matrix:
     """Canonical binary float32 CSR copy of a sparse interaction matrix."""
     if not sp.issparse(x):
         raise TypeError(
-            f"{name} must be a scipy sparse matrix of shape (n_users, n_items); received {_describe(x)}"
+            f"{name} must be a scipy sparse matrix of shape (n_users, n_items); received {describe(x)}"
         )
     if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-D; received {_describe(x)}")
+        raise ValueError(f"{name} must be 2-D; received {describe(x)}")
     if shape is not None and tuple(x.shape) != tuple(shape):
         raise ValueError(f"{name} must have shape {tuple(shape)} like the other parts; received {x.shape}")
     csr = sp.csr_matrix(x, dtype=np.float32, copy=True)
@@ -577,8 +572,7 @@ def item_kfold(user_items: sp.spmatrix | ColdStartSplit, n_splits: int = 5,
     """
     X = user_items.train if isinstance(user_items, ColdStartSplit) else user_items
     X = _binary_csr(X, "user_items")
-    if isinstance(n_splits, bool) or not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
-        raise ValueError(f"n_splits must be an integer >= 2; received {n_splits!r}")
+    n_splits = check_int(n_splits, "n_splits", low=2)
     items = _column_items(X)
     if n_splits > items.size:
         raise ValueError(
