@@ -49,3 +49,10 @@ def fit_collaborative(model: Any, user_items: sp.csr_matrix, show_progress: bool
         raise FloatingPointError("the collaborative model produced NaN/inf factors; lower its "
                                  "learning rate/alpha or raise its regularization")
     return model, users, items
+
+
+def implicit_als_class() -> type:
+    """implicit's CPU ``AlternatingLeastSquares`` class (imported on first use)."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    return AlternatingLeastSquares

@@ -12,7 +12,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
 from coldstart.core.buffer import ReadWriteGate, RowBuffer
 from coldstart.core.calibration import length_factors, rms
@@ -24,29 +23,29 @@ from coldstart.core.constants import (
     MAX_THREADS,
     PRIOR_INTERACTIONS,
 )
-from coldstart.core.factorization import fit_collaborative, is_fitted_model, make_als, to_numpy_factors
+from coldstart.core.factorization import is_fitted_model
 from coldstart.core.mapping import RidgeMap
-from coldstart.core.serving import Serving, row_norms, writing_call
-from coldstart.core.solvers import fold_in, gram_matrix, solve_from_prior
+from coldstart.core.serving import Serving
+from coldstart.core.solvers import gram_matrix, solve_from_prior
 from coldstart.core.state import ModelState
 from coldstart.core.strategies import FitStrategies
-from coldstart.core.uncertainty import Uncertainty, user_eigen
+from coldstart.core.uncertainty import Uncertainty
 from coldstart.core.validation import (
     check_ids,
     check_int,
     check_item_features,
     check_number,
     check_positive,
-    check_user_ids,
     check_user_items,
     is_auto,
 )
+from coldstart.core.warmup import Warmup
 from coldstart.core.weighting import AttributeWeighting
 
 _GATE_INIT = threading.Lock()
 
 
-class ColdStartRecommender(FitStrategies, Serving, Uncertainty, ModelState, BaseEstimator):
+class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelState, BaseEstimator):
     """Zero-shot item embeddings on top of an implicit-style collaborative model.
 
     The collaborative model (implicit's ALS by default) learns user and item factors from
@@ -248,7 +247,20 @@ class ColdStartRecommender(FitStrategies, Serving, Uncertainty, ModelState, Base
         return self
 
     def _fit_state(self, user_items, item_features, new_items=None, exposures=None) -> "ColdStartRecommender":
-        """The fit itself, on the working copy of :meth:`fit`."""
+        """The fit itself, on the working copy of :meth:`fit`: validate, weight, one strategy
+        (:class:`~coldstart.core.strategies.FitStrategies`), finish."""
+        user_items, X, new_items, exposures = self._validated(user_items, item_features, new_items, exposures)
+        warm = np.bincount(user_items.indices, minlength=user_items.shape[1]) > 0
+        self.weighting_ = self._make_weighting()
+        # the weighting is fitted on the items with interactions, like the map
+        Xw = X if self.weighting_ is None else self.weighting_.fit(X[warm]).transform(X)
+        users, items, content = self._fit_factors(user_items, Xw, warm)
+        self._finish(user_items, warm, users, items, content, new_items, exposures)
+        return self
+
+    def _validated(self, user_items, item_features, new_items, exposures) -> tuple:
+        """Every parameter and input checked (and the featurizer fitted): ``(user_items CSR,
+        X (n_items, n_features), new_items or None, exposures or None)``."""
         self._check_params()
         self._resolve_settings()
         user_items = check_user_items(user_items)
@@ -266,52 +278,18 @@ class ColdStartRecommender(FitStrategies, Serving, Uncertainty, ModelState, Base
         else:
             self.featurizer_ = None
         X = check_item_features(item_features, n_rows=n_items)
-        item_counts = np.bincount(user_items.indices, minlength=n_items)
-        warm = item_counts > 0
-
         self.n_users_, self.n_items_ = n_users, n_items
         self.n_features_in_ = X.shape[1]
-        if not warm.any():
+        if user_items.nnz == 0:
             raise ValueError("user_items has no item with interactions; expected some warm items "
                              "to learn the attribute map from")
-        self.weighting_ = self._make_weighting()
-        if self.weighting_ is not None:  # fitted on the items with interactions, like the map
-            Xw = self.weighting_.fit(X[warm]).transform(X)
-        else:
-            Xw = X
+        return user_items, X, new_items, exposures
 
-        col = self.collaborative
-        if col is not None and is_fitted_model(col):
-            # plug-in mode: the backend's factors stay exactly as they are; only the map is learned
-            users, items = to_numpy_factors(col)
-            if users.shape[0] != n_users or items.shape[0] != n_items:
-                raise ValueError(
-                    f"collaborative is already fitted with {users.shape[0]} users and {items.shape[0]} "
-                    f"items, but user_items has shape {user_items.shape}; expected the same users and "
-                    "items (in the same order) as the fitted model")
-            self.collaborative_ = col
-            self.mapper_ = self._fit_plugin_map(col, user_items, Xw, warm, users, items)
-            content = self._predict(Xw)
-            self.content_constrained_ = False
-        else:
-            with threadpool_limits(1, "blas"):  # implicit's ALS wants single-threaded BLAS
-                base = col if col is not None else make_als(
-                    factors=self.factors, regularization=self.regularization,
-                    alpha=self._alpha_for(user_items, None), iterations=self.iterations,
-                    random_state=self.random_state, num_threads=self.num_threads)
-                constrain = self.mapper is None and isinstance(base, _implicit_als_class())
-                self.content_constrained_ = constrain
-                if constrain and self._self_tuned():
-                    users, items, content = self._fit_self_tuned(base, user_items, Xw, warm)
-                    self.content_constrained_ = self.free_sweeps_ == 0
-                elif constrain:
-                    users, items, content = self._fit_content_constrained(base, user_items, Xw, warm)
-                else:
-                    self.collaborative_, users, items = fit_collaborative(
-                        base, user_items, show_progress=self._run_option("progress"))
-                    self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
-                    content = self._predict(Xw)
-
+    def _finish(self, user_items, warm, users, items, content, new_items, exposures) -> None:
+        """From the strategy's factors and the map's predictions ``content`` (n_items, k) to the
+        served state: calibrated zero-shot vectors for items without interactions, the
+        posterior of the ``new_items`` that have some, the buffers and the uncertainty."""
+        n_items = len(warm)
         self._cf_reg = float(getattr(self.collaborative_, "regularization", self.regularization))
         self._cf_alpha = float(getattr(self.collaborative_, "alpha", self._alpha_for(user_items, None)))
         self.prior_weight_ = self._resolve_prior_weight(user_items, users)
@@ -344,14 +322,6 @@ class ColdStartRecommender(FitStrategies, Serving, Uncertainty, ModelState, Base
         self._zero_shot = RowBuffer(~warm, dtype=bool)
         self._invalidate()
         self._refresh_uncertainty(user_items, new_items, exposures)
-        return self
-
-
-
-
-
-
-
 
     def _self_tuned(self) -> bool:
         """Whether the default fit chooses any setting on an internal split."""
@@ -481,9 +451,6 @@ class ColdStartRecommender(FitStrategies, Serving, Uncertainty, ModelState, Base
         self._gram_users = None
 
 
-
-
-
     # ------------------------------------------------------------------ fitted state
     @property
     def user_factors_(self) -> np.ndarray:
@@ -503,166 +470,11 @@ class ColdStartRecommender(FitStrategies, Serving, Uncertainty, ModelState, Base
         check_is_fitted(self)
         return self._zero_shot.view
 
-    # ------------------------------------------------------------------ new items
-    def embed_items(self, item_features) -> np.ndarray:
-        """Zero-shot factors of shape (n, n_factors) for attributes of shape (n, n_features)."""
-        check_is_fitted(self)
-        if getattr(self, "featurizer_", None) is not None and hasattr(item_features, "columns"):
-            item_features = self.featurizer_.transform(item_features)
-        X = check_item_features(item_features, n_features=self.n_features_in_)
-        return self._embed(X)
-
-    @writing_call
-    def add_items(self, item_features) -> np.ndarray:
-        """Append new items from their attributes; returns their indices, shape (n,).
-
-        Costs O(n) amortised: no retraining, no copy of the existing factors. All or nothing:
-        the attributes are checked and the vectors computed before anything changes; serving
-        calls in other threads see the catalog before or after the addition, never a mix.
-        """
-        V = self.embed_items(item_features)
-        if not np.all(np.isfinite(V)):
-            raise FloatingPointError("add_items: the attributes gave NaN/inf vectors (a damaged map or "
-                                     "featurizer?); nothing was added")
-        var0 = self._zero_shot_variance()
-        with self._gate().publishing():
-            n = len(V)
-            for buf in (self._items, self._prior, self._zero_shot, self._variance, self._share):
-                buf.reserve(n)  # every allocation first: the appends below cannot fail half-way
-            idx = self._items.append(V)
-            self._prior.append(V)
-            self._zero_shot.append(np.ones(n, dtype=bool))
-            self._variance.append(np.full(n, var0, dtype=np.float32))
-            self._share.append(np.ones(n, dtype=np.float32))
-            self.n_items_ = len(self._items)
-            norms = self._item_norms
-            if norms is not None:  # zero-shot items leave the warm Gram matrix unchanged
-                self._item_norms = np.concatenate([norms, row_norms(V)])
-        return idx
-
-    @writing_call
-    def partial_fit_items(self, itemids, item_users, item_exposures=None) -> "ColdStartRecommender":
-        """Refit the vectors of ``itemids`` from all their interactions, starting from their prior.
-
-        Parameters
-        ----------
-        itemids : array-like of shape (n,)
-        item_users : sparse matrix of shape (n, n_users)
-            All interactions of each item so far (rows in the order of ``itemids``); calling
-            again with the same rows gives the same vectors (nothing is counted twice).
-        item_exposures : sparse matrix of shape (n, n_users), optional
-            The users each item has been shown to so far (interacted or not). Without it every
-            user who has not interacted keeps the item's zero-shot score, however long the item
-            has been shown; with it only the users who have not seen the item keep it and the
-            others who did not interact count as negatives, so the prior's hold fades as the
-            item is shown (an item shown to everyone gets its collaborative vector).
-
-        The solution minimises the ALS loss of the item's interactions plus a Gaussian prior
-        of precision ``prior_weight_`` centred so that an item without interactions keeps its
-        zero-shot vector: a first interaction moves it from where its attributes put it, many
-        take it to its collaborative vector. An item without interactions is reset to its
-        zero-shot vector.
-        """
-        check_is_fitted(self)
-        ids, _ = check_ids(itemids, self.n_items_, "itemids")
-        if ids.size and np.asarray(itemids).dtype.kind == "f" and not np.array_equal(
-                np.atleast_1d(np.asarray(itemids, dtype=np.float64)), ids):
-            raise TypeError(f"itemids must be integer item indices; received {itemids!r}")
-        item_users = check_user_items(item_users, "item_users", n_items=self.n_users_, allow_empty=True)
-        if item_users.shape[0] != len(ids):
-            raise ValueError(f"item_users must have one row per item in itemids ({len(ids)}); "
-                             f"received shape {item_users.shape}")
-        if len(np.unique(ids)) != len(ids):
-            raise ValueError("itemids contains repeated items; expected each item once")
-        users = self._users.view
-        if self._gram_users is None:
-            self._gram_users = gram_matrix(users)
-        # Posterior mean from the item's zero-shot vector z with all its interactions:
-        # v = z + (U'U + (reg + prior_weight) I + sum (c-1) u u')^-1 (sum c u - sum (c-1) u u' z),
-        # the minimiser of the item's ALS loss plus a prior placed so that no interaction
-        # gives exactly z. The placement holds every user without an interaction at z's score
-        # (the U'U z in the mean), so without impressions even many interactions leave much of
-        # z; with item_exposures only the users who have not seen the item are held there
-        # (b - A z - E z on the right), and an item shown to everyone is collaborative.
-        if item_exposures is not None:
-            item_exposures = check_user_items(item_exposures, "item_exposures", n_items=self.n_users_,
-                                              allow_empty=True)
-            if item_exposures.shape[0] != len(ids):
-                raise ValueError(f"item_exposures must have one row per item in itemids ({len(ids)}); "
-                                 f"received shape {item_exposures.shape}")
-        V = solve_from_prior(item_users, users, self._reg(), self._alpha(), self._prior.view[ids],
-                             max(self.prior_weight_, 1e-12), gram=self._gram_users, exposed=item_exposures)
-        has = np.diff(item_users.indptr) > 0
-        if item_exposures is not None:  # shown without an interaction: moved too (still zero-shot:
-            has = has | (np.diff(item_exposures.indptr) > 0)  # no interaction to fold users in on)
-        V[~has] = self._prior.view[ids[~has]]
-        if not np.all(np.isfinite(V)):
-            raise FloatingPointError("partial_fit_items produced NaN/inf vectors; nothing was changed")
-        zero = np.diff(item_users.indptr) == 0
-        var = np.full(len(ids), self._zero_shot_variance())
-        share = np.ones(len(ids))
-        if has.any():  # the posterior's spread (item_variance_) and the prior's share of its mean
-            ev, Q = user_eigen(self._gram_users)
-            var[has], share[has] = self._spread_of(
-                item_users[has], None if item_exposures is None else item_exposures[has], users, ev, Q,
-                self._reg() + max(self.prior_weight_, 1e-12))
-        with self._gate().publishing():  # readers see all of these rows changed, or none
-            self._items.view[ids] = V
-            self._zero_shot.view[ids] = zero
-            self._variance.view[ids] = var
-            self._share.view[ids] = share
-            self._item_norms = None
-            self._gram_items = None
-        return self
-
-    @writing_call
-    def partial_fit_users(self, userids, user_items) -> "ColdStartRecommender":
-        """Recompute (or add) user vectors from their interactions.
-
-        userids : array-like of int, shape (n,)
-            Distinct user indices; new users take the next indices ``n_users_, n_users_ + 1,
-            ...`` (no gaps).
-        user_items : sparse matrix of shape (n, n_items_), rows in the order of ``userids``.
-
-        All or nothing: everything is checked and the vectors computed before any change.
-        """
-        check_is_fitted(self)
-        ids = check_user_ids(userids, self.n_users_)
-        user_items = check_user_items(user_items, n_items=self.n_items_, allow_empty=True)
-        if user_items.shape[0] != len(ids):
-            raise ValueError(f"user_items must have one row per user in userids ({len(ids)}); "
-                             f"received shape {user_items.shape}")
-        U = self._recalculate_users(user_items)
-        if not np.all(np.isfinite(U)):
-            raise FloatingPointError("partial_fit_users produced NaN/inf vectors; nothing was changed")
-        n_new = int(np.count_nonzero(ids >= self.n_users_))
-        with self._gate().publishing():  # readers see all of these users changed, or none
-            if n_new:
-                self._users.reserve(n_new)
-                self._users.append(np.zeros((n_new, U.shape[1]), dtype=np.float32))
-            self._users.view[ids] = U
-            self.n_users_ = len(self._users)
-            self._gram_users = None
-        return self
-
     def _reg(self) -> float:
         return self._cf_reg
 
     def _alpha(self) -> float:
         return self._cf_alpha
-
-    def _recalculate_users(self, user_items: sp.csr_matrix) -> np.ndarray:
-        items = self._items.view
-        if self._gram_items is None:
-            # as in training, the unobserved-negative term runs over items with interactions
-            # only: zero-shot items (and their boosted scale) must not drag every user vector
-            self._gram_items = gram_matrix(items[~self._zero_shot.view])
-        return fold_in(items, user_items, self._reg(), self._alpha(), gram=self._gram_items)
-
-
-
-
-
 
     # ------------------------------------------------------------------ explanations
     def explain_item(self, item_features, feature_names=None, top: int = 10):
@@ -722,52 +534,5 @@ class ColdStartRecommender(FitStrategies, Serving, Uncertainty, ModelState, Base
         state = dict(super().__getstate__())
         state.pop("_rw_gate", None)  # locks do not pickle or copy; a copy gets its own
         return state
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-def _implicit_als_class():
-    from implicit.cpu.als import AlternatingLeastSquares
-
-    return AlternatingLeastSquares
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 

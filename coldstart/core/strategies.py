@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from coldstart.core.calibration import calibrate_lengths, rms
 from coldstart.core.constants import (
@@ -30,6 +31,13 @@ from coldstart.core.constants import (
     ZERO_SHOT_SCALE_GRID,
     ZERO_SHOT_SCALE_START,
 )
+from coldstart.core.factorization import (
+    fit_collaborative,
+    implicit_als_class,
+    is_fitted_model,
+    make_als,
+    to_numpy_factors,
+)
 from coldstart.core.mapping import RidgeMap, active_columns
 from coldstart.core.solvers import fit_map_on_interactions, map_blocks, map_path
 from coldstart.core.tuning import VALIDATION_K, RankingProbe, internal_split, validation_users
@@ -40,6 +48,43 @@ class FitStrategies:
     """Mixin of :class:`~coldstart.core.model.ColdStartRecommender`: each strategy returns
     ``(user_factors, item_factors, content)`` (content: the map's prediction for every item)
     and sets ``mapper_`` and ``collaborative_``."""
+
+    def _fit_factors(self, user_items, Xw, warm) -> tuple:
+        """One strategy, by the parameters: plug-in (a fitted ``collaborative``), self-tuned (the
+        default), content-constrained (all settings given), or plain (a custom ``mapper`` or a
+        collaborative model other than implicit's ALS: fitted first, the map on its items).
+        Returns ``(users (n_users, k), items (n_items, k), content (n_items, k))``."""
+        n_users, n_items = user_items.shape
+        col = self.collaborative
+        if col is not None and is_fitted_model(col):
+            # plug-in mode: the backend's factors stay exactly as they are; only the map is learned
+            users, items = to_numpy_factors(col)
+            if users.shape[0] != n_users or items.shape[0] != n_items:
+                raise ValueError(
+                    f"collaborative is already fitted with {users.shape[0]} users and {items.shape[0]} "
+                    f"items, but user_items has shape {user_items.shape}; expected the same users and "
+                    "items (in the same order) as the fitted model")
+            self.collaborative_ = col
+            self.mapper_ = self._fit_plugin_map(col, user_items, Xw, warm, users, items)
+            self.content_constrained_ = False
+            return users, items, self._predict(Xw)
+        with threadpool_limits(1, "blas"):  # implicit's ALS wants single-threaded BLAS
+            base = col if col is not None else make_als(
+                factors=self.factors, regularization=self.regularization,
+                alpha=self._alpha_for(user_items, None), iterations=self.iterations,
+                random_state=self.random_state, num_threads=self.num_threads)
+            constrain = self.mapper is None and isinstance(base, implicit_als_class())
+            self.content_constrained_ = constrain
+            if constrain and self._self_tuned():
+                users, items, content = self._fit_self_tuned(base, user_items, Xw, warm)
+                self.content_constrained_ = self.free_sweeps_ == 0
+                return users, items, content
+            if constrain:
+                return self._fit_content_constrained(base, user_items, Xw, warm)
+            self.collaborative_, users, items = fit_collaborative(
+                base, user_items, show_progress=self._run_option("progress"))
+            self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
+            return users, items, self._predict(Xw)
 
     def _fit_content_constrained(self, als, user_items, Xw, warm):
         """implicit's ALS with every item vector constrained to its attributes' image ``x_i W``

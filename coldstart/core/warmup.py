@@ -1,0 +1,170 @@
+"""New items and users after ``fit``: zero-shot vectors from attributes (``add_items``) and the
+warm-up from their first interactions (``partial_fit_items``, ``partial_fit_users``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import check_is_fitted
+
+from coldstart.core.serving import row_norms, writing_call
+from coldstart.core.solvers import fold_in, gram_matrix, solve_from_prior
+from coldstart.core.uncertainty import user_eigen
+from coldstart.core.validation import check_ids, check_item_features, check_user_ids, check_user_items
+
+
+class Warmup:
+    """Mixin of :class:`~coldstart.core.model.ColdStartRecommender`: every call here checks
+    everything and computes the new vectors first, then publishes them under the model's gate
+    (all or nothing; readers see the catalog before or after, never a mix)."""
+
+    def embed_items(self, item_features) -> np.ndarray:
+        """Zero-shot factors of shape (n, n_factors) for attributes of shape (n, n_features)."""
+        check_is_fitted(self)
+        if getattr(self, "featurizer_", None) is not None and hasattr(item_features, "columns"):
+            item_features = self.featurizer_.transform(item_features)
+        X = check_item_features(item_features, n_features=self.n_features_in_)
+        return self._embed(X)
+
+    @writing_call
+    def add_items(self, item_features) -> np.ndarray:
+        """Append new items from their attributes; returns their indices, shape (n,).
+
+        Costs O(n) amortised: no retraining, no copy of the existing factors. All or nothing:
+        the attributes are checked and the vectors computed before anything changes; serving
+        calls in other threads see the catalog before or after the addition, never a mix.
+        """
+        V = self.embed_items(item_features)
+        if not np.all(np.isfinite(V)):
+            raise FloatingPointError("add_items: the attributes gave NaN/inf vectors (a damaged map or "
+                                     "featurizer?); nothing was added")
+        var0 = self._zero_shot_variance()
+        with self._gate().publishing():
+            n = len(V)
+            for buf in (self._items, self._prior, self._zero_shot, self._variance, self._share):
+                buf.reserve(n)  # every allocation first: the appends below cannot fail half-way
+            idx = self._items.append(V)
+            self._prior.append(V)
+            self._zero_shot.append(np.ones(n, dtype=bool))
+            self._variance.append(np.full(n, var0, dtype=np.float32))
+            self._share.append(np.ones(n, dtype=np.float32))
+            self.n_items_ = len(self._items)
+            norms = self._item_norms
+            if norms is not None:  # zero-shot items leave the warm Gram matrix unchanged
+                self._item_norms = np.concatenate([norms, row_norms(V)])
+        return idx
+
+    @writing_call
+    def partial_fit_items(self, itemids, item_users, item_exposures=None) -> "Warmup":
+        """Refit the vectors of ``itemids`` from all their interactions, starting from their prior.
+
+        Parameters
+        ----------
+        itemids : array-like of shape (n,)
+        item_users : sparse matrix of shape (n, n_users)
+            All interactions of each item so far (rows in the order of ``itemids``); calling
+            again with the same rows gives the same vectors (nothing is counted twice).
+        item_exposures : sparse matrix of shape (n, n_users), optional
+            The users each item has been shown to so far (interacted or not). Without it every
+            user who has not interacted keeps the item's zero-shot score, however long the item
+            has been shown; with it only the users who have not seen the item keep it and the
+            others who did not interact count as negatives, so the prior's hold fades as the
+            item is shown (an item shown to everyone gets its collaborative vector).
+
+        The solution minimises the ALS loss of the item's interactions plus a Gaussian prior
+        of precision ``prior_weight_`` centred so that an item without interactions keeps its
+        zero-shot vector: a first interaction moves it from where its attributes put it, many
+        take it to its collaborative vector. An item without interactions is reset to its
+        zero-shot vector.
+        """
+        check_is_fitted(self)
+        ids, _ = check_ids(itemids, self.n_items_, "itemids")
+        if ids.size and np.asarray(itemids).dtype.kind == "f" and not np.array_equal(
+                np.atleast_1d(np.asarray(itemids, dtype=np.float64)), ids):
+            raise TypeError(f"itemids must be integer item indices; received {itemids!r}")
+        item_users = check_user_items(item_users, "item_users", n_items=self.n_users_, allow_empty=True)
+        if item_users.shape[0] != len(ids):
+            raise ValueError(f"item_users must have one row per item in itemids ({len(ids)}); "
+                             f"received shape {item_users.shape}")
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("itemids contains repeated items; expected each item once")
+        users = self._users.view
+        if self._gram_users is None:
+            self._gram_users = gram_matrix(users)
+        # Posterior mean from the item's zero-shot vector z with all its interactions:
+        # v = z + (U'U + (reg + prior_weight) I + sum (c-1) u u')^-1 (sum c u - sum (c-1) u u' z),
+        # the minimiser of the item's ALS loss plus a prior placed so that no interaction
+        # gives exactly z. The placement holds every user without an interaction at z's score
+        # (the U'U z in the mean), so without impressions even many interactions leave much of
+        # z; with item_exposures only the users who have not seen the item are held there
+        # (b - A z - E z on the right), and an item shown to everyone is collaborative.
+        if item_exposures is not None:
+            item_exposures = check_user_items(item_exposures, "item_exposures", n_items=self.n_users_,
+                                              allow_empty=True)
+            if item_exposures.shape[0] != len(ids):
+                raise ValueError(f"item_exposures must have one row per item in itemids ({len(ids)}); "
+                                 f"received shape {item_exposures.shape}")
+        V = solve_from_prior(item_users, users, self._reg(), self._alpha(), self._prior.view[ids],
+                             max(self.prior_weight_, 1e-12), gram=self._gram_users, exposed=item_exposures)
+        has = np.diff(item_users.indptr) > 0
+        if item_exposures is not None:  # shown without an interaction: moved too (still zero-shot:
+            has = has | (np.diff(item_exposures.indptr) > 0)  # no interaction to fold users in on)
+        V[~has] = self._prior.view[ids[~has]]
+        if not np.all(np.isfinite(V)):
+            raise FloatingPointError("partial_fit_items produced NaN/inf vectors; nothing was changed")
+        zero = np.diff(item_users.indptr) == 0
+        var = np.full(len(ids), self._zero_shot_variance())
+        share = np.ones(len(ids))
+        if has.any():  # the posterior's spread (item_variance_) and the prior's share of its mean
+            ev, Q = user_eigen(self._gram_users)
+            var[has], share[has] = self._spread_of(
+                item_users[has], None if item_exposures is None else item_exposures[has], users, ev, Q,
+                self._reg() + max(self.prior_weight_, 1e-12))
+        with self._gate().publishing():  # readers see all of these rows changed, or none
+            self._items.view[ids] = V
+            self._zero_shot.view[ids] = zero
+            self._variance.view[ids] = var
+            self._share.view[ids] = share
+            self._item_norms = None
+            self._gram_items = None
+        return self
+
+    @writing_call
+    def partial_fit_users(self, userids, user_items) -> "Warmup":
+        """Recompute (or add) user vectors from their interactions.
+
+        userids : array-like of int, shape (n,)
+            Distinct user indices; new users take the next indices ``n_users_, n_users_ + 1,
+            ...`` (no gaps).
+        user_items : sparse matrix of shape (n, n_items_), rows in the order of ``userids``.
+
+        All or nothing: everything is checked and the vectors computed before any change.
+        """
+        check_is_fitted(self)
+        ids = check_user_ids(userids, self.n_users_)
+        user_items = check_user_items(user_items, n_items=self.n_items_, allow_empty=True)
+        if user_items.shape[0] != len(ids):
+            raise ValueError(f"user_items must have one row per user in userids ({len(ids)}); "
+                             f"received shape {user_items.shape}")
+        U = self._recalculate_users(user_items)
+        if not np.all(np.isfinite(U)):
+            raise FloatingPointError("partial_fit_users produced NaN/inf vectors; nothing was changed")
+        n_new = int(np.count_nonzero(ids >= self.n_users_))
+        with self._gate().publishing():  # readers see all of these users changed, or none
+            if n_new:
+                self._users.reserve(n_new)
+                self._users.append(np.zeros((n_new, U.shape[1]), dtype=np.float32))
+            self._users.view[ids] = U
+            self.n_users_ = len(self._users)
+            self._gram_users = None
+        return self
+
+    def _recalculate_users(self, user_items: sp.csr_matrix) -> np.ndarray:
+        items = self._items.view
+        if self._gram_items is None:
+            # as in training, the unobserved-negative term runs over items with interactions
+            # only: zero-shot items (and their boosted scale) must not drag every user vector
+            self._gram_items = gram_matrix(items[~self._zero_shot.view])
+        return fold_in(items, user_items, self._reg(), self._alpha(), gram=self._gram_items)
+
+
