@@ -8,7 +8,7 @@ import numpy as np
 
 
 class RowBuffer:
-    """A 2-D float32 array that grows by doubling its capacity.
+    """A 2-D float32 array that grows its capacity by half (×1.5) when full.
 
     ``view`` is the live ``(n, width)`` part; appending k rows costs O(k) amortised.
     """

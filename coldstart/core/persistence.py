@@ -393,17 +393,16 @@ def save_model(model, path: str | os.PathLike, extra_meta: dict | None = None,
     write_archive(path, meta, arrays, key=key)
 
 
-def load_model(path: str | os.PathLike, cls=None, with_extra: bool = False, key: Any = None):
-    """Load a model written by :func:`save_model` (and, with ``with_extra``, its extra state).
+def load_model(path: str | os.PathLike, cls: type, with_extra: bool = False, key: Any = None):
+    """Load a model of class ``cls`` written by :func:`save_model` (and, with ``with_extra``, its
+    extra state).
 
     Every value is checked (finite arrays, every parameter in its range, shapes consistent);
     anything wrong raises :class:`ModelFileError`. With ``key`` the file must be signed with it.
     """
     from coldstart.core.mapping import RidgeMap
-    from coldstart.core.model import ColdStartRecommender
     from coldstart.core.weighting import AttributeWeighting
 
-    cls = cls or ColdStartRecommender
     meta, arrays = read_archive(path, key=key)
     if meta.get("class") != cls.__name__:
         raise ModelFileError(f"{path} holds a {meta.get('class')!r}; expected {cls.__name__!r}")

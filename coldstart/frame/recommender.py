@@ -330,7 +330,7 @@ class FrameRecommender:
         :class:`~coldstart.core.persistence.ModelFileError` (with ``key``: also unsigned or forged ones)."""
         from coldstart.core.persistence import ModelFileError, load_model
 
-        model, meta, arrays = load_model(path, with_extra=True, key=key)
+        model, meta, arrays = load_model(path, ColdStartRecommender, with_extra=True, key=key)
         if meta is None:
             raise ModelFileError(f"{path} holds a bare ColdStartRecommender; load it with ColdStartRecommender.load")
         try:
