@@ -8,8 +8,7 @@ import numpy as np
 FLT_MAX = float(np.finfo(np.float32).max)
 
 #: The plug-in map (a backend's fixed factors): CG steps of the ridge start and of the
-#: refinement on the ALS loss; chosen on cold validation items (3/3 against 5/5: cold-val
-#: Recall@20 .4171 vs .4131 at 60 % of the work; coldstart.integrations.spark uses the same).
+#: refinement on the ALS loss (coldstart.integrations.spark uses the same).
 PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS = 3, 3
 #: The default (content-constrained) fit: CG steps of the ridge start and of the map's
 #: refinement per sweep (chosen on cold validation items; coldstart.integrations.spark uses the same).
@@ -21,7 +20,7 @@ PRIOR_INTERACTIONS = 10.0
 MAX_FACTORS, MAX_ITERATIONS, MAX_THREADS = 4096, 10_000, 1024
 
 #: Settings when not chosen on the internal split (given numbers, or a catalog too small to
-#: hold items out): the map's relative penalty and the zero-shot scale chosen on citeulike-t.
+#: hold items out): the map's relative penalty and the zero-shot scale.
 CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
 #: What the self-tuning default chooses among (``benchmarks/ABLATION.md``, session 4): free
 #: ALS sweeps after the content-constrained ones (stop after ``FREE_SWEEP_PATIENCE`` sweeps
@@ -51,3 +50,12 @@ FINAL_USER_CG_STEPS = 16
 #: Settings chosen in ``fit`` (the ``<name>_`` attributes, where the model has them) that a
 #: saved model keeps.
 SETTINGS = ("zero_shot_scale", "map_alpha", "free_sweeps")
+
+# ---- the internal split of the self-tuning default (coldstart.core.tuning)
+#: Share of the items with interactions held out as probe items, and of the remaining pairs
+#: held out as probe pairs.
+PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION = 0.1, 0.1
+#: At most this many users are scored per validation (a random, fixed sample).
+MAX_VALIDATION_USERS = 1000
+#: Cut-off of the validation rankings (the protocol's K).
+VALIDATION_K = 20

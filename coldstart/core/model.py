@@ -68,7 +68,7 @@ class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelSta
     factors : int
         Latent dimensions of the default ALS, 1 to 4096 (ignored when ``collaborative`` is given). Item
         vectors are constrained to ``x_i W``, so the map's penalty, not ``factors``, bounds
-        their freedom: 256 beat 128 (and matched 384) on cold validation items.
+        their freedom.
     regularization : float
         L2 penalty of the ALS solves (also used by fold-ins).
     alpha : float or "auto"
@@ -112,7 +112,7 @@ class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelSta
         the map's ``x W`` becomes ``x W (r / |x W|) ** p``. The map predicts an item's
         direction (whose users) much better than its length (how popular: what a ridge map
         shrinks by how familiar the item's attributes are), so ``p = 0.5`` — half-way in log
-        length — ranks new items better (cold NDCG@20 +0.010 on citeulike-t validation); 0
+        length — ranks new items better (``benchmarks/ABLATION.md``); 0
         keeps the map's lengths, 1 gives every new item the same length.
     featurizer : transformer, optional
         E.g. :class:`~coldstart.features.featurizer.ItemFeaturizer`: then ``item_features`` everywhere

@@ -27,6 +27,7 @@ from coldstart.core.constants import (
     PLUGIN_INIT_ITERS,
     PLUGIN_MAP_ITERS,
     TUNED_MAP_ITERS,
+    VALIDATION_K,
     WARM_TOLERANCE,
     ZERO_SHOT_SCALE_GRID,
     ZERO_SHOT_SCALE_START,
@@ -40,7 +41,7 @@ from coldstart.core.factorization import (
 )
 from coldstart.core.mapping import RidgeMap, active_columns
 from coldstart.core.solvers import fit_map_on_interactions, map_blocks, map_path
-from coldstart.core.tuning import VALIDATION_K, RankingProbe, internal_split, validation_users
+from coldstart.core.tuning import RankingProbe, internal_split, validation_users
 from coldstart.core.validation import is_auto
 
 

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-#: Share of the items with interactions held out as probe items, and of the remaining pairs
-#: held out as probe pairs.
-PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION = 0.1, 0.1
-#: At most this many users are scored per validation (a random, fixed sample).
-MAX_VALIDATION_USERS = 1000
-#: Cut-off of the validation rankings (the protocol's K).
-VALIDATION_K = 20
+from coldstart.core.constants import (
+    MAX_VALIDATION_USERS,
+    PROBE_ITEM_FRACTION,
+    PROBE_PAIR_FRACTION,
+    VALIDATION_K,
+)
 
 
 @dataclass
