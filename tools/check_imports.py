@@ -7,7 +7,9 @@ design). From that graph it reports:
 
 * import cycles: the strongly connected components of more than one module (Tarjan);
 * private cross-module imports: ``from coldstart.x import _name`` in another module;
-* modules longer than ``--max-lines`` lines (default 700).
+* modules longer than ``--max-lines`` lines (default 700);
+* edge imports: a module outside the edge subpackages (``integrations``, ``cli``) importing
+  one inside them (the package's ``__main__`` is the command line's entry point and may).
 
 ``python tools/check_imports.py`` prints the findings and exits 1 when there are any;
 :func:`check` returns them for a test.
@@ -22,21 +24,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_LINES = 700
+#: Subpackages at the edge: optional integrations and the command line; nothing else imports them.
+EDGE = ("integrations", "cli")
 
 
 @dataclass
 class Report:
     """What :func:`check` found: cycles (lists of module names), private imports
-    (``"importer: from target import _name"``) and long modules (``(module, lines)``)."""
+    (``"importer: from target import _name"``), long modules (``(module, lines)``) and edge
+    imports (``"importer -> target"``)."""
 
     cycles: list[list[str]] = field(default_factory=list)
     private_imports: list[str] = field(default_factory=list)
     long_modules: list[tuple[str, int]] = field(default_factory=list)
+    edge_imports: list[str] = field(default_factory=list)
     n_modules: int = 0
     n_edges: int = 0
 
     def ok(self) -> bool:
-        return not (self.cycles or self.private_imports or self.long_modules)
+        return not (self.cycles or self.private_imports or self.long_modules or self.edge_imports)
 
 
 def module_names(package_dir: Path) -> dict[str, Path]:
@@ -151,10 +157,17 @@ def check(package_dir: str | Path = Path(__file__).resolve().parent.parent / "co
     modules = module_names(package_dir)
     graph: dict[str, set[str]] = {m: set() for m in modules}
     report = Report(n_modules=len(modules))
+    edge = tuple(f"{package_dir.name}.{e}" for e in EDGE)
+
+    def at_edge(m: str) -> bool:
+        return m == f"{package_dir.name}.__main__" or any(m == e or m.startswith(e + ".") for e in edge)
+
     for module, path in modules.items():
         for target, name in imports_of(module, path, modules):
             if target != module:
                 graph[module].add(target)
+            if at_edge(target) and not at_edge(module):
+                report.edge_imports.append(f"{module} -> {target}")
             if name is not None and name.startswith("_") and not name.startswith("__") and target != module:
                 report.private_imports.append(f"{module}: from {target} import {name}")
         n_lines = len(path.read_text().splitlines())
@@ -163,6 +176,7 @@ def check(package_dir: str | Path = Path(__file__).resolve().parent.parent / "co
     report.n_edges = sum(len(v) for v in graph.values())
     report.cycles = [c for c in strongly_connected(graph) if len(c) > 1]
     report.private_imports.sort()
+    report.edge_imports = sorted(set(report.edge_imports))
     return report
 
 
@@ -182,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"modules over {args.max_lines} lines: {len(r.long_modules)}")
     for m, n in r.long_modules:
         print(f"  {m}: {n}")
+    print(f"imports of the edge ({', '.join(EDGE)}) from outside it: {len(r.edge_imports)}")
+    for line in r.edge_imports:
+        print("  " + line)
     return 0 if r.ok() else 1
 
 
