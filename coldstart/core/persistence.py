@@ -384,7 +384,7 @@ def save_model(model, path: str | os.PathLike, extra_meta: dict | None = None,
         arrays.update(_prefixed("weighting", model.weighting_.get_state()))
     featurizer = getattr(model, "featurizer_", None)
     if featurizer is not None:
-        fmeta, farrays = featurizer.to_dict()
+        fmeta, farrays = featurizer.get_state()
         meta["featurizer"] = fmeta
         arrays.update(_prefixed("featurizer", farrays))
     if extra_meta is not None:
@@ -424,7 +424,7 @@ def load_model(path: str | os.PathLike, cls: type, with_extra: bool = False, key
 
             featurizer_arrays = _unprefixed("featurizer", arrays)
             _check_finite(featurizer_arrays, "featurizer/")
-            model.featurizer_ = ItemFeaturizer.from_dict(meta["featurizer"], featurizer_arrays)
+            model.featurizer_ = ItemFeaturizer.from_state(meta["featurizer"], featurizer_arrays)
             model.featurizer = ItemFeaturizer(**model.featurizer_.get_params())  # so clone(model).fit works
         own = {k: v for k, v in arrays.items() if "/" not in k}
         model.set_state(meta["state"], meta["collaborative"], own)

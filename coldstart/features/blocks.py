@@ -55,7 +55,7 @@ class Block:
     def feature_names(self) -> list[str]:
         raise NotImplementedError
 
-    def state(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         raise NotImplementedError
 
     @classmethod
@@ -109,6 +109,6 @@ def jsonable(obj: Any, what: str) -> Any:
         items = sorted(obj) if isinstance(obj, (set, frozenset)) else obj
         return [jsonable(v, what) for v in items]
     raise ValueError(
-        f"{what} is not JSON-serialisable ({type(obj).__name__}); to_dict() needs "
+        f"{what} is not JSON-serialisable ({type(obj).__name__}); get_state() needs "
         "plain strings/numbers/lists (no callables)"
     )

@@ -124,7 +124,7 @@ class CategoricalBlock(Block):
     def feature_names(self):
         return [f"{self.name}={c}" for c in self.encoder.categories_[0]]
 
-    def state(self):
+    def get_state(self):
         return self.state_meta(), {"categories": str_array(self.encoder.categories_[0].tolist())}
 
     @classmethod
@@ -308,7 +308,7 @@ class MultilabelBlock(Block):
     def feature_names(self):
         return [f"{self.name}={t}" for t in self.labels]
 
-    def state(self):
+    def get_state(self):
         return self.state_meta(delimiter=self.delimiter, norm=self.norm), {
             "labels": str_array(self.labels.tolist())
         }

@@ -33,9 +33,9 @@ where present), ``balance="none"`` only applies ``w_b``.  The scales are frozen 
 
 Serialisation
 -------------
-:meth:`ItemFeaturizer.to_dict` returns ``(meta, arrays)``: ``meta`` is JSON-serialisable,
+:meth:`ItemFeaturizer.get_state` returns ``(meta, arrays)``: ``meta`` is JSON-serialisable,
 ``arrays`` maps names to numeric or fixed-width unicode (``np.str_``) arrays, so both fit in an
-``.npz`` + JSON pair loadable with ``allow_pickle=False``.  :meth:`ItemFeaturizer.from_dict`
+``.npz`` + JSON pair loadable with ``allow_pickle=False``.  :meth:`ItemFeaturizer.from_state`
 rebuilds an equivalent fitted featurizer without re-fitting.
 
 Sparsity and empty items
@@ -138,7 +138,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         arguments for every text column, e.g. ``{"min_df": 2,
         "max_features": 50000, "ngram_range": (1, 2), "stop_words":
         "english"}``.  Defaults: ``sublinear_tf=True, norm="l2"``; output is
-        always float32.  Must be JSON-serialisable for :meth:`to_dict`.
+        always float32.  Must be JSON-serialisable for :meth:`get_state`.
     min_count : int, default 2
         Categories and labels seen fewer times at fit are dropped (treated as
         unseen).  The default drops values carried by a single item: they
@@ -193,8 +193,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
     >>> feat = ItemFeaturizer(kinds={"title": "text"}, weights={"title": 2.0})
     >>> X = feat.fit_transform(items)            # csr_matrix (n_items, n_features)
     >>> X_new = feat.transform(new_items)        # same width, never fails on unseen values
-    >>> meta, arrays = feat.to_dict()
-    >>> same = ItemFeaturizer.from_dict(meta, arrays)
+    >>> meta, arrays = feat.get_state()
+    >>> same = ItemFeaturizer.from_state(meta, arrays)
     """
 
     def __init__(
@@ -518,7 +518,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
 
     def _finish_fit(self, columns: list[str]) -> None:
         """The attributes derived from ``blocks_`` (names, kinds, slices, widths), shared by
-        ``fit`` and ``from_dict``."""
+        ``fit`` and ``from_state``."""
         self.block_names_ = [b.name for b in self.blocks_]
         self.block_kinds_ = [b.kind for b in self.blocks_]
         slices, start = {}, 0
@@ -581,7 +581,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         return self._assemble(mats), np.column_stack(presents)
 
     # -------------------------------------------------------- serialisation
-    def to_dict(self) -> tuple[dict, dict[str, np.ndarray]]:
+    def get_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """Export the fitted featurizer without pickle.
 
         Returns
@@ -614,7 +614,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         }
         blocks_meta = []
         for i, b in enumerate(self.blocks_):
-            m, arrs = b.state()
+            m, arrs = b.get_state()
             blocks_meta.append(m)
             for k, a in arrs.items():
                 arrays[f"block{i}_{k}"] = a
@@ -633,9 +633,9 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         return meta, arrays
 
     @classmethod
-    def from_dict(cls, meta: Mapping[str, Any],
+    def from_state(cls, meta: Mapping[str, Any],
                   arrays: Mapping[str, np.ndarray]) -> "ItemFeaturizer":
-        """Rebuild a fitted featurizer from :meth:`to_dict` output.
+        """Rebuild a fitted featurizer from :meth:`get_state` output.
 
         Parameters
         ----------

@@ -117,7 +117,7 @@ class NumericBlock(Block):
         col = self.name
         return [col] + ([f"{col}_missing"] if self.has_indicator else [])
 
-    def state(self):
+    def get_state(self):
         stats = np.array(
             [self.imputer.statistics_[0], self.scaler.mean_[0], self.scaler.scale_[0]],
             dtype=np.float64,

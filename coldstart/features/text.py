@@ -77,7 +77,7 @@ class TextBlock(Block):
     def feature_names(self):
         return [f"{self.name}__{t}" for t in self.vectorizer.get_feature_names_out()]
 
-    def state(self):
+    def get_state(self):
         params = jsonable(self.params, f"text_params of column {self.name!r}")
         vocab = self.vectorizer.get_feature_names_out().tolist()
         arrays = {"vocabulary": str_array(vocab)}

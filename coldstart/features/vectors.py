@@ -101,7 +101,7 @@ class VectorBlock(Block):
             return [f"{self.name}__{c}" for c in self.columns]
         return [f"{self.name}__{i}" for i in range(self.dim)]
 
-    def state(self):
+    def get_state(self):
         return self.state_meta(group=self.group), {"mean": np.asarray(self.scaler.mean_, np.float64)}
 
     @classmethod

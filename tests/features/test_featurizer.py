@@ -218,8 +218,8 @@ def test_init_only_stores():
 # ------------------------------------------------------------- serialisation
 
 
-def test_to_dict_from_dict_round_trip_identical(fitted, items, tmp_path):
-    meta, arrays = fitted.to_dict()
+def test_get_state_from_state_round_trip_identical(fitted, items, tmp_path):
+    meta, arrays = fitted.get_state()
     assert all(a.dtype != object for a in arrays.values())
     assert all(a.dtype.kind in "fiuU" for a in arrays.values())
     path = tmp_path / "feat.npz"
@@ -227,7 +227,7 @@ def test_to_dict_from_dict_round_trip_identical(fitted, items, tmp_path):
     (tmp_path / "feat.json").write_text(json.dumps(meta))
     with np.load(path, allow_pickle=False) as npz:
         loaded = {k: npz[k] for k in npz.files}
-    back = ItemFeaturizer.from_dict(json.loads((tmp_path / "feat.json").read_text()), loaded)
+    back = ItemFeaturizer.from_state(json.loads((tmp_path / "feat.json").read_text()), loaded)
 
     new = items.sample(40, random_state=3).copy()
     new.iloc[0, new.columns.get_loc("category")] = "unseen"
@@ -239,7 +239,7 @@ def test_to_dict_from_dict_round_trip_identical(fitted, items, tmp_path):
     assert list(back.get_feature_names_out()) == list(fitted.get_feature_names_out())
     assert back.kinds_ == fitted.kinds_
     assert back.get_params() == {**fitted.get_params(), "delimiters": tuple(fitted.delimiters)}
-    # from_dict gives a working estimator that can also be re-fitted
+    # from_state gives a working estimator that can also be re-fitted
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ColumnIgnoredWarning)
         assert clone(back).fit(items).n_features_out_ == fitted.n_features_out_
@@ -249,18 +249,18 @@ def test_round_trip_with_text_params(items):
     feat = ItemFeaturizer(kinds={"item_id": "ignore", "sku": "ignore", "constant": "ignore"},
                           text_params={"ngram_range": (1, 2), "min_df": 2, "use_idf": False})
     X = feat.fit_transform(items)
-    meta, arrays = feat.to_dict()
-    back = ItemFeaturizer.from_dict(json.loads(json.dumps(meta)), arrays)
+    meta, arrays = feat.get_state()
+    back = ItemFeaturizer.from_state(json.loads(json.dumps(meta)), arrays)
     assert (back.transform(items) != X).nnz == 0
     assert any(" " in n for n in back.get_feature_names_out() if n.startswith("title__"))
 
 
-def test_to_dict_rejects_callables(items):
+def test_get_state_rejects_callables(items):
     feat = ItemFeaturizer(kinds={"item_id": "ignore", "sku": "ignore", "constant": "ignore"},
                           text_params={"tokenizer": str.split, "token_pattern": None})
     feat.fit(items)
     with pytest.raises(ValueError, match="JSON"):
-        feat.to_dict()
+        feat.get_state()
 
 
 # -------------------------------------------------------------------- errors
@@ -328,7 +328,7 @@ TINY_ARRAYS = {
 
 def test_state_format_is_stable():
     feat = ItemFeaturizer(kinds=TINY_KINDS, min_count=1).fit(_tiny_catalog())
-    meta, arrays = feat.to_dict()
+    meta, arrays = feat.get_state()
     assert (meta["format"], meta["version"], meta["n_features_out"]) == ("coldstart.ItemFeaturizer", 1, 15)
     assert meta["feature_names_in"] == list(TINY_KINDS) and meta["kinds"] == TINY_KINDS
     assert meta["blocks"] == TINY_BLOCKS
@@ -339,7 +339,7 @@ def test_state_format_is_stable():
         else:
             assert arrays[k].dtype == np.float64 and np.allclose(arrays[k], v, rtol=1e-6), k
     # a file written in this format loads into a featurizer that encodes like the fitted one
-    old = ItemFeaturizer.from_dict(json.loads(json.dumps(meta)),
+    old = ItemFeaturizer.from_state(json.loads(json.dumps(meta)),
                                    {k: np.asarray(v) for k, v in TINY_ARRAYS.items()})
     new = _tiny_catalog().iloc[[0, 2]]
     assert np.allclose(old.transform(new).toarray(), feat.transform(new).toarray(), atol=1e-6)
