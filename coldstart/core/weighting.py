@@ -1,8 +1,8 @@
 """Attribute weighting: turn raw attribute matrices into what the linear map works best on.
 
-Counts and indicators (non-negative columns) get BM25-style saturated term weights times an
-inverse-document-frequency, signed or dense columns get scaled to unit RMS, and every row is
-L2-normalised so that items with many attributes do not dominate. All of it keeps sparse input
+Counts and indicators (non-negative columns) get sublinear term weights (``1 + log tf``) times
+an inverse-document-frequency (sublinear tf-idf), signed or dense columns get scaled to unit RMS,
+and every row is L2-normalised so that items with many attributes do not dominate. All of it keeps sparse input
 sparse and is fitted once on the training items.
 """
 
@@ -51,11 +51,7 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None) -> "AttributeWeighting":
         """Learn column weights from X of shape (n_items, n_features)."""
-        if self.scheme not in ("auto", "tfidf", "scale", "unit", "none"):
-            raise ValueError(f"scheme must be one of 'auto', 'tfidf', 'scale', 'unit', 'none'; "
-                             f"received {self.scheme!r}")
-        if self.norm not in ("l2", None):
-            raise ValueError(f"norm must be 'l2' or None; received {self.norm!r}")
+        self._check_params()
         X = check_item_features(X, "X")
         n, d = X.shape
         if sp.issparse(X):
@@ -70,6 +66,33 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             df = (X != 0).sum(axis=0).astype(np.float64)
             neg = (X < 0).any(axis=0)
             sq = (X.astype(np.float64) ** 2).sum(axis=0)
+        return self.fit_from_stats(n, df, sq, neg)
+
+    def fit_from_stats(self, n: int, df: np.ndarray, sq: np.ndarray, neg: np.ndarray) -> "AttributeWeighting":
+        """Learn the column weights from the sufficient statistics of the training rows.
+
+        The one weighting formula: :meth:`fit` computes the statistics of a local matrix,
+        ``coldstart.integrations.spark`` sums them over partitions.
+
+        Parameters
+        ----------
+        n : int
+            Number of rows.
+        df : ndarray of shape (n_features,)
+            Rows with a stored (non-zero) value per column.
+        sq : ndarray of shape (n_features,)
+            Sum of squared values per column.
+        neg : ndarray of bool, shape (n_features,)
+            Columns with a negative value.
+        """
+        self._check_params()
+        df = np.asarray(df, dtype=np.float64)
+        sq = np.asarray(sq)
+        neg = np.asarray(neg, dtype=bool)
+        d = df.shape[0]
+        if sq.shape != (d,) or neg.shape != (d,):
+            raise ValueError(f"df, sq and neg must have one entry per column; received shapes {df.shape}, "
+                             f"{sq.shape}, {neg.shape}")
         rms = np.sqrt(sq / max(n, 1))
         idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
         scale = np.where(rms > 0, 1.0 / np.where(rms > 0, rms, 1.0), 1.0)
@@ -91,6 +114,13 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
         self.sublinear_ = sub
         self.n_features_in_ = d
         return self
+
+    def _check_params(self) -> None:
+        if self.scheme not in ("auto", "tfidf", "scale", "unit", "none"):
+            raise ValueError(f"scheme must be one of 'auto', 'tfidf', 'scale', 'unit', 'none'; "
+                             f"received {self.scheme!r}")
+        if self.norm not in ("l2", None):
+            raise ValueError(f"norm must be 'l2' or None; received {self.norm!r}")
 
     def transform(self, X):
         """Weight X of shape (n, n_features_in_); returns the same kind (CSR or ndarray), float32."""

@@ -72,6 +72,9 @@ def spark():
                .config("spark.sql.shuffle.partitions", "2")
                .config("spark.default.parallelism", "2")
                .config("spark.driver.memory", "4g")
+               .config("spark.sql.adaptive.enabled", "false")  # tiny frames: no re-planning per stage
+               # short-lived test JVM on busy cores: the quick JIT tier and one GC thread
+               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
                .config("spark.driver.bindAddress", "127.0.0.1")
                .config("spark.driver.host", "127.0.0.1")
                .getOrCreate())
@@ -183,12 +186,31 @@ def test_map_without_weighting_with_sample_weights(spark):
     assert _rel(m.mapper_.intercept_, rl.intercept_) < RTOL
 
 
+def test_map_with_the_unit_scheme_matches_local(spark):
+    """scheme="unit" (what the local model uses after a featurizer): one factor for every column,
+    the local formula, then the same map."""
+    rng = np.random.default_rng(9)
+    n, d, k = 200, 30, 4
+    X = _counts(n, d, seed=10, density=0.2)
+    X.data *= rng.normal(size=X.nnz).astype(np.float32)  # signed values, as featurized blocks have
+    Y = rng.normal(size=(n, k)).astype(np.float32)
+    template = AttributeWeighting(scheme="unit", norm=None)
+    m = SparkAttributeMap(weighting=template).fit(factors_to_spark(spark, Y), csr_to_spark(spark, X))
+    wl = AttributeWeighting(scheme="unit", norm=None).fit(X)
+    rl = RidgeMap().fit(wl.transform(X), Y)
+    assert m.weighting_.get_params() == template.get_params()
+    np.testing.assert_allclose(m.weighting_.column_weight_, wl.column_weight_, rtol=1e-6)
+    assert np.unique(m.weighting_.column_weight_).size == 1 and not m.weighting_.sublinear_.any()
+    assert _rel(m.mapper_.coef_, rl.coef_) < RTOL
+    assert _rel(m.embed(X[:20]), rl.predict(wl.transform(X[:20]))) < RTOL
+
+
 def test_refined_map_matches_fit_map_on_interactions(spark):
     """The plug-in family on its own: ridge start + refinement on the ALS loss, against the local
     functions, with non-contiguous ids, weighted and duplicated interactions, users without
     interactions, warm items without interactions and several blocks per partition."""
     from coldstart.core.solvers import fit_map_on_interactions
-    from coldstart.core.model import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS
+    from coldstart.core.constants import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS
 
     rng = np.random.default_rng(11)
     n, d, k, n_users = 300, 60, 5, 90
@@ -364,7 +386,7 @@ def test_plug_in_mode_matches_local(spark, clustered, family):
     assert sm.map_.refined_ == (family == "plug-in")
     exported = sm.to_local(n_users=n_users, n_items=n_items)
 
-    a, b = exported._get_state(), local._get_state()
+    a, b = exported.get_state(), local.get_state()
     assert a["meta"].keys() == b["meta"].keys()
     for key in ("n_users", "n_items", "n_features_in", "content_constrained"):
         assert a["meta"][key] == b["meta"][key], key
@@ -422,7 +444,7 @@ def test_content_constrained_matches_local_half_steps(spark, clustered):
     assert sm.als_model_ is None and sm.map_.refined_
     assert sm.map_.n_train_items_ == warm.sum() and sm.map_.n_train_pairs_ == train.nnz
     ex = sm.to_local(n_users=n_users, n_items=n_items)
-    assert ex.content_constrained_ and ex._get_state()["meta"]["content_constrained"]
+    assert ex.content_constrained_ and ex.get_state()["meta"]["content_constrained"]
     assert (ex._reg(), ex._alpha()) == (local._reg(), local._alpha())
     for key in ("map_alpha", "zero_shot_scale", "prior_weight", "factors", "iterations"):
         assert ex.get_params()[key] == local.get_params()[key], key
@@ -474,6 +496,7 @@ def test_spark_als_method_and_bad_input(spark, clustered):
 
 
 # ---------------------------------------------------------------------- end to end
+@pytest.mark.slow
 def test_end_to_end_citeulike(spark, citeulike_split):
     from coldstart.evaluation.protocol import evaluate
 
