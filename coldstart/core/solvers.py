@@ -140,6 +140,9 @@ class RidgeCG:
         return pcg(self._op, self.B, self.R, self.minv, max_iter, axis=0, tol=tol, norm0=norm0)
 
     def intercept(self) -> np.ndarray:
+        """``mean_w(Y) - mu B`` (k,), or zeros without ``fit_intercept``."""
+        if not self.fit_intercept:
+            return np.zeros(self.B.shape[1], np.float32)
         ybar = self.w @ self.Y / self.sw
         return (ybar - self.mu @ self.B).astype(np.float32)
 

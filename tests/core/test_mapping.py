@@ -22,9 +22,7 @@ def _problem(seed=0, n=60, d=12, k=3, density=0.4):
     return X, np.asarray(Y)
 
 
-@pytest.mark.parametrize("fit_intercept", [True, pytest.param(False, marks=pytest.mark.xfail(
-    strict=True, reason="bug: RidgeMap(fit_intercept=False) keeps intercept_ = mean(Y) (RidgeCG.intercept "
-    "ignores fit_intercept), so predict adds it; coef_ itself matches Ridge"))])
+@pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_matches_sklearn_ridge(fit_intercept, weighted):
     X, Y = _problem()
