@@ -61,6 +61,10 @@ _DOC = {
     "relevant": "relevant : sparse matrix of shape (n_users, n_items)\n        Non-zeros mark relevant items.",
     "k": "k : int\n        Cut-off.",
 }
+_DOC["new_items"] = ("new_items : array-like of int\n        The items that count as new (e.g. "
+                    "``split.cold_test_items`` in the hybrid setting).")
+_DOC["per_list"] = ("Parameters\n    ----------\n    {recommended}\n    {new_items}\n    {k}\n\n    Returns\n"
+                    "    -------\n    ndarray of shape (n_users,)").format(**_DOC)
 _DOC["per_user"] = ("Parameters\n    ----------\n    {recommended}\n    {relevant}\n    {k}\n\n    Returns\n"
                     "    -------\n    ndarray of shape (n_users,)").format(**_DOC)
 
@@ -311,39 +315,34 @@ def _metric_from_hits(name: str, hits: np.ndarray, n_rel: np.ndarray, k: int) ->
     raise ValueError(f"unknown metric {name!r}; expected one of {RANKING_METRICS}")
 
 
-def _per_user(name: str, recommended, relevant, k) -> np.ndarray:
-    k = check_int(k, "k")
-    rel = _check_relevant(relevant)
-    rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
-    return _metric_from_hits(name, _hits(rec, rel), _n_relevant(rel), k)
+def _per_user_metric(name: str, doc: str):
+    """The public per-user function of metric ``name``: ``f(recommended, relevant, k)`` -> (n_users,)."""
+    def metric(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
+        k = check_int(k, "k")
+        rel = _check_relevant(relevant)
+        rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
+        return _metric_from_hits(name, _hits(rec, rel), _n_relevant(rel), k)
+
+    metric.__name__ = metric.__qualname__ = f"{name}_at_k"
+    metric.__doc__ = doc
+    return _doc(metric)
 
 
-@_doc
-def recall_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
-    """Recall@k per user: hits in the top ``k`` / number of relevant items.
+recall_at_k = _per_user_metric("recall", """Recall@k per user: hits in the top ``k`` / number of relevant items.
 
     The denominator is ``|R|``, not ``min(k, |R|)``, as in the protocol, so a user with more
     than ``k`` relevant items cannot reach 1.
 
     {per_user}
         ``NaN`` for users without relevant items.
-    """
-    return _per_user("recall", recommended, relevant, k)
-
-
-@_doc
-def precision_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
-    """Precision@k per user: hits in the top ``k`` / ``k`` (padding counts as a miss).
+    """)
+precision_at_k = _per_user_metric("precision", """Precision@k per user: hits in the top ``k`` / ``k``
+    (padding counts as a miss).
 
     {per_user}
         0 for users without relevant items.
-    """
-    return _per_user("precision", recommended, relevant, k)
-
-
-@_doc
-def ndcg_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
-    """NDCG@k per user with binary relevance.
+    """)
+ndcg_at_k = _per_user_metric("ndcg", """NDCG@k per user with binary relevance.
 
     ``DCG = sum_j h_j / log2(j + 1)`` over ranks ``j = 1..k``; the ideal DCG places
     ``min(k, |R|)`` hits at the top, so a user with 2 relevant items who gets both at ranks
@@ -351,13 +350,8 @@ def ndcg_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndar
 
     {per_user}
         ``NaN`` for users without relevant items.
-    """
-    return _per_user("ndcg", recommended, relevant, k)
-
-
-@_doc
-def map_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
-    """Average precision at k per user (MAP@k is the mean over users).
+    """)
+map_at_k = _per_user_metric("map", """Average precision at k per user (MAP@k is the mean over users).
 
     ``AP@k = sum_{{j<=k}} P@j * h_j / min(k, |R|)``: the precision at each hit's rank,
     summed, normalised by the most hits a list of length ``k`` can hold. A perfect list
@@ -365,17 +359,11 @@ def map_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarr
 
     {per_user}
         ``NaN`` for users without relevant items.
-    """
-    return _per_user("map", recommended, relevant, k)
-
-
-@_doc
-def hit_rate_at_k(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
-    """Hit rate@k per user: 1.0 if any of the top ``k`` is relevant, else 0.0.
+    """)
+hit_rate_at_k = _per_user_metric("hit_rate", """Hit rate@k per user: 1.0 if any of the top ``k`` is relevant, else 0.0.
 
     {per_user}
-    """
-    return _per_user("hit_rate", recommended, relevant, k)
+    """)
 
 
 @_doc
@@ -445,9 +433,10 @@ def catalog_coverage(recommended: np.ndarray, k: int,
     return distinct.size / n_cand
 
 
-def _new_mask(rec: np.ndarray, new_items) -> np.ndarray:
-    new = np.asarray(new_items, dtype=np.int64).ravel()
-    return (rec >= 0) & np.isin(rec, new)
+def _new_in_lists(recommended, new_items, k) -> tuple[np.ndarray, np.ndarray]:
+    """(checked lists of shape (n_users, k), mask of their new items)."""
+    rec = _check_recommended(recommended, check_int(k, "k"))
+    return rec, (rec >= 0) & np.isin(rec, np.asarray(new_items, dtype=np.int64).ravel())
 
 
 @_doc
@@ -455,21 +444,10 @@ def new_item_share(recommended: np.ndarray, new_items: Sequence[int] | np.ndarra
                    k: int) -> np.ndarray:
     """Share of new (cold) items in each user's top-``k`` list.
 
-    Parameters
-    ----------
-    {recommended}
-    new_items : array-like of int
-        The items that count as new (e.g. ``split.cold_test_items`` in the hybrid setting).
-    {k}
-
-    Returns
-    -------
-    ndarray of shape (n_users,)
+    {per_list}
         ``#new items in the list / #non-padding items in the list``; NaN for empty lists.
     """
-    k = check_int(k, "k")
-    rec = _check_recommended(recommended, k)
-    is_new = _new_mask(rec, new_items)
+    rec, is_new = _new_in_lists(recommended, new_items, k)
     n_listed = (rec >= 0).sum(axis=1).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(n_listed > 0, is_new.sum(axis=1) / np.where(n_listed > 0, n_listed, 1), np.nan)
@@ -480,21 +458,10 @@ def new_item_mean_rank(recommended: np.ndarray, new_items: Sequence[int] | np.nd
                        k: int) -> np.ndarray:
     """Mean 1-based rank of the new (cold) items within each user's top-``k`` list.
 
-    Parameters
-    ----------
-    {recommended}
-    new_items : array-like of int
-        The items that count as new.
-    {k}
-
-    Returns
-    -------
-    ndarray of shape (n_users,)
+    {per_list}
         NaN for users whose list holds no new item (average with ``np.nanmean``).
     """
-    k = check_int(k, "k")
-    rec = _check_recommended(recommended, k)
-    is_new = _new_mask(rec, new_items)
+    rec, is_new = _new_in_lists(recommended, new_items, k)
     n_new = is_new.sum(axis=1)
-    rank_sum = is_new @ np.arange(1, k + 1, dtype=np.float64)
+    rank_sum = is_new @ np.arange(1, rec.shape[1] + 1, dtype=np.float64)
     return np.where(n_new > 0, rank_sum / np.maximum(n_new, 1), np.nan)

@@ -310,8 +310,9 @@ def evaluate(model: Any, split: ColdStartSplit,
     _check_model(model)
     model, split = _to_index_space(model, split)
     if not isinstance(split, ColdStartSplit):
-        raise TypeError(f"split must be a coldstart.evaluation.splits.ColdStartSplit (or a coldstart.frame.recommender.FrameSplit "
-                        f"with a FrameRecommender); received {type(split).__name__}")
+        raise TypeError(f"split must be a coldstart.evaluation.splits.ColdStartSplit (or a "
+                        f"coldstart.frame.recommender.FrameSplit with a FrameRecommender); received "
+                        f"{type(split).__name__}")
     names = _selection(settings, SETTINGS, "settings")
     K = check_int(K, "K")
     metric_names = _selection(metrics, METRICS, "metrics")

@@ -184,8 +184,17 @@ class BaselineRecommender(BaseEstimator):
         return cand, position, filter_pos
 
     def _rank(self, users, rows, cand, N, liked, filter_pos):
-        """Dense-block ranking with :func:`coldstart.evaluation.metrics.top_k`."""
-        n = users.size
+        """Dense-block ranking of users (:meth:`_score_block`)."""
+        return self._dense_top(users.size, N, cand, filter_pos, liked, lambda a, b: self._score_block(
+            users[a:b], None if rows is None else rows[a:b], cand))
+
+    def _dense_top(self, n, N, cand, filter_pos, liked, block_of):
+        """Top-``N`` of ``n`` queries by dense blocks and :func:`coldstart.evaluation.metrics.top_k`.
+
+        ``block_of(start, stop)`` gives the scores of queries ``start:stop`` against the
+        candidates, shape (stop - start, n_cand); ``liked`` (CSR of shape (n, n_cand)) and
+        ``filter_pos`` entries score ``-inf``. Returns ``(ids, scores)`` of shape (n, N) in item space.
+        """
         ids = np.full((n, N), -1, dtype=np.int64)
         scores = np.full((n, N), -np.inf, dtype=np.float32)
         n_cand = self.n_items_ if cand is None else cand.size
@@ -193,9 +202,7 @@ class BaselineRecommender(BaseEstimator):
             return ids, scores
         for start in range(0, n, BLOCK_ROWS):
             stop = min(start + BLOCK_ROWS, n)
-            block = self._score_block(users[start:stop],
-                                      None if rows is None else rows[start:stop], cand)
-            block = np.array(block, dtype=np.float32, copy=True)
+            block = np.array(block_of(start, stop), dtype=np.float32, copy=True)
             if liked is not None:
                 lk = liked[start:stop].tocoo()
                 block[lk.row, lk.col] = -np.inf
@@ -241,21 +248,9 @@ class BaselineRecommender(BaseEstimator):
         qitems, scalar = check_ids(itemid, self.n_items_, "itemid", kind="item")
         N = check_n(N)
         cand, _, filter_pos = self._candidates(items, filter_items, call="similar_items")
-        n_cand = self.n_items_ if cand is None else cand.size
         N = width(N, cand)
-        ids = np.full((qitems.size, N), -1, dtype=np.int64)
-        scores = np.full((qitems.size, N), -np.inf, dtype=np.float32)
-        if N == 0:
-            return finish(ids, scores, 0, scalar=scalar)
-        for start in range(0, qitems.size, BLOCK_ROWS):
-            stop = min(start + BLOCK_ROWS, qitems.size)
-            block = np.array(self._similarity_block(qitems[start:stop], cand), dtype=np.float32)
-            if filter_pos is not None:
-                block[:, filter_pos] = -np.inf
-            pos, val = top_k(block, min(N, n_cand))
-            item = pos if cand is None else np.where(pos >= 0, cand[np.maximum(pos, 0)], -1)
-            ids[start:stop, :pos.shape[1]] = item
-            scores[start:stop, :pos.shape[1]] = val
+        ids, scores = self._dense_top(qitems.size, N, cand, filter_pos, None,
+                                      lambda a, b: self._similarity_block(qitems[a:b], cand))
         return finish(ids, scores, N, cand=cand, banned=filter_pos, scalar=scalar)
 
     def _similarity_block(self, qitems, cand) -> np.ndarray:  # pragma: no cover

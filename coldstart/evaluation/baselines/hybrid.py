@@ -27,10 +27,9 @@ class ALSRidgeRecommender(FactorBaseline):
     predicted factors on the scale of the learned ones: this is the naive design the
     protocol compares against.
 
-    The defaults (``alpha=20``, ``regularization=0.1``, sublinear tf-idf of the words)
-    reproduce the reference row's cold and warm figures on ``citeulike-t``; implicit's own
-    defaults (``alpha=1``, ``regularization=0.01``) give a much weaker ALS there (warm
-    Recall@20 0.14 instead of 0.23).
+    The defaults (``alpha=20``, ``regularization=0.1``, sublinear tf-idf) are the protocol's
+    reference row (``EVALUATION.md``); implicit's own defaults give a much weaker ALS on these
+    catalogs (``benchmarks/ABLATION.md``).
 
     Parameters
     ----------
@@ -125,14 +124,13 @@ class LightFMRecommender(FactorBaseline):
     max_sampled : int, default 10
     identity_features : bool, default False
         Prepend one identity feature per item, as LightFM's ``Dataset`` does by default.
-        Off by default: the reference figures are reproduced by the tf-idf features alone
-        (with identity features cold Recall@20 drops from 0.27 to 0.23 on ``citeulike-t``).
+        Off by default: the reference row uses the tf-idf features alone.
     sublinear_tf, smooth_idf : bool, default False, True
-        scikit-learn's default tf-idf, which matches the reference row better than sublinear tf.
+        scikit-learn's default tf-idf (the reference row's).
     random_state : int or None, default 0
         With it, two fits give identical embeddings: training always runs on one thread,
         because LightFM trains lock-free in parallel and with two threads two fits with the
-        same seed differ (the benchmark row moved by about 0.01 Recall@20 between runs).
+        same seed differ.
     num_threads : int, default 0
         Threads of ``recommend``'s top-k (0: every core); not of training (see above).
 

@@ -110,8 +110,7 @@ class ContentProfileRecommender(BaselineRecommender):
     Scores are computed sparse (profile x item vectors) one user block at a time; nothing of
     size n_items x n_features is densified.
 
-    The defaults reproduce the protocol's reference row on ``citeulike-t`` (word counts of
-    ``mult.dat`` only, sublinear tf: cold Recall@20 0.3837).
+    The defaults (sublinear tf) are the protocol's reference row (``EVALUATION.md``).
 
     Parameters
     ----------

@@ -130,8 +130,8 @@ def load_citeulike(path: str | os.PathLike, tags: bool = False) -> Dataset:
 
     Tags are off by default: CiteULike tags are assigned by the users who bookmark an article,
     the same users whose libraries are predicted, so a "new" article's tags already encode who
-    saved it (a tags-only content profile reaches cold Recall@20 0.55 against 0.38 for words).
-    The protocol's reference figures use the words only; use tags knowingly.
+    saved it (a leak: ``benchmarks/ABLATION.md``). The protocol's reference figures use the
+    words only; use tags knowingly.
     """
     path = Path(path)
     if not path.is_dir():
