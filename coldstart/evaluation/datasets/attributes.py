@@ -148,7 +148,7 @@ def reference_features(items: pd.DataFrame | None, kinds: Mapping[str, str] | No
                 bad = np.isnan(x) & (v != "").to_numpy()
                 if bad.any():
                     j = int(np.flatnonzero(bad)[0])
-                    raise ValueError(f"column {col!r} is numeric but item {item_ids[j]!r} has "
+                    raise ValueError(f"column {col!r} is numeric but item {np.asarray(item_ids[j]).tolist()!r} has "
                                      f"{v.iloc[j]!r}; expected a number or an empty cell")
             rows = np.flatnonzero(np.isfinite(x))
             lo = np.floor(x[rows] / 10.0) * 10.0

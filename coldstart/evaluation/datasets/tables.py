@@ -82,7 +82,7 @@ def index_ids(values: pd.Series, what: str, where: Where) -> tuple[np.ndarray, n
     keys = np.asarray([str(u) for u in uniques], dtype=str)
     order = np.argsort(keys, kind="stable")
     if keys.size > 1 and (keys[order][1:] == keys[order][:-1]).any():
-        k = keys[order][1:][keys[order][1:] == keys[order][:-1]][0]
+        k = str(keys[order][1:][keys[order][1:] == keys[order][:-1]][0])
         raise ValueError(f"{where.name}: two different {what} ids have the same string form {k!r} "
                          "(e.g. 1 and '1'); expected ids that are distinct as strings")
     rank = np.empty(order.size, dtype=np.int64)

@@ -14,7 +14,7 @@ from coldstart.evaluation.datasets import (from_frames, infer_kinds, is_citeulik
                                 load_folder, read_split_ids, reference_features, write_split_ids)
 from coldstart.evaluation.splits import protocol_split
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data"
 ML = DATA / "ml-latest-small"
 needs_ml = pytest.mark.skipif(not ML.is_dir(), reason=f"{ML} not found (the shared collection, ../shared/data)")
 
