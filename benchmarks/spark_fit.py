@@ -49,7 +49,7 @@ from coldstart.evaluation.datasets import load_citeulike  # noqa: E402
 from coldstart.evaluation.protocol import evaluate  # noqa: E402
 from coldstart.core.factorization import fit_collaborative, make_als  # noqa: E402
 from coldstart.core.solvers import fit_map_on_interactions  # noqa: E402
-from coldstart.core.model import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS  # noqa: E402
+from coldstart.core.constants import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "spark_fit.json"
 
@@ -84,19 +84,20 @@ def main(argv=None) -> dict:
                  "detail": f"ColdStartRecommender(random_state=0), {local.item_factors_.shape[1]} factors"})
 
     t = time.perf_counter()
-    als = make_als(factors=local.factors, regularization=local.regularization, alpha=local._cf_alpha,
+    cf_alpha = local.get_state()["collaborative_meta"]["alpha"]  # the alpha "auto" chose
+    als = make_als(factors=local.factors, regularization=local.regularization, alpha=cf_alpha,
                    iterations=local.iterations, random_state=0, num_threads=0)
     with threadpool_limits(1, "blas"):  # as the local model fits implicit's ALS
         col, _, _ = fit_collaborative(als, split.train)
     plug = ColdStartRecommender(collaborative=col, random_state=0).fit(split.train, X)
     rows.append({"path": "local plug-in", "fit_s": time.perf_counter() - t, "recall@20": _recall(plug, split),
-                 "detail": f"implicit ALS (alpha {local._cf_alpha:.1f}) + ColdStartRecommender(collaborative=...)"})
+                 "detail": f"implicit ALS (alpha {cf_alpha:.1f}) + ColdStartRecommender(collaborative=...)"})
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     from coldstart.integrations.spark import (SparkAttributeMap, SparkColdStartRecommender, csr_to_spark,
-                                 interactions_to_spark, spark_to_factors)
+                                              interactions_to_spark, spark_to_factors)
 
     t = time.perf_counter()
     spark = (SparkSession.builder.master(args.master).appName("coldstart-spark-bench")
