@@ -53,6 +53,18 @@ def citeulike_split():
     return ds, ds.load_split()
 
 
+@pytest.fixture(scope="session")
+def citeulike_default(citeulike_split):
+    """``(model, ds, split)``: the default ``ColdStartRecommender(random_state=0)`` fitted once
+    on citeulike-t's ``split.train`` (7,947 users x 25,975 items, the cold test items as empty
+    columns) with ``ds.item_features``; every integration test shares this one fit. Read it
+    only: a test that changes the model works on ``copy.deepcopy(model)``."""
+    from coldstart import ColdStartRecommender
+
+    ds, split = citeulike_split
+    return ColdStartRecommender(random_state=0).fit(split.train, ds.item_features), ds, split
+
+
 #: scikit-learn checks that fail for every coldstart estimator, and why (differences of wording
 #: or of declared tags, not of behaviour).
 SKLEARN_COMMON_XFAIL = {

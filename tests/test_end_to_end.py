@@ -1,4 +1,5 @@
-"""End to end on the shared citeulike-t split (EVALUATION.md protocol)."""
+"""End to end on the shared citeulike-t split (EVALUATION.md protocol), on the one default fit
+of tests/conftest.py (``citeulike_default``)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,21 @@ import pytest
 import scipy.sparse as sp
 
 from coldstart import ColdStartRecommender
-from coldstart.evaluation.protocol import evaluate
 from coldstart.evaluation.metrics import recall_at_k
+from coldstart.evaluation.protocol import evaluate
+
+pytestmark = pytest.mark.slow  # the default fit on the full catalog
 
 
-@pytest.fixture(scope="module")
-def fitted_default(citeulike_split):
-    ds, split = citeulike_split
-    return ColdStartRecommender(random_state=0).fit(split.train, ds.item_features)
-
-
-def test_default_model_cold_recall_when_cold_items_are_empty_columns(fitted_default, citeulike_split):
-    ds, split = citeulike_split
-    res = evaluate(fitted_default, split, settings=("cold",), K=20, metrics=("recall",))
+def test_default_model_cold_recall_when_cold_items_are_empty_columns(citeulike_default):
+    model, ds, split = citeulike_default
+    res = evaluate(model, split, settings=("cold",), K=20, metrics=("recall",))
     assert res.loc["cold", "users"] > 3000
     assert res.loc["cold", "recall@20"] >= 0.35
 
 
-def test_same_numbers_when_cold_items_arrive_through_add_items(fitted_default, citeulike_split):
-    ds, split = citeulike_split
+def test_same_numbers_when_cold_items_arrive_through_add_items(citeulike_default):
+    fitted, ds, split = citeulike_default
     warm = split.warm_items
     cold = split.cold_test_items
     model = ColdStartRecommender(random_state=0).fit(split.train[:, warm], ds.item_features[warm])
@@ -37,7 +34,7 @@ def test_same_numbers_when_cold_items_arrive_through_add_items(fitted_default, c
     empty = sp.csr_matrix((len(users), model.n_items_), dtype=np.float32)
     ids, _ = model.recommend(users, empty, N=20, items=idx, filter_already_liked_items=False)
     recall_added = np.nanmean(recall_at_k(ids - len(warm), truth[users], 20))
-    recall_columns = evaluate(fitted_default, split, settings=("cold",), K=20,
+    recall_columns = evaluate(fitted, split, settings=("cold",), K=20,
                               metrics=("recall",)).loc["cold", "recall@20"]
     assert recall_added >= 0.35
     assert abs(recall_added - recall_columns) < 0.02

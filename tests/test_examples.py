@@ -1,7 +1,7 @@
 """The scripts in examples/ run as written from the repository root and say what they should.
 
-``test_citeulike_example`` fits the default model on the bundled citeulike-t data (30 s to 2
-minutes on 2 cores); deselect it with ``-k "not citeulike"``.
+Each runs a whole example in a new process (``test_citeulike_example`` fits the default model on
+the bundled citeulike-t data): all are marked ``slow``; ``pytest -m "not slow"`` leaves them out.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ML_SMALL = ROOT.parent / "shared" / "data" / "ml-latest-small"
+
+pytestmark = pytest.mark.slow
 
 
 def run_example(name: str, *args: str, timeout: int = 600) -> str:

@@ -21,7 +21,8 @@ def test_readme_has_python_blocks_and_two_line_quickstart():
     assert len(lines) == 2 and "coldstart demo" in lines[0] and "pytest" in lines[1]
 
 
-@pytest.mark.parametrize("i", range(len(BLOCKS)))
+@pytest.mark.parametrize("i", [pytest.param(i, marks=pytest.mark.slow) if "citeulike" in block else i
+                               for i, block in enumerate(BLOCKS)])  # slow: fits on the full catalog
 def test_readme_python_block_runs(i, tmp_path):
     script = tmp_path / f"block{i}.py"
     script.write_text(BLOCKS[i])

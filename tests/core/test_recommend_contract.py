@@ -80,7 +80,8 @@ FACTORIES = {
 FIT = [n for n in FACTORIES if (n != "lightfm" or HAS_LIGHTFM) and (n != "spark-export" or SPARK_MISSING is None)]
 NAMES = [n for n in FACTORIES if n in FIT or n == "spark-export"]
 NAMES = [pytest.param(n, marks=pytest.mark.skip(reason=f"the Spark export: {SPARK_MISSING}"))
-         if n not in FIT else n for n in NAMES]
+         if n not in FIT else pytest.param(n, marks=pytest.mark.slow) if n == "spark-export" else n
+         for n in NAMES]  # the Spark export starts a Spark session: slow
 
 
 @pytest.fixture(scope="module")
@@ -96,16 +97,25 @@ def data():
     return split, sp.csr_matrix(F, dtype=np.float32)
 
 
+class _Fitted(dict):
+    """Each recommender fitted on first use, once per module (a deselected one is never fitted)."""
+
+    def __init__(self, data):
+        super().__init__()
+        self.data = data
+
+    def __missing__(self, name):
+        split, F = self.data
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # implicit's OpenBLAS advice
+            self[name] = (_spark_export(split.train, F) if name == "spark-export"
+                          else FACTORIES[name]().fit(split.train, F))
+        return self[name]
+
+
 @pytest.fixture(scope="module")
 def fitted(data):
-    split, F = data
-    out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # implicit's OpenBLAS advice
-        for name in FIT:
-            out[name] = (_spark_export(split.train, F) if name == "spark-export"
-                         else FACTORIES[name]().fit(split.train, F))
-    return out
+    return _Fitted(data)
 
 
 @pytest.mark.parametrize("name", NAMES)
