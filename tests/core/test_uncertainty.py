@@ -114,7 +114,7 @@ def test_saved_and_loaded_with_checks(world, tmp_path):
     assert c.item_variance_[zs].min() > c.item_variance_[~zs].max()
     np.testing.assert_array_equal(c._share.view, zs.astype(np.float32))
     # hostile files: refused with the loader's one error
-    from tests.core.test_hostile import _rewrite
+    from tests.core.test_persistence import _rewrite
 
     for edit_meta, edit_arrays in ((lambda mt: mt["state"].update(noise_variance=-1.0), None),
                                    (lambda mt: mt["state"].update(noise_variance="big"), None),
