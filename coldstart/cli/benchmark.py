@@ -6,7 +6,8 @@ import argparse
 import time
 
 from coldstart.cli.data import add_data_args, load_data
-from coldstart.cli.tables import markdown_table, pivot_rows, write_csv, write_json
+from coldstart.cli.tables import markdown_table, pivot_rows, write_outputs
+from coldstart.integrations.plotting import plot_metric_curves
 
 SETTINGS = ("cold", "warm", "hybrid")
 
@@ -115,15 +116,5 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                                     seed=args.seed, curves_K=curves_K, data=data)
     print()
     print(markdown_table(pivot_rows(rows)))
-    if args.json_out:
-        write_json(rows, args.json_out)
-        print(f"wrote {args.json_out}")
-    if args.csv_out:
-        write_csv(rows, args.csv_out)
-        print(f"wrote {args.csv_out}")
-    if args.plot:
-        from coldstart.integrations.plotting import plot_metric_curves
-
-        plot_metric_curves(curves, args.plot)
-        print(f"wrote {args.plot}")
+    write_outputs(args, rows, rows=rows, plot=lambda path: plot_metric_curves(curves, path))
     return 0

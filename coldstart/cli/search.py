@@ -7,7 +7,8 @@ import json
 import time
 
 from coldstart.cli.data import DataError, add_data_args, load_data
-from coldstart.cli.tables import markdown_table, write_csv, write_json
+from coldstart.cli.tables import markdown_table, write_outputs
+from coldstart.integrations.plotting import plot_cv_results
 
 #: Parameters that scale every zero-shot vector by one factor: they cannot change a ranking of
 #: cold items among themselves, so a search over them must score a setting where cold items
@@ -87,12 +88,7 @@ def cmd_search(args: argparse.Namespace) -> int:
               f"(mean over {args.cv} folds); {time.perf_counter() - t:.0f}s")
     out = {"best_params": search.best_params_ if len(tied) == 1 else None, "tied_best_params": tied,
            "best_score": search.best_score_, "scoring": args.scoring, "cv_results": df.to_dict("records")}
-    if args.json_out:
-        write_json(out, args.json_out)
-    if args.csv_out:
-        write_csv(df.to_dict("records"), args.csv_out)
-    if args.plot:
-        from coldstart.integrations.plotting import plot_cv_results
-
-        plot_cv_results(search.cv_results_, args.plot, param=next(iter(grid)), score=args.scoring)
+    write_outputs(args, out, rows=df.to_dict("records"),
+                  plot=lambda path: plot_cv_results(search.cv_results_, path, param=next(iter(grid)),
+                                                    score=args.scoring))
     return 0

@@ -6,7 +6,8 @@ import argparse
 import time
 
 from coldstart.cli.data import add_data_args, load_data
-from coldstart.cli.tables import text_table, write_json
+from coldstart.cli.tables import text_table, write_outputs
+from coldstart.integrations.plotting import plot_simulation
 
 
 def register(sub) -> None:
@@ -72,13 +73,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                      "steps to 1st click": sum(ttfi) / len(ttfi) if ttfi else None,
                      "never clicked": sum(out["never_interacted_share"]) / len(out["step"])})
     print(text_table(rows))
-    if args.json_out:
-        write_json(result, args.json_out)
-        print(f"wrote {args.json_out}")
-    if args.plot:
-        from coldstart.integrations.plotting import plot_simulation
-
-        plot_simulation(result, args.plot)
-        print(f"wrote {args.plot}")
+    write_outputs(args, result, plot=lambda path: plot_simulation(result, path))
     print(f"done in {time.perf_counter() - t:.1f}s")
     return 0

@@ -10,11 +10,12 @@ import csv
 import json
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["format_value", "text_table", "markdown_table", "pivot_rows", "write_json", "write_csv"]
+__all__ = ["format_value", "text_table", "markdown_table", "pivot_rows", "write_json", "write_csv",
+           "write_outputs"]
 
 
 def format_value(v: Any) -> str:
@@ -97,3 +98,16 @@ def write_csv(rows: Sequence[dict], path: str | Path) -> None:
         w.writeheader()
         for r in rows:
             w.writerow({k: _plain(v) if isinstance(v, np.generic) else v for k, v in r.items()})
+
+
+def write_outputs(args, obj: Any, rows: Sequence[dict] | None = None,
+                  plot: Callable[[str], None] | None = None) -> None:
+    """Write what a command was asked for, each followed by ``wrote PATH``: ``obj`` as JSON to
+    ``args.json_out``, ``rows`` as CSV to ``args.csv_out`` and ``plot(path)`` to ``args.plot``;
+    an option that is None or that the command does not have is skipped."""
+    for path, write in ((getattr(args, "json_out", None), lambda p: write_json(obj, p)),
+                        (getattr(args, "csv_out", None), lambda p: write_csv(rows, p)),
+                        (getattr(args, "plot", None), plot)):
+        if path:
+            write(path)
+            print(f"wrote {path}")

@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # end-to-end CLI on citeulike-t
 def test_benchmark_cli_writes_the_documented_rows(tmp_path):
     out = tmp_path / "bench.json"
     csv = tmp_path / "bench.csv"

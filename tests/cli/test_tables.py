@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 
-from coldstart.cli.tables import format_value, markdown_table, pivot_rows, text_table, write_csv, write_json
+from coldstart.cli.tables import (format_value, markdown_table, pivot_rows, text_table, write_csv, write_json,
+                                  write_outputs)
 
 
 def test_pivot_gives_one_row_per_model_with_blanks_for_missing_settings():
@@ -39,3 +40,16 @@ def test_json_and_csv_take_numpy_values(tmp_path):
                                                                       {"model": "b", "extra": 1}], "ids": [0, 1]}
     write_csv(rows, tmp_path / "r.csv")
     assert (tmp_path / "r.csv").read_text().splitlines() == ["model,recall,users,extra", "a,0.5,3,", "b,,,1"]
+
+
+def test_outputs_are_written_only_when_asked(tmp_path, capsys):
+    from argparse import Namespace
+
+    plotted = []
+    args = Namespace(json_out=str(tmp_path / "r.json"), csv_out=None, plot=str(tmp_path / "p.png"))
+    write_outputs(args, {"a": 1}, rows=[{"a": 1}], plot=plotted.append)
+    assert json.loads((tmp_path / "r.json").read_text()) == {"a": 1}
+    assert plotted == [str(tmp_path / "p.png")] and not (tmp_path / "r.csv").exists()
+    assert capsys.readouterr().out.splitlines() == [f"wrote {args.json_out}", f"wrote {args.plot}"]
+    write_outputs(Namespace(json_out=None), {"a": 1})  # a command without --csv / --plot
+    assert capsys.readouterr().out == ""
