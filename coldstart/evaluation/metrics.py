@@ -155,7 +155,7 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if np.any(keep.sum(axis=1) > kk):
             # ties straddle the cut: among them keep the lowest column indices
             keep = greater | (tie & (np.cumsum(tie, axis=1) <= kk - n_greater))
-        rows, cols = np.nonzero(keep)  # row-major: columns ascending within each row
+        _, cols = np.nonzero(keep)  # row-major: columns ascending within each row
         cols = cols.reshape(n_rows, kk)
     else:
         cols = np.broadcast_to(np.arange(n_cols), (n_rows, n_cols))

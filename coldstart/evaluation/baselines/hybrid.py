@@ -17,6 +17,7 @@ from coldstart.core.runtime import blas_controller
 from coldstart.evaluation.baselines.base import FactorBaseline, store_params, tfidf
 from coldstart.evaluation.metrics import check_int
 
+
 class ALSRidgeRecommender(FactorBaseline):
     """implicit ALS factors, with a ridge map from tf-idf attributes for items without them.
 
@@ -40,7 +41,7 @@ class ALSRidgeRecommender(FactorBaseline):
     iterations : int, default 15
     ridge_alpha : float, default 1.0
     sublinear_tf, smooth_idf : bool, default True, True
-        tf-idf options (see :class:`ContentProfileRecommender`).
+        tf-idf options (see :class:`~coldstart.evaluation.baselines.simple.ContentProfileRecommender`).
     random_state : int or None, default 0
     num_threads : int, default 0
         0 uses all cores (ALS and top-k).
