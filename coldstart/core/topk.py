@@ -1,4 +1,6 @@
-"""Exact top-K over a factor matrix for many queries on all cores.
+"""Top-K, in one place: over a factor matrix for many queries (``topk_batched``, implicit's
+compiled kernel on all cores) and over dense score blocks (``top_k``, the numpy fallback with
+ties to the lower index, which the baselines, the simulation and the integrations use).
 
 implicit's ``topk`` scores a batch with one BLAS product per block and then selects in
 parallel; on a large catalog the product is the bottleneck and OpenBLAS leaves a core idle
@@ -15,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coldstart.core.runtime import blas_controller, n_workers
+from coldstart.core.validation import check_int
 
 _MIN_QUERIES_PER_THREAD = 64
 
@@ -47,3 +50,81 @@ def topk_batched(factors: np.ndarray, queries: np.ndarray, k: int, item_norms: n
         with ThreadPoolExecutor(threads) as pool:
             parts = list(pool.map(part, slices))
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the ``k`` highest scores of each row, deterministic under ties.
+
+    The result equals the first ``k`` entries of a stable sort on the score, higher first:
+    equal scores are ordered by lower column index first. Entries scored ``-inf`` or NaN are
+    never returned (use ``-inf`` to filter items out); rows with fewer than ``k`` such
+    entries, or ``k > n_columns``, are padded with index ``-1`` and score ``-inf``.
+
+    Works in O(n_rows * n_columns) with ``numpy.partition``; no full sort of the rows.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_rows, n_columns) or (n_columns,)
+        Dense score block, e.g. one batch of users against the candidate items.
+    k : int
+        Number of entries to return per row (``k >= 1``).
+
+    Returns
+    -------
+    ids : ndarray of shape (n_rows, k) or (k,), int64
+        Column indices, best first, ``-1`` for padding.
+    values : ndarray of shape (n_rows, k) or (k,)
+        Their scores (float dtype of ``scores``, at least float32), ``-inf`` for padding.
+
+    Examples
+    --------
+    >>> top_k(np.array([[0.5, 1.0, 1.0, -np.inf]]), 3)[0]
+    array([[1, 2, 0]])
+    """
+    k = check_int(k, "k")
+    arr = np.asarray(scores)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"scores must be a numeric array; received dtype {arr.dtype}")
+    one_d = arr.ndim == 1
+    if one_d:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise ValueError(
+            f"scores must be 2-D of shape (n_rows, n_columns) or 1-D; received shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float64)
+    elif arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    n_rows, n_cols = arr.shape
+    out_ids = np.full((n_rows, k), -1, dtype=np.int64)
+    out_val = np.full((n_rows, k), -np.inf, dtype=arr.dtype)
+    if n_rows == 0 or n_cols == 0:
+        return (out_ids[0], out_val[0]) if one_d else (out_ids, out_val)
+
+    work = arr
+    if np.isnan(arr).any():
+        work = np.where(np.isnan(arr), -np.inf, arr)
+    kk = min(k, n_cols)
+    if kk < n_cols:
+        # value of the kk-th largest entry per row
+        kth = -np.partition(-work, kk - 1, axis=1)[:, kk - 1 : kk]
+        greater = work > kth
+        n_greater = greater.sum(axis=1, keepdims=True)
+        tie = work == kth
+        keep = greater | tie
+        if np.any(keep.sum(axis=1) > kk):
+            # ties straddle the cut: among them keep the lowest column indices
+            keep = greater | (tie & (np.cumsum(tie, axis=1) <= kk - n_greater))
+        _, cols = np.nonzero(keep)  # row-major: columns ascending within each row
+        cols = cols.reshape(n_rows, kk)
+    else:
+        cols = np.broadcast_to(np.arange(n_cols), (n_rows, n_cols))
+    vals = np.take_along_axis(work, cols, axis=1)
+    order = np.argsort(-vals, axis=1, kind="stable")
+    cols = np.take_along_axis(cols, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    valid = np.isfinite(vals) | (vals == np.inf)
+    out_ids[:, :kk] = np.where(valid, cols, -1)
+    out_val[:, :kk] = np.where(valid, vals, -np.inf)
+    return (out_ids[0], out_val[0]) if one_d else (out_ids, out_val)

@@ -192,12 +192,15 @@ def check_query_items(user_items: Any, n_rows: int, n_items: int, name: str = "u
     return csr
 
 
-def check_int(value: Any, name: str, lo: int, hi: int, note: str = "") -> None:
-    """``value`` an integer (not a bool) in [lo, hi], else a ValueError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+def check_int(value: Any, name: str, lo: int = 1, hi: int | None = None, note: str = "") -> int:
+    """``value`` as an int if it is an integer (not a bool) in ``[lo, hi]`` (no upper bound
+    when ``hi`` is None), else a ValueError naming ``name``, the value and the range."""
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lo
+            or (hi is not None and value > hi)):
         what = {0: "a non-negative integer", 1: "a positive integer"}.get(lo, f"an integer >= {lo}")
-        raise ValueError(f"{name} must be {what}; received {value!r} (expected {lo} to {hi}"
-                         f"{', ' + note if note else ''})")
+        bound = "" if hi is None else f" (expected {lo} to {hi}{', ' + note if note else ''})"
+        raise ValueError(f"{name} must be {what}; received {value!r}{bound}")
+    return int(value)
 
 
 def check_number(value: Any, name: str, expected: str, ok) -> None:

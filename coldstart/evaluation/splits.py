@@ -31,6 +31,8 @@ __all__ = [
     "temporal_split",
     "item_kfold",
     "SPLIT_PARTS",
+    "ColdUserSplit",
+    "cold_user_split",
 ]
 
 #: The parts of a split, in file order.
@@ -572,7 +574,7 @@ def item_kfold(user_items: sp.spmatrix | ColdStartSplit, n_splits: int = 5,
     """
     X = user_items.train if isinstance(user_items, ColdStartSplit) else user_items
     X = _binary_csr(X, "user_items")
-    n_splits = check_int(n_splits, "n_splits", low=2)
+    n_splits = check_int(n_splits, "n_splits", lo=2)
     items = _column_items(X)
     if n_splits > items.size:
         raise ValueError(
@@ -593,3 +595,69 @@ def item_kfold(user_items: sp.spmatrix | ColdStartSplit, n_splits: int = 5,
         held_out.data[~held] = 0
         held_out.eliminate_zeros()
         yield train, held_out, fold.astype(np.int64)
+
+
+@dataclass
+class ColdUserSplit:
+    """A user cold-start split: users held out with all their interactions.
+
+    Attributes
+    ----------
+    train : csr_matrix of shape (n_users, n_items)
+        The interactions of the other users (the held-out users' rows are empty: the users
+        stay in the index space, so ``user_features`` keeps one row per user).
+    test : csr_matrix of shape (n_users, n_items)
+        The held-out users' interactions with the items that keep a training interaction
+        (the user cold-start setting alone: an item seen only by held-out users would be a
+        cold item too, so those pairs are dropped; ``dropped`` counts them).
+    users : ndarray of int64
+        The held-out users, sorted.
+    items : ndarray of int64
+        The items with training interactions: the candidates.
+    dropped : int
+    """
+
+    train: sp.csr_matrix
+    test: sp.csr_matrix
+    users: np.ndarray
+    items: np.ndarray
+    dropped: int
+
+
+def cold_user_split(user_items: sp.spmatrix, fraction: float = 0.1,
+                    random_state: int | np.random.Generator | None = 0) -> ColdUserSplit:
+    """Hold out a random ``fraction`` of the users with interactions, all their interactions.
+
+    Parameters
+    ----------
+    user_items : sparse matrix of shape (n_users, n_items)
+    fraction : float in (0, 1)
+        Share of the users with interactions held out (at least one, and one is kept).
+    random_state : int, Generator or None, default 0
+
+    Returns
+    -------
+    ColdUserSplit
+    """
+    X = _binary_csr(user_items, "user_items")
+    frac = _check_fraction(fraction, "fraction")
+    active = np.flatnonzero(np.diff(X.indptr) > 0)
+    if active.size < 2 or frac in (0.0, 1.0):
+        raise ValueError(f"fraction must be in (0, 1) with at least 2 users with interactions; received "
+                         f"fraction={fraction!r} with {active.size} such users")
+    n_out = int(min(max(1, round(frac * active.size)), active.size - 1))
+    users = np.sort(np.random.default_rng(random_state).choice(active, size=n_out, replace=False))
+    out = np.zeros(X.shape[0], dtype=bool)
+    out[users] = True
+    on_out = np.repeat(out, np.diff(X.indptr))
+    train, test = X.copy(), X.copy()
+    train.data[on_out] = 0
+    train.eliminate_zeros()
+    items = _column_items(train)
+    kept = np.zeros(X.shape[1], dtype=bool)
+    kept[items] = True
+    test.data[~on_out | ~kept[test.indices]] = 0
+    test.eliminate_zeros()
+    dropped = int(on_out.sum()) - test.nnz
+    return ColdUserSplit(train=train, test=test, users=users.astype(np.int64), items=items.astype(np.int64),
+                         dropped=dropped)

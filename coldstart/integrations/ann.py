@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coldstart.core.runtime import blas_controller
-from coldstart.evaluation.metrics import top_k
+from coldstart.core.topk import top_k
 
 
 def _hnswlib():

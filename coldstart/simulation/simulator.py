@@ -42,7 +42,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from coldstart.core.model import ColdStartRecommender
-from coldstart.evaluation.metrics import hit_rate_at_k, recall_at_k, top_k
+from coldstart.core.topk import top_k
+from coldstart.evaluation.metrics import hit_rate_at_k, recall_at_k
 
 STRATEGIES = ("zero-shot", "no-attributes", "content-profile", "oracle", "calibrated", "thompson", "ucb")
 
@@ -216,8 +217,9 @@ class _ModelStrategy(_Strategy):
             exposures=self.shown if self.use_attributes else None)
         self.established = np.diff(log.tocsc().indptr) > 0
         if not self.use_attributes:
-            self.model._items.view[~self.established] = 0.0
-            self.model._prior.view[:] = 0.0
+            self.model.item_factors_[~self.established] = 0.0  # a writable view of the model's rows
+            # the indicator features still gave every item a prior: partial fits must start from zero
+            self.model._prior.view[:] = 0.0  # no public setter: the model's state, read here only
         self.has_vector = self.established.copy() if not self.use_attributes else None
 
     def update(self, log, changed_items, changed_users, step):

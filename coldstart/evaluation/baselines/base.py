@@ -28,9 +28,8 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.contract import FLT_MAX, candidates, check_n, finish, query_rows, width
-from coldstart.core.topk import topk_batched
+from coldstart.core.topk import top_k, topk_batched
 from coldstart.core.validation import check_ids, check_item_features, check_user_items
-from coldstart.evaluation.metrics import top_k
 
 #: Users (or query items) per dense score block: bounds the block at BLOCK_ROWS x n_items.
 BLOCK_ROWS = 256
@@ -86,7 +85,7 @@ class BaselineRecommender(BaseEstimator):
 
     Subclasses implement ``_fit(X, F)`` and ``_similarity_block(qitems, cand)``, and either
     ``_score_block(users, rows, cand)`` (dense scores of a block of users against the
-    candidates, ranked here with :func:`coldstart.evaluation.metrics.top_k`) or, through
+    candidates, ranked here with :func:`coldstart.core.topk.top_k`) or, through
     :class:`FactorBaseline`, user and item vectors ranked with implicit's kernel.
     """
 
@@ -189,7 +188,7 @@ class BaselineRecommender(BaseEstimator):
             users[a:b], None if rows is None else rows[a:b], cand))
 
     def _dense_top(self, n, N, cand, filter_pos, liked, block_of):
-        """Top-``N`` of ``n`` queries by dense blocks and :func:`coldstart.evaluation.metrics.top_k`.
+        """Top-``N`` of ``n`` queries by dense blocks and :func:`coldstart.core.topk.top_k`.
 
         ``block_of(start, stop)`` gives the scores of queries ``start:stop`` against the
         candidates, shape (stop - start, n_cand); ``liked`` (CSR of shape (n, n_cand)) and

@@ -60,7 +60,7 @@ class RandomRecommender(BaselineRecommender):
 
     def _fit(self, X, F):
         seed = 0 if self.random_state is None else self.random_state
-        self.seed_ = check_int(seed, "random_state", low=0)
+        self.seed_ = check_int(seed, "random_state", lo=0)
 
     def _score_block(self, users, rows, cand):
         c = np.arange(self.n_items_) if cand is None else cand

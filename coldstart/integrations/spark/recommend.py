@@ -1,7 +1,7 @@
 """Top-K for every user in Spark, blockwise (as ``ALSModel.recommendForAllUsers``).
 
 Users and items are hashed into blocks; every (user block, item block) pair is one task that
-scores ``U Iᵀ`` and keeps each user's top-K (:func:`coldstart.evaluation.metrics.top_k`, the
+scores ``U Iᵀ`` and keeps each user's top-K (:func:`coldstart.core.topk.top_k`, the
 library's numpy top-K: score descending, ties by the lower column, i.e. the lower item id within
 a block ordered by id); the partial lists of a user block are merged by ``reduceByKey``.
 """
@@ -13,9 +13,16 @@ from typing import Callable
 
 import numpy as np
 
-from coldstart.evaluation.metrics import top_k
-from coldstart.integrations.spark.arrow import BLOB_SCHEMA, blob, blobs_to_rdd, column, factors_from_arrow, \
-    ids_from_arrow, require_pyspark
+from coldstart.core.topk import top_k
+from coldstart.integrations.spark.arrow import (
+    BLOB_SCHEMA,
+    blob,
+    blobs_to_rdd,
+    column,
+    factors_from_arrow,
+    ids_from_arrow,
+    require_pyspark,
+)
 
 try:  # pragma: no cover - exercised only without pyspark (require_pyspark says what is missing)
     from pyspark.sql import DataFrame
