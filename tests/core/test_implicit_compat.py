@@ -47,6 +47,9 @@ class OneHotAdapter:
         return getattr(self.model, name)
 
 
+_FITS: dict = {}
+
+
 class ImplicitContract(unittest.TestCase):
     def setUp(self):
         warnings.simplefilter("ignore", RuntimeWarning)  # implicit's OpenBLAS advice
@@ -54,10 +57,18 @@ class ImplicitContract(unittest.TestCase):
     def model(self):
         return OneHotAdapter(random_state=0, num_threads=1)  # the model's defaults
 
+    def fitted(self, n: int) -> OneHotAdapter:
+        """``self.model()`` fitted on ``checkerboard(n)``, once per class and size (the fit is
+        deterministic, and no check changes the fitted model)."""
+        key = (type(self), n)
+        if key not in _FITS:
+            _FITS[key] = self.model().fit(checkerboard(n), show_progress=False)
+        return _FITS[key]
+
     # ------------------------------------------------------------------ recommend
     def test_recommend_finds_the_held_out_item(self):
         ui = checkerboard(50)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(50)
         for u in range(50):
             ids, _ = m.recommend(u, ui[u], N=1)
             self.assertEqual(len(ids), 1)
@@ -69,7 +80,7 @@ class ImplicitContract(unittest.TestCase):
 
     def test_batch_equals_single_user_calls(self):
         ui = checkerboard(50)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(50)
         users = np.arange(50)
         ids, scores = m.recommend(users, ui[users], N=1)
         for u in users:
@@ -90,7 +101,7 @@ class ImplicitContract(unittest.TestCase):
 
     def test_recalculate_user_gives_the_fitted_answer(self):
         ui = checkerboard(50)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(50)
         b_ids, b_scores = m.recommend(np.arange(50), ui, N=1, recalculate_user=True)
         for u in range(50):
             ids, scores = m.recommend(u, ui[u], N=1)
@@ -104,13 +115,13 @@ class ImplicitContract(unittest.TestCase):
         from implicit.evaluation import precision_at_k
 
         ui = checkerboard(50)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(50)
         p = precision_at_k(m, ui, sp.csr_matrix(np.eye(50)), K=1, show_progress=False)
         self.assertEqual(p, 1)
 
     def test_rank_items(self):
         ui = checkerboard(50)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(50)
         chosen = np.array([1, 2, 3, 4, 5, 6])
         ids, _ = m.recommend(0, ui[0], items=chosen, N=20)
         self.assertEqual(len(ids), len(chosen))
@@ -128,7 +139,7 @@ class ImplicitContract(unittest.TestCase):
 
     def test_rank_items_batch(self):
         ui = checkerboard(50)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(50)
         chosen = np.arange(10) * 3
         ids, _ = m.recommend(np.arange(50), ui, items=chosen)
         for u in range(50):
@@ -136,7 +147,7 @@ class ImplicitContract(unittest.TestCase):
 
     def test_invalid_user_items(self):
         ui = checkerboard(50)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(50)
         with self.assertRaises(ValueError):
             m.recommend(0, user_items=ui.tocsc())
         with self.assertRaises(ValueError):
@@ -144,13 +155,13 @@ class ImplicitContract(unittest.TestCase):
 
     # ------------------------------------------------------------------ similar users / items
     def test_similar_users(self):
-        m = self.model().fit(checkerboard(50), show_progress=False)
+        m = self.fitted(50)
         for u in range(50):
             ids, _ = m.similar_users(u, N=10)
             self.assertTrue(all(r % 2 == u % 2 for r in ids))
 
     def test_similar_users_batch(self):
-        m = self.model().fit(checkerboard(256), show_progress=False)
+        m = self.fitted(256)
         users = np.arange(50)
         ids, scores = m.similar_users(users, N=10)
         self.assertEqual(ids.shape, (50, 10))
@@ -160,7 +171,7 @@ class ImplicitContract(unittest.TestCase):
             self.assertTrue(all(r % 2 == u % 2 for r in ids[u]))
 
     def test_similar_users_filter(self):
-        m = self.model().fit(checkerboard(256), show_progress=False)
+        m = self.fitted(256)
         users = np.arange(50)
         ids, _ = m.similar_users(users, N=10, filter_users=np.arange(52) * 5)
         self.assertFalse((ids % 5 == 0).any())
@@ -170,7 +181,7 @@ class ImplicitContract(unittest.TestCase):
 
     def test_similar_items(self):
         ui = checkerboard(256)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(256)
         item_users = ui.T.tocsr()
         for i in range(50):
             ids, scores = m.similar_items(i, N=10)
@@ -182,7 +193,7 @@ class ImplicitContract(unittest.TestCase):
 
     def test_similar_items_batch(self):
         ui = checkerboard(256)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(256)
         items = np.arange(50)
 
         def check(ids):
@@ -197,7 +208,7 @@ class ImplicitContract(unittest.TestCase):
                        "stored vectors are not a fixed point of a per-item solve")
     def test_similar_items_batch_recalculated(self):
         ui = checkerboard(256)
-        m = self.model().fit(ui, show_progress=False)
+        m = self.fitted(256)
         items = np.arange(50)
         ids, _ = m.similar_items(items, N=10, recalculate_item=True, item_users=ui.T.tocsr()[items])
         self.assertEqual(ids.shape, (50, 10))
@@ -206,7 +217,7 @@ class ImplicitContract(unittest.TestCase):
             self.assertTrue(all(r % 2 == i % 2 for r in ids[i]))
 
     def test_similar_items_filter(self):
-        m = self.model().fit(checkerboard(256), show_progress=False)
+        m = self.fitted(256)
         items = np.arange(50)
         ids, _ = m.similar_items(items, N=10, filter_items=np.arange(52) * 5)
         self.assertFalse((ids % 5 == 0).any())
@@ -231,7 +242,7 @@ class ImplicitContract(unittest.TestCase):
         self.model().fit(ui.astype(np.float32), show_progress=False)
 
     def test_pickle(self):
-        m = self.model().fit(checkerboard(50), show_progress=False)
+        m = self.fitted(50)
         back = pickle.loads(pickle.dumps(m.model))
         ui = checkerboard(50)
         np.testing.assert_array_equal(back.recommend(3, ui[3], N=5)[0], m.recommend(3, ui[3], N=5)[0])
