@@ -219,7 +219,7 @@ class _ModelStrategy(_Strategy):
         if not self.use_attributes:
             self.model.item_factors_[~self.established] = 0.0  # a writable view of the model's rows
             # the indicator features still gave every item a prior: partial fits must start from zero
-            self.model._prior.view[:] = 0.0  # no public setter: the model's state, read here only
+            self.model._prior.view[:] = 0.0  # the model has no public setter for its priors
         self.has_vector = self.established.copy() if not self.use_attributes else None
 
     def update(self, log, changed_items, changed_users, step):
