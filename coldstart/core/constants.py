@@ -59,3 +59,16 @@ PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION = 0.1, 0.1
 MAX_VALIDATION_USERS = 1000
 #: Cut-off of the validation rankings (the protocol's K).
 VALIDATION_K = 20
+#: Share of the users with interactions held out as probe users when the user map's penalty
+#: is chosen (``fit(user_features=...)``, :mod:`coldstart.core.users`).
+PROBE_USER_FRACTION = 0.2
+#: The user map's penalties (relative, as ``MAP_ALPHA_GRID``; walked from ``MAP_ALPHA_START``):
+#: wider than the items' toward heavy penalties, since uninformative user attributes should
+#: leave every cold user on the map's intercept (the average user's vector).
+USER_MAP_ALPHA_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
+#: CG steps of the user map on the ALS loss (user attributes are few: cheap) and the value of
+#: the constant column that carries its intercept (penalised 1 / 10**2 as much as the others).
+USER_MAP_ITERS, USER_MAP_CONSTANT = 10, 10.0
+#: User attributes are used when the map's probe-user Recall@20 beats the intercept alone (no
+#: attributes: every cold user served as the average user) by at least this factor.
+USER_ATTRIBUTE_GAIN = 1.05

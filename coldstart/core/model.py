@@ -30,6 +30,7 @@ from coldstart.core.solvers import gram_matrix, solve_from_prior
 from coldstart.core.state import ModelState
 from coldstart.core.strategies import FitStrategies
 from coldstart.core.uncertainty import Uncertainty
+from coldstart.core.users import ColdUsers, check_user_features
 from coldstart.core.validation import (
     check_ids,
     check_int,
@@ -45,7 +46,7 @@ from coldstart.core.weighting import AttributeWeighting
 _GATE_INIT = threading.Lock()
 
 
-class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelState, BaseEstimator):
+class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertainty, ModelState, BaseEstimator):
     """Zero-shot item embeddings on top of an implicit-style collaborative model.
 
     The collaborative model (implicit's ALS by default) learns user and item factors from
@@ -152,6 +153,13 @@ class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelSta
         Whether the factors were learned content-constrained (no free sweep).
     free_sweeps_, map_alpha_, zero_shot_scale_ : int, float, float
         The settings in use (chosen, given, or the fixed defaults of plug-in mode).
+    user_mapper_ : fitted RidgeMap or None
+        Map from weighted user attributes to user factors (``fit(user_features=...)``; None without).
+    user_weighting_ : fitted AttributeWeighting or None
+    n_user_features_in_ : int or None
+    user_map_alpha_, user_prior_weight_ : float or None
+        The user map's relative penalty and the user attribute prior's precision (as
+        ``map_alpha_`` / ``prior_weight_`` for items).
     validation_ : dict or None
         The internal split's scores behind each choice: ``{"free_sweeps": {t: warm recall},
         "map_alpha": {alpha: cold recall}, "zero_shot_scale": {scale: mixed-list recall},
@@ -187,7 +195,7 @@ class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelSta
 
     # ------------------------------------------------------------------ fitting
     def fit(self, user_items, item_features, new_items=None, exposures=None, show_progress: bool | None = None,
-            callback=None) -> "ColdStartRecommender":
+            callback=None, user_features=None) -> "ColdStartRecommender":
         """Fit the collaborative model and the attribute map (all or nothing: the work is done
         on a copy whose state replaces this model's, under the gate, only once it succeeded;
         a failed refit leaves the model as it was, and readers see the old or the new one).
@@ -218,6 +226,12 @@ class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelSta
         callback : callable, optional
             ``callback(sweep, elapsed_seconds)`` after each ALS sweep of the default fit
             (content-constrained, then free), as implicit's ``fit(callback=)`` without a loss.
+        user_features : sparse matrix or array-like of shape (n_users, n_user_features), optional
+            User attributes (as ``item_features``). Then a map from them into the user factor
+            space is learned as the item map is, roles swapped (:mod:`coldstart.core.users`):
+            users with an empty row in ``user_items`` get their vector from their attributes,
+            :meth:`add_users` adds new ones and ``partial_fit_users`` warms them up from it.
+            Without it the user side is what it was (the same factors).
 
         Returns
         -------
@@ -238,7 +252,7 @@ class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelSta
             delattr(work, name)
         work._run = {"progress": self.show_progress if show_progress is None else bool(show_progress),
                      "callback": callback, "start": time.perf_counter(), "sweep": 0}
-        work._fit_state(user_items, item_features, new_items, exposures)
+        work._fit_state(user_items, item_features, new_items, exposures, user_features)
         del work._run
         with self._gate().publishing():
             for name in [k for k in vars(self) if k not in params and k != "_rw_gate"]:
@@ -246,16 +260,19 @@ class ColdStartRecommender(FitStrategies, Warmup, Serving, Uncertainty, ModelSta
             vars(self).update({k: v for k, v in vars(work).items() if k not in params and k != "_rw_gate"})
         return self
 
-    def _fit_state(self, user_items, item_features, new_items=None, exposures=None) -> "ColdStartRecommender":
+    def _fit_state(self, user_items, item_features, new_items=None, exposures=None,
+                   user_features=None) -> "ColdStartRecommender":
         """The fit itself, on the working copy of :meth:`fit`: validate, weight, one strategy
-        (:class:`~coldstart.core.strategies.FitStrategies`), finish."""
+        (:class:`~coldstart.core.strategies.FitStrategies`), finish, the user map."""
         user_items, X, new_items, exposures = self._validated(user_items, item_features, new_items, exposures)
+        XU = None if user_features is None else check_user_features(user_features, n_users=self.n_users_)
         warm = np.bincount(user_items.indices, minlength=user_items.shape[1]) > 0
         self.weighting_ = self._make_weighting()
         # the weighting is fitted on the items with interactions, like the map
         Xw = X if self.weighting_ is None else self.weighting_.fit(X[warm]).transform(X)
         users, items, content = self._fit_factors(user_items, Xw, warm)
         self._finish(user_items, warm, users, items, content, new_items, exposures)
+        self._fit_user_map(user_items, XU)
         return self
 
     def _validated(self, user_items, item_features, new_items, exposures) -> tuple:

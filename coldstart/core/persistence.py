@@ -367,8 +367,9 @@ def save_model(model, path: str | os.PathLike, extra_meta: dict | None = None,
     if not isinstance(model.mapper_, RidgeMap):
         raise TypeError(f"save supports the default RidgeMap mapper only; this model's mapper is "
                         f"{type(model.mapper_).__name__}, which cannot be saved without pickle")
-    if model.weighting_ is not None and not isinstance(model.weighting_, AttributeWeighting):
-        raise TypeError(f"save supports AttributeWeighting only; received {type(model.weighting_).__name__}")
+    for w in (model.weighting_, getattr(model, "user_weighting_", None)):
+        if w is not None and not isinstance(w, AttributeWeighting):
+            raise TypeError(f"save supports AttributeWeighting only; received {type(w).__name__}")
     state = model.get_state()
     meta = {
         "class": type(model).__name__,
@@ -382,6 +383,13 @@ def save_model(model, path: str | os.PathLike, extra_meta: dict | None = None,
     arrays.update(_prefixed("mapper", model.mapper_.get_state()))
     if model.weighting_ is not None:
         arrays.update(_prefixed("weighting", model.weighting_.get_state()))
+    user_mapper, user_weighting = getattr(model, "user_mapper_", None), getattr(model, "user_weighting_", None)
+    if user_mapper is not None:  # the user map (fit(user_features=...)), saved as the item map is
+        meta["user_mapper"] = {"params": _json_params(user_mapper.get_params())}
+        meta["user_weighting"] = None if user_weighting is None else {"params": user_weighting.get_params()}
+        arrays.update(_prefixed("user_mapper", user_mapper.get_state()))
+        if user_weighting is not None:
+            arrays.update(_prefixed("user_weighting", user_weighting.get_state()))
     featurizer = getattr(model, "featurizer_", None)
     if featurizer is not None:
         fmeta, farrays = featurizer.get_state()
@@ -426,8 +434,15 @@ def load_model(path: str | os.PathLike, cls: type, with_extra: bool = False, key
             _check_finite(featurizer_arrays, "featurizer/")
             model.featurizer_ = ItemFeaturizer.from_state(meta["featurizer"], featurizer_arrays)
             model.featurizer = ItemFeaturizer(**model.featurizer_.get_params())  # so clone(model).fit works
+        user_map = (None, None)
+        if "user_mapper" in meta:  # absent in files of models fitted without user_features
+            for prefix in ("user_mapper", "user_weighting"):
+                _check_finite(_unprefixed(prefix, arrays), prefix + "/")
+            user_map = (RidgeMap.from_state(meta["user_mapper"]["params"], _unprefixed("user_mapper", arrays)),
+                        None if meta["user_weighting"] is None else AttributeWeighting.from_state(
+                            meta["user_weighting"]["params"], _unprefixed("user_weighting", arrays)))
         own = {k: v for k, v in arrays.items() if "/" not in k}
-        model.set_state(meta["state"], meta["collaborative"], own)
+        model.set_state(meta["state"], meta["collaborative"], own, user_map=user_map)
         d = model.n_features_in_
         if getattr(model.mapper_, "n_features_in_", d) != d or (
                 model.weighting_ is not None and model.weighting_.n_features_in_ != d):

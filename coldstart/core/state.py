@@ -21,24 +21,26 @@ class ModelState:
     def get_state(self) -> dict:
         """Arrays and JSON metadata of the fitted state (see :mod:`coldstart.core.persistence`)."""
         col = self.collaborative_
+        user_meta, user_arrays = self._user_state()  # the user map's part (empty without one)
         return {
             "arrays": {"user_factors": self._users.view, "item_factors": self._items.view,
                        "item_prior": self._prior.view, "is_zero_shot": self._zero_shot.view,
-                       "item_variance": self._variance.view, "prior_share": self._share.view},
+                       "item_variance": self._variance.view, "prior_share": self._share.view, **user_arrays},
             "meta": {"n_users": int(self.n_users_), "n_items": int(self.n_items_),
                      "n_features_in": int(self.n_features_in_), "prior_weight": float(self.prior_weight_),
                      "content_constrained": bool(self.content_constrained_),
                      "content_norm": getattr(self, "content_norm_", None),
                      "noise_variance": float(self._noise),
                      "settings": {k: plain_value(getattr(self, k + "_")) for k in SETTINGS
-                                  if getattr(self, k + "_", None) is not None}},
+                                  if getattr(self, k + "_", None) is not None}, **user_meta},
             "collaborative_meta": {"class": None if col is None else type(col).__name__,
                                    "regularization": self._cf_reg, "alpha": self._cf_alpha},
         }
 
-    def set_state(self, meta: dict, collaborative: dict, arrays: dict) -> None:
+    def set_state(self, meta: dict, collaborative: dict, arrays: dict, user_map: tuple = (None, None)) -> None:
         """Restore a state written by :meth:`get_state`, checking every value first (shapes,
-        dtypes, finite factors, parameters in range): ValueError/TypeError, nothing set."""
+        dtypes, finite factors, parameters in range): ValueError/TypeError, nothing set.
+        ``user_map``: the loaded ``(user_mapper, user_weighting)`` of a state with a user map."""
         users, items = arrays["user_factors"], arrays["item_factors"]
         prior, zero = arrays["item_prior"], arrays["is_zero_shot"]
         n_users = meta_int(meta, "n_users", 0)  # 0: Spark's map-only shells
@@ -84,6 +86,15 @@ class ModelState:
                                      f"received {a.dtype} {a.shape}")
                 if not (np.all(np.isfinite(a)) and np.all(a >= 0) and np.all(a <= hi)):
                     raise ValueError(f"{name} must hold finite values in [0, {hi}]")
+        users_checked = self._checked_user_state(meta, arrays, n_users, items.shape[1])
+        if (users_checked is None) != (user_map[0] is None):
+            raise ValueError("the user map and the users' attribute priors must be stored together")
+        if users_checked is not None:
+            d_u, (umap, uweight) = users_checked[3], user_map
+            if umap.n_features_in_ != d_u or (uweight is not None and uweight.n_features_in_ != d_u):
+                raise ValueError(f"the user map or its weighting does not have the {d_u} user attribute columns")
+            if umap.intercept_.shape != (items.shape[1],):
+                raise ValueError("the user map's outputs do not match the factors")
         # every value checked: now set
         self._users, self._items = RowBuffer(users), RowBuffer(items)
         self._prior, self._zero_shot = RowBuffer(prior), RowBuffer(zero, dtype=bool)
@@ -109,6 +120,7 @@ class ModelState:
         self.collaborative_ = None  # the factors are what serving needs; refit to get the object back
         if not hasattr(self, "featurizer_"):
             self.featurizer_ = None
+        self._set_user_state(users_checked, *user_map)
         self._invalidate()
 
 

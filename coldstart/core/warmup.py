@@ -90,7 +90,7 @@ class Warmup:
             raise ValueError("itemids contains repeated items; expected each item once")
         users = self._users.view
         if self._gram_users is None:
-            self._gram_users = gram_matrix(users)
+            self._gram_users = self._user_gram()
         # Posterior mean from the item's zero-shot vector z with all its interactions:
         # v = z + (U'U + (reg + prior_weight) I + sum (c-1) u u')^-1 (sum c u - sum (c-1) u u' z),
         # the minimiser of the item's ALS loss plus a prior placed so that no interaction
@@ -131,7 +131,9 @@ class Warmup:
 
     @writing_call
     def partial_fit_users(self, userids, user_items) -> "Warmup":
-        """Recompute (or add) user vectors from their interactions.
+        """Recompute (or add) user vectors from their interactions (users with an attribute
+        prior, zero-shot at ``fit`` or from :meth:`add_users`, warm up from it as items do in
+        :meth:`partial_fit_items`; the others are folded in).
 
         userids : array-like of int, shape (n,)
             Distinct user indices; new users take the next indices ``n_users_, n_users_ + 1,
@@ -146,13 +148,15 @@ class Warmup:
         if user_items.shape[0] != len(ids):
             raise ValueError(f"user_items must have one row per user in userids ({len(ids)}); "
                              f"received shape {user_items.shape}")
-        U = self._recalculate_users(user_items)
+        U = self._users_from_prior(ids, user_items, self._recalculate_users(user_items))
         if not np.all(np.isfinite(U)):
             raise FloatingPointError("partial_fit_users produced NaN/inf vectors; nothing was changed")
         n_new = int(np.count_nonzero(ids >= self.n_users_))
         with self._gate().publishing():  # readers see all of these users changed, or none
             if n_new:
                 self._users.reserve(n_new)
+            self._publish_users(ids, user_items, n_new)  # the user map's buffers (allocated first)
+            if n_new:
                 self._users.append(np.zeros((n_new, U.shape[1]), dtype=np.float32))
             self._users.view[ids] = U
             self.n_users_ = len(self._users)
