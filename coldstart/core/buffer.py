@@ -38,6 +38,22 @@ class RowBuffer:
             grown[: self._n] = self._data[: self._n]
             self._data = grown
 
+    def tail(self, k: int) -> np.ndarray:
+        """Writable rows (k, width) just past the live part (room reserved first): new rows are
+        computed there in place and go live with :meth:`commit`. Valid until the next
+        :meth:`reserve` or :meth:`append` (growth copies the live rows only)."""
+        self.reserve(k)
+        return self._data[self._n:self._n + int(k)]
+
+    def commit(self, k: int) -> np.ndarray:
+        """Make the k rows written through :meth:`tail` live; returns their indices (k,)."""
+        need = self._n + int(k)
+        if need > self.capacity:
+            raise ValueError(f"commit of {k} rows: only {self.capacity - self._n} were reserved")
+        idx = np.arange(self._n, need, dtype=np.int64)
+        self._n = need
+        return idx
+
     def append(self, rows: np.ndarray) -> np.ndarray:
         """Append rows of shape (k, width) (or (k,) for 1-D buffers); returns their indices."""
         rows = np.asarray(rows, dtype=self._data.dtype)

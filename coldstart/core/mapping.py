@@ -8,16 +8,23 @@ matrix. Any scikit-learn regressor with ``fit(X, Y)`` / ``predict(X)`` can repla
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
-from coldstart.core.runtime import ItemBlocks, n_workers
+from coldstart.core.runtime import n_workers
 from coldstart.core.solvers import RidgeCG
 from coldstart.core.validation import check_item_features
 
-_PARALLEL_PREDICT_ROWS = 4096  # predictions for at least this many rows run on all cores
+try:  # scipy's kernel behind ``csr @ dense``: accumulates into a given array, without the GIL
+    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
+except ImportError:  # pragma: no cover - moved in some scipy: predict falls back to ``X @ coef``
+    _csr_matvecs = None
+
+_PREDICT_CHUNK_ROWS = 1024  # rows zeroed, summed and offset while in cache (1 MB at 256 outputs)
 
 
 class RidgeMap(RegressorMixin, BaseEstimator):
@@ -170,18 +177,31 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         kept = np.concatenate([[0], np.cumsum(hit)])
         return sp.csr_matrix((X.data[hit], pos[hit], kept[X.indptr]), shape=(X.shape[0], cols.size))
 
-    def predict(self, X) -> np.ndarray:
-        """Predict outputs of shape (n, n_outputs) for X of shape (n, n_features)."""
+    def predict(self, X, out: np.ndarray | None = None) -> np.ndarray:
+        """Predict outputs of shape (n, n_outputs) for X of shape (n, n_features).
+
+        ``out``: optionally a writable C-contiguous float32 array of that shape to write them
+        into (returned): e.g. the rows reserved past a buffer's end, so they are not copied.
+        """
         check_is_fitted(self)
         X = self._active_input(check_item_features(X, "X", n_features=self.n_features_in_))
         coef = self.coef_active_
-        if sp.issparse(X) and X.shape[0] >= _PARALLEL_PREDICT_ROWS and n_workers(self.num_threads) > 1:
-            # row blocks on all cores (scipy's product releases the GIL)
-            out = ItemBlocks(X.tocsr(), num_threads=self.num_threads).rows(
-                lambda Xb, _, __: np.asarray(Xb @ coef), coef.shape[1])
-        else:
-            out = np.asarray(X @ coef)
-        out += self.intercept_
+        shape = (X.shape[0], coef.shape[1])
+        if out is not None and not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float32
+                                    and out.flags.c_contiguous and out.flags.writeable):
+            raise ValueError(f"out must be a writable C-contiguous float32 array of shape {shape}; received "
+                             f"{type(out).__name__} {getattr(out, 'dtype', '')} {getattr(out, 'shape', '')}")
+        if (sp.issparse(X) and _csr_matvecs is not None and X.dtype == np.float32
+                and coef.dtype == np.float32 and coef.flags.c_contiguous):
+            if out is None:
+                out = np.empty(shape, dtype=np.float32)
+            _sparse_product_into(X, coef, self.intercept_, out, n_workers(self.num_threads))
+            return out
+        pred = np.asarray(X @ coef)
+        pred += self.intercept_
+        if out is None:
+            return pred
+        out[...] = pred
         return out
 
     def get_state(self) -> dict[str, np.ndarray]:
@@ -224,3 +244,34 @@ def active_columns(X) -> tuple[sp.csr_matrix, np.ndarray | None, int]:
         return X, None, d
     cols = np.flatnonzero(used)
     return X[:, cols].tocsr(), cols, d
+
+
+def _sparse_product_into(X, coef: np.ndarray, intercept, out: np.ndarray, threads: int) -> None:
+    """``out[:] = X @ coef + intercept`` (the same float32 sums as scipy's product) for X CSR (n, d)
+    float32, coef (d, k) and out (n, k) float32 C-contiguous: on ``threads`` threads, each over
+    a range of rows with an equal share of X's entries, written in place chunk by chunk (no
+    copy of X's rows, no second (n, k) array)."""
+    n, k = out.shape
+    indptr, indices, data = X.indptr, X.indices, X.data
+    if indptr.dtype != indices.dtype:
+        itype = np.promote_types(indptr.dtype, indices.dtype)
+        indptr, indices = indptr.astype(itype), indices.astype(itype)
+    flat, d = coef.ravel(), coef.shape[0]
+
+    def rows(a: int, b: int) -> None:
+        for s in range(a, b, _PREDICT_CHUNK_ROWS):
+            e = min(b, s + _PREDICT_CHUNK_ROWS)
+            chunk = out[s:e]
+            chunk.fill(0)
+            p, q = indptr[s], indptr[e]
+            _csr_matvecs(e - s, d, k, indptr[s:e + 1] - p, indices[p:q], data[p:q], flat, chunk.ravel())
+            chunk += intercept
+
+    threads = max(1, min(threads, n // _PREDICT_CHUNK_ROWS))
+    if threads == 1:
+        rows(0, n)
+        return
+    edges = np.searchsorted(indptr, np.linspace(0, indptr[-1], threads + 1)).clip(0, n)
+    edges[0], edges[-1] = 0, n
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(rows, edges[:-1].tolist(), edges[1:].tolist()))

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.buffer import ReadWriteGate, RowBuffer
-from coldstart.core.calibration import length_factors, rms
+from coldstart.core.calibration import calibrate_rows, length_factors, rms
 from coldstart.core.constants import (
     CC_MAP_ALPHA,
     DEFAULT_ZERO_SHOT_SCALE,
@@ -392,11 +392,19 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     def _make_mapper(self):
         return RidgeMap(alpha=self.map_alpha_) if self.mapper is None else clone(self.mapper)
 
-    def _predict(self, Xw) -> np.ndarray:
+    def _predict(self, Xw, out: np.ndarray | None = None) -> np.ndarray:
+        """The map's prediction (n, k), float32 C-contiguous; written into ``out`` when given."""
+        if out is not None and isinstance(self.mapper_, RidgeMap):
+            return self.mapper_.predict(Xw, out=out)  # computed in place: no (n, k) copy
         V = np.asarray(self.mapper_.predict(Xw), dtype=np.float32)
         if V.ndim == 1:
             V = V[:, None]
-        return np.ascontiguousarray(V)
+        if out is None:
+            return np.ascontiguousarray(V)
+        if V.shape != out.shape:
+            raise ValueError(f"mapper predicted shape {V.shape}; expected {out.shape}")
+        np.copyto(out, V)
+        return out
 
     def _check_params(self) -> None:
         """Validate every constructor parameter (called by ``fit`` and on loading): the error
@@ -448,16 +456,24 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         """The map's predictions (n, k) with lengths pulled toward ``content_norm_``, times
         ``scale``: float32, in place when ``V`` is a float32 C-contiguous array."""
         V = np.ascontiguousarray(V, dtype=np.float32)
-        V *= (scale * self._length_factor(V)).astype(np.float32)[:, None]
+        calibrate_rows(V, getattr(self, "content_norm_", None), float(self.zero_shot_norm_power), scale)
         return V
 
     def _embed(self, X) -> np.ndarray:
         """Zero-shot vectors: the map's prediction, length-calibrated, times ``zero_shot_scale``."""
+        return self._embed_into(X)[0]
+
+    def _embed_into(self, X, out: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+        """:meth:`_embed` written into ``out`` (n, k) float32 when given (e.g. a buffer's reserved
+        rows), and whether every value is finite (known from the calibration's pass)."""
         Xw = self.weighting_.transform(X) if self.weighting_ is not None else X
-        V = self._predict(Xw)
+        V = self._predict(Xw, out)
         if V.shape[1] != self._n_factors():
             raise ValueError(f"mapper predicted shape {V.shape}; expected (n, {self._n_factors()})")
-        return self._calibrate(V, self.zero_shot_scale_)  # V is the prediction's own array
+        V = np.ascontiguousarray(V, dtype=np.float32)  # V is the prediction's own array (or out)
+        finite = calibrate_rows(V, getattr(self, "content_norm_", None), float(self.zero_shot_norm_power),
+                                self.zero_shot_scale_)
+        return V, finite
 
     def _n_factors(self) -> int:
         return self._k

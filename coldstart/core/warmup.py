@@ -20,11 +20,14 @@ class Warmup:
 
     def embed_items(self, item_features) -> np.ndarray:
         """Zero-shot factors of shape (n, n_factors) for attributes of shape (n, n_features)."""
+        return self._embed(self._item_input(item_features))
+
+    def _item_input(self, item_features):
+        """Checked attributes (n, n_features_in_) of new items (a DataFrame through the featurizer)."""
         check_is_fitted(self)
         if getattr(self, "featurizer_", None) is not None and hasattr(item_features, "columns"):
             item_features = self.featurizer_.transform(item_features)
-        X = check_item_features(item_features, n_features=self.n_features_in_)
-        return self._embed(X)
+        return check_item_features(item_features, n_features=self.n_features_in_)
 
     @writing_call
     def add_items(self, item_features) -> np.ndarray:
@@ -34,24 +37,31 @@ class Warmup:
         the attributes are checked and the vectors computed before anything changes; serving
         calls in other threads see the catalog before or after the addition, never a mix.
         """
-        V = self.embed_items(item_features)
-        if not np.all(np.isfinite(V)):
+        X = self._item_input(item_features)
+        n = X.shape[0]
+        var0 = self._zero_shot_variance()
+        bufs = (self._items, self._prior, self._zero_shot, self._variance, self._share)
+        # The new rows are computed in place, in the room reserved past each buffer's live part
+        # (growing copies the live rows only; readers keep seeing the same values): nothing is
+        # visible until the commits under the gate, so a failure changes nothing.
+        for buf in bufs:
+            buf.reserve(n)
+        V, finite = self._embed_into(X, out=self._items.tail(n))
+        if not finite:
             raise FloatingPointError("add_items: the attributes gave NaN/inf vectors (a damaged map or "
                                      "featurizer?); nothing was added")
-        var0 = self._zero_shot_variance()
+        np.copyto(self._prior.tail(n), V)
+        self._zero_shot.tail(n)[:] = True
+        self._variance.tail(n)[:] = var0
+        self._share.tail(n)[:] = 1.0
+        cached = self._item_norms  # zero-shot items leave the warm Gram matrix unchanged
+        norms = None if cached is None else np.concatenate([cached, row_norms(V)])
         with self._gate().publishing():
-            n = len(V)
-            for buf in (self._items, self._prior, self._zero_shot, self._variance, self._share):
-                buf.reserve(n)  # every allocation first: the appends below cannot fail half-way
-            idx = self._items.append(V)
-            self._prior.append(V)
-            self._zero_shot.append(np.ones(n, dtype=bool))
-            self._variance.append(np.full(n, var0, dtype=np.float32))
-            self._share.append(np.ones(n, dtype=np.float32))
+            idx = bufs[0].commit(n)
+            for buf in bufs[1:]:
+                buf.commit(n)
             self.n_items_ = len(self._items)
-            norms = self._item_norms
-            if norms is not None:  # zero-shot items leave the warm Gram matrix unchanged
-                self._item_norms = np.concatenate([norms, row_norms(V)])
+            self._item_norms = norms if self._item_norms is cached else None  # not one built meanwhile
         return idx
 
     @writing_call

@@ -125,19 +125,26 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Weight X of shape (n, n_features_in_); returns the same kind (CSR or ndarray), float32."""
         check_is_fitted(self)
+        given = X
         X = check_item_features(X, "X", n_features=self.n_features_in_)
         w = self.column_weight_
         if sp.issparse(X):
-            X = X.tocsr(copy=True)
-            cols = X.indices
-            sub = self.sublinear_[cols]
-            data = X.data
-            data[sub] = _sublinear(data[sub])
+            if sp.issparse(given) and np.may_share_memory(X.data, given.data):
+                X = X.copy()  # weighted in place below: never the caller's values
+            cols, data, indptr = X.indices, X.data, X.indptr
+            big = np.flatnonzero(np.abs(data) > 1)  # the sublinear transform keeps |x| <= 1 as is
+            big = big[self.sublinear_[cols[big]]]
+            data[big] = _sublinear(data[big])
             data *= w[cols]
-            if self.norm == "l2":
-                norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+            if self.norm == "l2":  # row sums as scipy's X.multiply(X).sum(axis=1), without the copy
+                counts = np.diff(indptr)
+                rows = np.flatnonzero(counts)
+                norms = np.zeros(X.shape[0], dtype=data.dtype)
+                if rows.size:
+                    norms[rows] = np.add.reduceat(data * data, indptr[rows])
+                norms = np.sqrt(norms)
                 norms[norms == 0] = 1.0
-                data /= np.repeat(norms, np.diff(X.indptr)).astype(np.float32)
+                data /= np.repeat(norms, counts)
             return X
         X = X.copy()
         if self.sublinear_.any():
