@@ -47,12 +47,15 @@ class FrameRecommender:
         self.duplicates = duplicates
 
     # ---------------------------------------------------------------- helpers
-    def _features_of(self, item_attributes: Any, name: str = "item_attributes", columns: list | None = None):
+    def _features_of(self, item_attributes: Any, name: str = "item_attributes", columns: list | None = None,
+                     kind: str = "item"):
         """Split an attribute frame into (external ids, matrix or frame for the model).
 
         ``columns``: the attribute columns the model was fitted on; a frame's columns are then
-        matched by name (missing: an error; extra: one warning, ignored; any order).
+        matched by name (missing: an error; extra: one warning, ignored; any order). ``kind``
+        "user": a frame keyed by user id (``user_col``), numeric columns only (no featurizer).
         """
+        id_col = self.user_col if kind == "user" else self.item_col
         if isinstance(item_attributes, tuple) and len(item_attributes) == 2:
             ids, X = item_attributes
             ids = pd.Index(ids)
@@ -60,13 +63,13 @@ class FrameRecommender:
                 raise ValueError(f"{name}: {len(ids)} ids but a matrix of shape {X.shape}; expected one row per id")
             return ids, X
         if not isinstance(item_attributes, pd.DataFrame):
-            raise TypeError(f"{name} must be a DataFrame indexed by item id (or with an {self.item_col!r} "
-                            f"column), or a (item_ids, matrix) tuple; received {type(item_attributes).__name__}")
+            raise TypeError(f"{name} must be a DataFrame indexed by {kind} id (or with a {id_col!r} "
+                            f"column), or a ({kind}_ids, matrix) tuple; received {type(item_attributes).__name__}")
         df = item_attributes
-        if self.item_col in df.columns:
-            df = df.set_index(self.item_col)
+        if id_col in df.columns:
+            df = df.set_index(id_col)
         if len(df) == 0:
-            raise ValueError(f"{name} is empty; expected one row per item")
+            raise ValueError(f"{name} is empty; expected one row per {kind}")
         if columns is not None:
             have = set(df.columns)
             missing = [c for c in columns if c not in have]
@@ -83,12 +86,14 @@ class FrameRecommender:
                 raise ValueError(f"{name} repeats column names; expected each attribute column once")
             df = df[list(columns)]
         model = self.model_ if hasattr(self, "model_") else self.model
-        if model is not None and (model.featurizer is not None or getattr(model, "featurizer_", None) is not None):
+        if kind == "item" and model is not None and (model.featurizer is not None
+                                                     or getattr(model, "featurizer_", None) is not None):
             return df.index, df
         bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
         if bad:
-            raise TypeError(f"{name} has non-numeric columns {bad}; give the model a featurizer "
-                            "(ColdStartRecommender(featurizer=coldstart.ItemFeaturizer())) to encode them")
+            raise TypeError(f"{name} has non-numeric columns {bad}; " + (
+                "give the model a featurizer (ColdStartRecommender(featurizer=coldstart.ItemFeaturizer())) "
+                "to encode them" if kind == "item" else "encode them as numbers first (e.g. pandas.get_dummies)"))
         return df.index, df.to_numpy(dtype=np.float32)
 
     def _matrix(self, interactions: pd.DataFrame, users: IdMap, items: IdMap, name: str) -> sp.csr_matrix:
@@ -115,7 +120,7 @@ class FrameRecommender:
 
     # ---------------------------------------------------------------- fit / add
     def fit(self, interactions: pd.DataFrame, item_attributes: Any, new_items: Any = None,
-            exposures: pd.DataFrame | None = None) -> "FrameRecommender":
+            exposures: pd.DataFrame | None = None, user_features: Any = None) -> "FrameRecommender":
         """Fit from an interactions frame and item attributes indexed by item id.
 
         Items with attributes but no interactions get zero-shot vectors; every item in
@@ -124,6 +129,11 @@ class FrameRecommender:
         known from ``interactions`` / ``item_attributes``) are passed to
         :meth:`ColdStartRecommender.fit`; the impressions are kept (``exposures_``) for
         :meth:`partial_fit`.
+
+        ``user_features``: a DataFrame of numeric user attributes indexed by user id (or with a
+        ``user_col`` column; or a ``(user_ids, matrix)`` tuple), one row for every user in
+        ``interactions``; users with attributes but no interactions are added as cold users
+        (zero-shot vectors from their attributes). See ``ColdStartRecommender.fit(user_features=)``.
         """
         if self.duplicates not in ("raise", "sum"):
             raise ValueError(f"duplicates must be 'raise' or 'sum'; received {self.duplicates!r}")
@@ -140,19 +150,57 @@ class FrameRecommender:
                              f"{list(interactions.loc[unknown, self.item_col].unique()[:5])}; expected "
                              "item_attributes to hold a row for every item")
         user_ids = IdMap.from_values(interactions[self.user_col], name="user")
+        XU = None
+        if user_features is not None:
+            user_ids, XU = self._aligned_users(user_ids, user_features)
         user_items = self._matrix(interactions, user_ids, item_ids, "interactions")
         shown = None if exposures is None else self._pattern(exposures, user_ids, item_ids, "exposures")
         new_idx = None if new_items is None else item_ids.to_internal(np.atleast_1d(np.asarray(new_items, dtype=object)))
         from sklearn.base import clone
 
         model = clone(self.model if self.model is not None else ColdStartRecommender()).fit(
-            user_items, X, new_items=new_idx, exposures=shown)
+            user_items, X, new_items=new_idx, exposures=shown, user_features=XU)
         # all checked and fitted: now set (a failed fit leaves the previous state as it was)
         self.item_ids_, self.user_ids_, self.user_items_, self.model_ = item_ids, user_ids, user_items, model
         self.exposures_ = shown
         self.attribute_columns_ = (None if getattr(model, "featurizer_", None) is not None
                                    else _attribute_columns(item_attributes, self.item_col))
+        self.user_attribute_columns_ = (None if user_features is None
+                                        else _attribute_columns(user_features, self.user_col))
         return self
+
+    def _aligned_users(self, user_ids: IdMap, user_features: Any) -> tuple[IdMap, Any]:
+        """The users of the interactions plus those only in ``user_features`` (appended, in its
+        order), and the attribute matrix in that order."""
+        ids, XU = self._features_of(user_features, "user_features", kind="user")
+        if not ids.is_unique:
+            raise ValueError(f"user_features repeats user ids, e.g. {list(ids[ids.duplicated()][:3])}; "
+                             "expected one row per user")
+        missing = ~pd.Index(user_ids.external_ids).isin(ids)
+        if missing.any():
+            raise ValueError(f"interactions mention users without a row in user_features, e.g. "
+                             f"{list(pd.Index(user_ids.external_ids)[missing][:5])}; expected user_features "
+                             "to hold a row for every user")
+        extra = ids[~ids.isin(pd.Index(user_ids.external_ids))]
+        if len(extra):
+            user_ids = user_ids.with_added(extra)
+        order = ids.get_indexer(pd.Index(user_ids.external_ids))
+        return user_ids, XU[order]
+
+    def add_users(self, user_features: Any) -> np.ndarray:
+        """Add new users (numeric attributes indexed by their new ids, as ``fit(user_features=)``);
+        returns their internal indices. They are served from their attributes until
+        :meth:`partial_fit` brings their interactions (which then refine the vectors)."""
+        self._check_fitted()
+        ids, XU = self._features_of(user_features, "user_features",
+                                    columns=getattr(self, "user_attribute_columns_", None), kind="user")
+        new_ids = self.user_ids_.with_added(ids)  # refuses repeated, known, missing or ill-typed ids
+        idx = self.model_.add_users(XU)  # checks the attributes before it changes anything
+        self.user_ids_ = new_ids
+        self.user_items_ = _resized(self.user_items_, (len(new_ids), self.user_items_.shape[1]))
+        if getattr(self, "exposures_", None) is not None:
+            self.exposures_ = _resized(self.exposures_, self.user_items_.shape)
+        return idx
 
     def add_items(self, item_attributes: Any) -> np.ndarray:
         """Add new items (attributes indexed by their new ids); returns their internal indices."""
@@ -313,7 +361,8 @@ class FrameRecommender:
         m = self.user_items_.tocsr()
         meta = {"user_col": self.user_col, "item_col": self.item_col, "weight_col": self.weight_col,
                 "duplicates": self.duplicates,
-                "attribute_columns": _jsonable_columns(getattr(self, "attribute_columns_", None))}
+                "attribute_columns": _jsonable_columns(getattr(self, "attribute_columns_", None)),
+                "user_attribute_columns": _jsonable_columns(getattr(self, "user_attribute_columns_", None))}
         arrays = {"ui_data": m.data, "ui_indices": m.indices, "ui_indptr": m.indptr,
                   "ui_shape": np.asarray(m.shape, dtype=np.int64)}
         if getattr(self, "exposures_", None) is not None:  # the impressions: their pattern
@@ -336,6 +385,7 @@ class FrameRecommender:
         try:
             meta = dict(meta)
             columns = meta.pop("attribute_columns", None)
+            user_columns = meta.pop("user_attribute_columns", None)  # absent in older files
             obj = cls(model=None, **meta)
             obj.model_ = model
             obj.user_ids_ = IdMap.from_arrays({"ids": arrays["user_ids"], "is_int": arrays.get("user_ids_is_int")},
@@ -361,6 +411,11 @@ class FrameRecommender:
                 if not isinstance(columns, list) or len(columns) != model.n_features_in_:
                     raise ValueError(f"attribute_columns must list the model's {model.n_features_in_} columns")
                 obj.attribute_columns_ = columns
+            if user_columns is not None:
+                if not isinstance(user_columns, list) or len(user_columns) != model.n_user_features_in_:
+                    raise ValueError(f"user_attribute_columns must list the model's {model.n_user_features_in_} "
+                                     "user attribute columns")
+                obj.user_attribute_columns_ = user_columns
         except ModelFileError:
             raise
         except Exception as exc:
