@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
+import pandas as pd
+
 from coldstart.cli.data import add_data_args, load_data
 from coldstart.cli.tables import markdown_table, pivot_rows, write_outputs
 from coldstart.integrations.plotting import plot_metric_curves
@@ -105,6 +108,11 @@ def register(sub) -> None:
     p.add_argument("--json", dest="json_out", default=None)
     p.add_argument("--csv", dest="csv_out", default=None)
     p.add_argument("--plot", default=None, help="PNG of recall@K curves per model and setting")
+    p.add_argument("--user-features", default=None,
+                   help="user attribute file (CSV or Parquet: the --user-col id column and numeric "
+                        "columns, one row per user): adds the cold-user setting (10 %% of the users held "
+                        "out with all their interactions, served from these attributes; coldstart and "
+                        "popularity)")
     p.set_defaults(func=cmd_benchmark)
 
 
@@ -114,7 +122,47 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     data = load_data(args)
     rows, curves, _ = run_benchmark(models=args.models.split(",") if args.models else None,
                                     seed=args.seed, curves_K=curves_K, data=data)
+    if args.user_features:
+        rows += cold_user_rows(data, args.user_features, args.user_col, args.seed)
     print()
-    print(markdown_table(pivot_rows(rows)))
+    print(markdown_table(pivot_rows(rows, settings=SETTINGS + (("cold-users",) if args.user_features else ()))))
     write_outputs(args, rows, rows=rows, plot=lambda path: plot_metric_curves(curves, path))
     return 0
+
+
+def cold_user_rows(data, path: str, user_col: str, seed: int = 0, K: int = 20) -> list[dict]:
+    """The cold-user setting of ``benchmark --user-features``: rows for coldstart and popularity
+    (:func:`coldstart.evaluation.cold_users.compare_cold_users`)."""
+    from coldstart.cli.data import DataError
+    from coldstart.core.model import ColdStartRecommender
+    from coldstart.evaluation.cold_users import compare_cold_users
+    from coldstart.evaluation.datasets import read_table
+    from coldstart.evaluation.splits import cold_user_split
+
+    ds = data.dataset
+    try:
+        table = read_table(path)
+    except (FileNotFoundError, ValueError) as exc:
+        raise DataError(f"--user-features {path!r}: {exc}") from None
+    if user_col not in table.columns or getattr(ds, "user_ids", None) is None:
+        raise DataError(f"--user-features {path!r} needs a {user_col!r} id column (--user-col) and a "
+                        "dataset with user ids (--interactions or a plain-format folder)")
+    table = table.drop_duplicates(user_col).set_index(user_col)
+    bad = []
+    for c in table.columns:  # CSV cells are read as strings
+        try:
+            table[c] = pd.to_numeric(table[c])
+        except (ValueError, TypeError):
+            bad.append(c)
+    missing = ~pd.Index(ds.user_ids).isin(table.index)
+    if bad or missing.any():
+        raise DataError(f"--user-features {path!r}: " + (f"non-numeric columns {bad}" if bad else
+                        f"no row for users {list(np.asarray(ds.user_ids)[missing][:5])}"))
+    XU = table.loc[ds.user_ids].to_numpy(dtype=np.float32)
+    split = cold_user_split(ds.user_items, 0.1, random_state=seed)
+    res = compare_cold_users(split, data.model_features, XU, ColdStartRecommender(random_state=seed), K)
+    print(f"  cold users ({res['model']['users']:,} held out): " + "  ".join(
+        f"{m} R@{K} {res[m]['recall']:.4f}" for m in ("model", "popularity")), flush=True)
+    return [{"model": "coldstart" if m == "model" else m, "setting": "cold-users", f"recall@{K}": res[m]["recall"],
+             f"ndcg@{K}": res[m]["ndcg"], "users": res[m]["users"], "fit_seconds": None}
+            for m in ("model", "popularity")]
