@@ -33,8 +33,15 @@ from coldstart.core.constants import (
 from coldstart.core.mapping import RidgeMap, active_columns
 from coldstart.core.serving import writing_call
 from coldstart.core.solvers import gram_matrix, map_path, solve_from_prior
+from coldstart.core.strategies import search_grid
 from coldstart.core.tuning import RankingProbe, validation_users
-from coldstart.core.validation import check_item_features, describe, is_auto, meta_float, meta_int
+from coldstart.core.validation import (
+    check_item_features,
+    describe,
+    is_auto,
+    meta_float,
+    meta_int,
+)
 from coldstart.core.weighting import AttributeWeighting
 
 #: Fewest users with interactions from which a share is held out to choose the user map's penalty.
@@ -48,13 +55,10 @@ def check_user_features(user_features, n_users: int | None = None, n_features: i
         raise TypeError(f"user_features received a pandas {type(user_features).__name__}; pass a numeric "
                         "matrix of shape (n_users, n_user_features), or use coldstart.FrameRecommender, "
                         "whose fit(user_features=) takes a DataFrame indexed by user id")
-    X = check_item_features(user_features, "user_features")
+    X = check_item_features(user_features, "user_features", n_features=n_features)
     if n_users is not None and X.shape[0] != n_users:
         raise ValueError(f"user_features must have one row per user of user_items: expected {n_users} "
                          f"rows, received {describe(user_features)}")
-    if n_features is not None and X.shape[1] != n_features:
-        raise ValueError(f"user_features must have the {n_features} columns the user map was fitted on; "
-                         f"received {describe(user_features)}")
     return X
 
 
@@ -127,8 +131,6 @@ class ColdUsers:
 
     def _choose_user_penalty(self, rows, Xa, cui, U, Vf, report: dict) -> float:
         """The map's relative penalty by the probe users' Recall@20 (see :meth:`_fit_user_map`)."""
-        from coldstart.core.strategies import search_grid
-
         if rows.size < MIN_PROBE_USERS:
             return CC_MAP_ALPHA
         rs = self.random_state

@@ -2,5 +2,7 @@
 
 from coldstart.simulation.simulator import SimulationConfig, default_world, simulate
 from coldstart.simulation.synthetic import SyntheticWorld, make_world
+from coldstart.simulation.user_attributes import make_user_attributes
 
-__all__ = ["SimulationConfig", "default_world", "simulate", "SyntheticWorld", "make_world"]
+__all__ = ["SimulationConfig", "default_world", "simulate", "SyntheticWorld", "make_world",
+           "make_user_attributes"]
