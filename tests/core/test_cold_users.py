@@ -159,3 +159,21 @@ def test_load_refuses_a_user_map_without_its_priors(world, tmp_path):
     write_archive(tmp_path / "bad.npz", meta, arrays)
     with pytest.raises(ModelFileError):
         ColdStartRecommender.load(tmp_path / "bad.npz")
+
+
+def test_partial_fit_users_adds_users_without_attributes_and_failures_change_nothing(world):
+    model, ui, train, X, XU, *_ = world
+    m = ColdStartRecommender(**PARAMS).fit(train, X, user_features=XU)
+    n = m.n_users_
+    before = state(m)
+    with pytest.raises(ValueError, match="next indices"):
+        m.partial_fit_users([n + 1], ui[:1])  # a gap: refused, nothing changed
+    with pytest.raises(ValueError):
+        m.partial_fit_users([n], ui[:1, :5])
+    assert_same_state(before, state(m))
+    m.partial_fit_users([n], ui[:1])  # a new user without attributes: folded in, no prior
+    assert m.n_users_ == n + 1 and not m.user_is_zero_shot_[n]
+    np.testing.assert_allclose(m.user_factors_[n], m._recalculate_users(ui[:1])[0], rtol=1e-6, atol=1e-7)
+    [new] = m.add_users(XU[:1])  # the buffers stayed aligned
+    assert new == n + 1 and m.user_is_zero_shot_[new]
+    assert len(m.get_state()["arrays"]["user_prior"]) == n + 2
