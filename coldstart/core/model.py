@@ -158,8 +158,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     user_weighting_ : fitted AttributeWeighting or None
     n_user_features_in_ : int or None
     user_map_alpha_, user_prior_weight_ : float or None
-        The user map's relative penalty and the user attribute prior's precision (as
-        ``map_alpha_`` / ``prior_weight_`` for items).
+        The user map's relative penalty (``inf``: no attribute beat none, every cold user is
+        on the map's intercept) and the user attribute prior's precision (as ``map_alpha_`` /
+        ``prior_weight_`` for items).
     validation_ : dict or None
         The internal split's scores behind each choice: ``{"free_sweeps": {t: warm recall},
         "map_alpha": {alpha: cold recall}, "zero_shot_scale": {scale: mixed-list recall},

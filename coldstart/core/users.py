@@ -72,12 +72,19 @@ class ColdUsers:
         """After the item side is final: the user map and the zero-shot users (``XU`` None:
         no user map, the user side untouched).
 
+        The weighted attributes get a constant column whose coefficients are the map's
+        ``intercept_`` (penalised 1 / ``USER_MAP_CONSTANT**2`` as much as the others): the penalty
+        shrinks every prediction toward the one vector that best serves all users, so that
+        uninformative attributes leave cold users ranking as the average user does.
+
         The map's relative penalty: ``map_alpha`` when a number; with "auto" chosen in
-        ``USER_MAP_ALPHA_GRID`` by the Recall@20 of *probe users* (a tenth of the users with
-        interactions, at most 1,000 scored) whose vectors come from the map fitted on the
-        other users, ranking the items with interactions against all their interactions. The
-        item factors were fitted with the probe users' interactions, so the choice sees a
-        little of their tastes through the items; their attributes never enter the map.
+        ``USER_MAP_ALPHA_GRID`` by the Recall@20 of *probe users* (``PROBE_USER_FRACTION`` of
+        the users with interactions, at most 1,000 scored) whose vectors come from the map
+        fitted on the other users, ranking the items with interactions against all their
+        interactions; then ``inf`` (the intercept alone, no attribute used) unless the best
+        penalty beats it by ``USER_ATTRIBUTE_GAIN``. The item factors were fitted with the probe
+        users' interactions, so the choice sees a little of their tastes through the items;
+        their attributes never enter the map. ``validation_["user_map_alpha"]``: the scores.
         """
         self._user_prior = self._user_zero_shot = self._user_has_prior = None
         self.user_mapper_ = self.user_weighting_ = self.n_user_features_in_ = None
