@@ -9,7 +9,8 @@ interactions (``split.items``) and is scored against its held-out interactions w
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from sklearn.base import clone
@@ -17,7 +18,7 @@ from sklearn.base import clone
 from coldstart.evaluation.metrics import check_int, ranking_metrics
 from coldstart.evaluation.splits import ColdUserSplit
 
-__all__ = ["evaluate_cold_users", "compare_cold_users"]
+__all__ = ["compare_cold_users", "evaluate_cold_users"]
 
 #: Users per ``recommend`` call (bounded memory for the batch's score matrix).
 _BATCH = 2048
