@@ -3,6 +3,8 @@ zero-shot items, add_items, partial_fit_items (files: test_persistence.py)."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -17,6 +19,7 @@ SMALL = dict(factors=8, iterations=10, regularization=0.05, random_state=0)
 
 @pytest.fixture(scope="module")
 def fitted(clustered):
+    """SMALL fitted on the clustered world; tests that change the model work on a deep copy."""
     ui, X, uc, ic = clustered
     return ColdStartRecommender(**SMALL).fit(ui, X)
 
@@ -50,9 +53,9 @@ def test_clone_and_get_params():
     assert c.factors == 4 and m.factors == 16
 
 
-def test_random_state_makes_fit_deterministic(clustered):
+def test_random_state_makes_fit_deterministic(fitted, clustered):
     ui, X, _, _ = clustered
-    a = ColdStartRecommender(**SMALL).fit(ui, X)
+    a = fitted  # fitted the same way in the module fixture
     b = ColdStartRecommender(**SMALL).fit(ui, X)
     np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
     np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
@@ -141,11 +144,11 @@ def test_cold_columns_get_zero_shot_vectors(clustered):
     np.testing.assert_allclose(m.item_factors_[cold], m.embed_items(X[cold]), rtol=1e-5, atol=1e-6)
 
 
-def test_known_answer_new_item_goes_to_its_cluster(clustered):
+def test_known_answer_new_item_goes_to_its_cluster(fitted, clustered):
     """A tiny world with a known answer: a new item carrying cluster c's attribute is ranked
     first, among fresh items of the other clusters, for almost every user of cluster c."""
     ui, X, uc, ic = clustered
-    m = ColdStartRecommender(**SMALL).fit(ui, X)
+    m = copy.deepcopy(fitted)
     n_clusters = 4
     new = np.zeros((n_clusters, X.shape[1]), np.float32)
     new[np.arange(n_clusters), np.arange(n_clusters)] = 1.0
@@ -160,7 +163,7 @@ def test_known_answer_new_item_goes_to_its_cluster(clustered):
 
 def test_add_items_equals_embed_items_and_is_recommendable(fitted, clustered):
     ui, X, _, _ = clustered
-    m = clone(fitted).fit(ui, X)
+    m = copy.deepcopy(fitted)
     before = m.item_factors_.copy()
     feats = X[[5, 6, 7]]
     emb = m.embed_items(feats)
@@ -185,8 +188,8 @@ def test_add_items_equals_embed_items_and_is_recommendable(fitted, clustered):
 
 def test_repeated_single_adds_equal_one_batch_add(fitted, clustered):
     ui, X, _, _ = clustered
-    a = clone(fitted).fit(ui, X)
-    b = clone(fitted).fit(ui, X)
+    a = copy.deepcopy(fitted)
+    b = copy.deepcopy(fitted)
     for r in range(40):  # crosses several capacity growths
         a.add_items(X[r:r + 1])
     b.add_items(X[:40])
@@ -224,11 +227,11 @@ def test_partial_fit_items_starts_from_zero_shot_prior(clustered):
     assert cos > 0.9
 
 
-def test_partial_fit_items_counts_each_interaction_once(clustered):
+def test_partial_fit_items_counts_each_interaction_once(fitted, clustered):
     """Called again with the same (all-so-far) rows, the vectors do not move: the update starts
     from the zero-shot prior, not from the current vector; and it equals the exact posterior."""
     ui, X, uc, ic = clustered
-    m = ColdStartRecommender(**SMALL).fit(ui, X)
+    m = copy.deepcopy(fitted)
     idx = m.add_items(X[:3])
     fans = [np.flatnonzero(uc == ic[j])[:k] for j, k in zip(range(3), (1, 4, 12))]
     rows = sp.vstack([sp.csr_matrix((np.ones(len(f), np.float32), (np.zeros(len(f), int), f)),
@@ -252,9 +255,9 @@ def test_partial_fit_items_counts_each_interaction_once(clustered):
     np.testing.assert_allclose(first, exact, rtol=2e-3, atol=2e-3 * np.abs(exact).max())
 
 
-def test_auto_prior_weight_is_ten_typical_interactions(clustered):
+def test_auto_prior_weight_is_ten_typical_interactions(fitted, clustered):
     ui, X, uc, ic = clustered
-    m = ColdStartRecommender(**SMALL).fit(ui, X)
+    m = fitted
     U = m.user_factors_.astype(np.float64)
     rows = np.repeat(np.arange(ui.shape[0]), np.diff(ui.indptr))
     per = np.mean((m._alpha() * ui.data - 1.0) * (U[rows] ** 2).sum(1)) / U.shape[1]
@@ -262,13 +265,13 @@ def test_auto_prior_weight_is_ten_typical_interactions(clustered):
     assert ColdStartRecommender(**SMALL, prior_weight=5.0).fit(ui, X).prior_weight_ == 5.0
 
 
-def test_fit_new_items_get_the_partial_fit_posterior(clustered):
+def test_fit_new_items_get_the_partial_fit_posterior(fitted, clustered):
     """Items passed as new_items keep the warm-up estimate through a refit: the same vectors
     partial_fit_items gives; the other items are those of a plain fit."""
     ui, X, uc, ic = clustered
     counts = np.bincount(ui.indices, minlength=ui.shape[1])
     new = np.flatnonzero(counts > 0)[:5]
-    plain = ColdStartRecommender(**SMALL).fit(ui, X)
+    plain = fitted
     m = ColdStartRecommender(**SMALL).fit(ui, X, new_items=new)
     rest = np.setdiff1d(np.arange(ui.shape[1]), new)
     np.testing.assert_allclose(m.item_factors_[rest], plain.item_factors_[rest], rtol=1e-6, atol=1e-7)
@@ -293,7 +296,7 @@ def test_fit_new_items_get_the_partial_fit_posterior(clustered):
 
 def test_partial_fit_users_adds_new_users(fitted, clustered):
     ui, X, uc, ic = clustered
-    m = clone(fitted).fit(ui, X)
+    m = copy.deepcopy(fitted)
     hist = np.flatnonzero(ic == 1)[:5]
     row = sp.csr_matrix((np.ones(5, np.float32), (np.zeros(5, int), hist)), shape=(1, m.n_items_))
     m.partial_fit_users([m.n_users_], row)
