@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -15,8 +17,14 @@ def _fit(**kw):
     return ColdStartRecommender(factors=8, random_state=0, **kw).fit(ui, X), ui, X, uc, ic
 
 
-def test_zero_shot_vectors_are_on_the_warm_vectors_scale():
-    m, ui, X, uc, ic = _fit()
+@pytest.fixture(scope="module")
+def default_fit():
+    """``_fit()``, once for the module; tests that change the model work on a deep copy."""
+    return _fit()
+
+
+def test_zero_shot_vectors_are_on_the_warm_vectors_scale(default_fit):
+    m, ui, X, uc, ic = default_fit
     zs = np.linalg.norm(m.embed_items(X), axis=1).mean()
     warm = np.linalg.norm(m.item_factors_[~m.is_zero_shot_], axis=1).mean()
     assert 0.5 < zs / warm < 3.0
@@ -28,8 +36,9 @@ def test_zero_shot_vectors_are_on_the_warm_vectors_scale():
                                rtol=1e-4, atol=1e-6)
 
 
-def test_matching_new_item_ranks_high_in_a_hybrid_list():
-    m, ui, X, uc, ic = _fit()
+def test_matching_new_item_ranks_high_in_a_hybrid_list(default_fit):
+    m, ui, X, uc, ic = default_fit
+    m = copy.deepcopy(m)
     new = np.zeros((4, X.shape[1]), np.float32)
     new[np.arange(4), np.arange(4)] = 1.0
     idx = m.add_items(new)
@@ -43,13 +52,13 @@ def test_matching_new_item_ranks_high_in_a_hybrid_list():
     assert other.mean() < 0.2             # the other clusters' new items mostly do not
 
 
-def test_alpha_auto_follows_density():
-    m, ui, *_ = _fit()
+def test_alpha_auto_follows_density(default_fit):
+    m, ui, *_ = default_fit
     density = ui.nnz / (ui.shape[0] * ui.shape[1])
     assert m.collaborative_.alpha == np.clip(0.05 / density, 1.0, 1000.0)
 
 
-def test_zero_shot_lengths_are_pulled_toward_the_typical_length():
+def test_zero_shot_lengths_are_pulled_toward_the_typical_length(default_fit):
     """zero_shot_norm_power p: a zero-shot vector is s * xW * (r / |xW|) ** p, r the RMS length of
     the map's predictions for the warm items; directions never change."""
     m0, ui, X, *_ = _fit(zero_shot_norm_power=0.0)
@@ -60,7 +69,8 @@ def test_zero_shot_lengths_are_pulled_toward_the_typical_length():
     n = np.linalg.norm(raw, axis=1)
     assert n.std() / n.mean() > 0.05  # the map's lengths vary: the calibration has work to do
     for p in (0.5, 1.0):
-        m, *_ = _fit(zero_shot_norm_power=p)
+        m = default_fit[0] if p == 0.5 else _fit(zero_shot_norm_power=p)[0]  # 0.5: the default
+        assert m.zero_shot_norm_power == p
         v = m.embed_items(X)
         np.testing.assert_allclose(np.linalg.norm(v, axis=1), m.zero_shot_scale_ * n ** (1 - p) * r ** p, rtol=1e-4)
         cos = np.sum(v * raw, axis=1) / (np.linalg.norm(v, axis=1) * n)
