@@ -2,9 +2,9 @@
 
 Skipped, with the reason and the fix, when pyspark (≥ 4) or pyarrow cannot be imported or no Java
 runtime is found ($JAVA_HOME or java on PATH). One session-scoped ``local[2]`` session serves
-every test (UI off, few shuffle partitions, no adaptive re-planning, the JVM's quick JIT tier);
-the data are a few hundred rows, so the time is Spark's per-job overhead. The end-to-end fit on
-citeulike-t is marked ``slow`` (``pytest -m "not slow"`` leaves it out).
+every test (UI off, few shuffle partitions, no adaptive re-planning or code generation, the JVM's
+quick JIT tier); the data are a few hundred rows, so the time is Spark's per-job overhead. The
+end-to-end fit on citeulike-t is marked ``slow`` (``pytest -m "not slow"`` leaves it out).
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ def spark():
                .config("spark.default.parallelism", "2")
                .config("spark.driver.memory", "4g")
                .config("spark.sql.adaptive.enabled", "false")  # tiny frames: no re-planning per stage
+               .config("spark.sql.codegen.wholeStage", "false")  # tiny frames: interpreting beats compiling
+               .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
                # short-lived test JVM on busy cores: the quick JIT tier and one GC thread
                .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
                .config("spark.driver.bindAddress", "127.0.0.1")

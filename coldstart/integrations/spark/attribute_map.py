@@ -129,9 +129,9 @@ def _raw_blocks_fn(factors_col: str, attributes_col: str, weight_col: str | None
 
 
 def _raw_check(block: dict) -> dict:
+    """A raw block's checks and its weighting statistics (:func:`attr_stats`: ``n``, ``bad``...)."""
     X, Y, w = block["X"], block["Y"], block["w"]
-    return {"n": X.shape[0], "width": max(block["width"], X.shape[1]),
-            "bad_x": int(np.count_nonzero(~np.isfinite(X.data))),
+    return {**attr_stats(X), "width": max(block["width"], X.shape[1]),
             "bad_y": int(np.count_nonzero(~np.isfinite(Y))),
             "bad_w": int(np.count_nonzero(~np.isfinite(w) | (w < 0))),
             "k": {Y.shape[1]} if Y.shape[0] else set(),
@@ -429,12 +429,11 @@ class SparkAttributeMap:
                 st = blobs_to_rdd(right.drop("__id").mapInArrow(_catalog_stats_fn("__x"), BLOB_SCHEMA)) \
                     .values().treeReduce(add_stats, depth)
                 d = int(max(st["width"], st["df"].shape[0], chk["width"]))
-            else:
-                d = int(chk["width"])
-                st = raw.map(lambda kb: attr_stats(kb[1]["X"])).treeReduce(add_stats, depth)
+            else:  # the training rows' statistics came with the checks
+                d, st = int(chk["width"]), chk
             if d <= 0:
                 raise ValueError("no item has attributes (every attribute vector is null or empty)")
-            if st["bad"] or chk["bad_x"]:
+            if st["bad"] or chk["bad"]:
                 raise ValueError("item_attributes contain NaN or infinite values; expected finite numbers")
             weighting_ = fitted_weighting(weighting, st, d)
             w_bc = sc.broadcast(weighting_)

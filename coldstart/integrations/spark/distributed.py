@@ -170,25 +170,18 @@ def merge_rows(a, b):
 
 
 def _moments_part(blocks):
-    """Per partition: rows of (Xᵀw, (X∘X)ᵀw) as the local float32 products, sum(w), count."""
+    """Per partition, what ``RidgeCG`` sets up and starts from, in one pass: rows of Xᵀw,
+    (X∘X)ᵀw and Xᵀ(w ∘ Y) side by side (n_active, 2 + k), as the local float32 products; then
+    sum(w), the row count, sum(w ∘ Y) and wᵀY."""
     acc = None
     for _, blk in blocks:
-        Xt, w32 = blk["Xt"], blk["w"].astype(np.float32)
-        xtw = np.asarray(Xt @ w32, dtype=np.float64).ravel()
-        x2w = np.asarray(Xt.multiply(Xt) @ w32, dtype=np.float64).ravel()
-        acc = merge_rows(acc, (blk["cols"], np.stack([xtw, x2w], axis=1), float(blk["w"].sum()),
-                                float(blk["X"].shape[0])))
-    if acc is not None:
-        yield acc
-
-
-def _rhs_part(blocks):
-    """Per partition: rows of Xᵀ(w ∘ Y), sum(w ∘ Y) and wᵀY, in RidgeMap's float32."""
-    acc = None
-    for _, blk in blocks:
-        w32 = blk["w"].astype(np.float32)
-        V = w32[:, None] * blk["Y"]
-        acc = merge_rows(acc, (blk["cols"], np.asarray(blk["Xt"] @ V), V.sum(axis=0), w32 @ blk["Y"]))
+        Xt, w32, Y = blk["Xt"], blk["w"].astype(np.float32), blk["Y"]
+        V = w32[:, None] * Y
+        rows = np.column_stack([np.asarray(Xt @ w32, dtype=np.float64).ravel(),
+                                np.asarray(Xt.multiply(Xt) @ w32, dtype=np.float64).ravel(),
+                                np.asarray(Xt @ V, dtype=np.float64)])
+        acc = merge_rows(acc, (blk["cols"], rows, float(blk["w"].sum()), float(blk["X"].shape[0]),
+                               V.sum(axis=0), w32 @ Y))
     if acc is not None:
         yield acc
 
@@ -240,15 +233,18 @@ class DistributedRidgeCG:
     def __init__(self, sc, blocks, d: int, lam: float, fit_intercept: bool, depth: int):
         self.sc, self.blocks, self.d, self.lam, self.depth = sc, blocks, d, lam, depth
         mom = blocks.mapPartitions(_moments_part).treeReduce(merge_rows, depth)
-        m2 = np.zeros((d, 2))
-        m2[mom[0]] = mom[1]
+        m = np.zeros((d, mom[1].shape[1]))
+        m[mom[0]] = mom[1]
         self.sw, self.n = float(mom[2]), int(mom[3])
         if self.sw <= 0:
             raise ValueError("sample_weight sums to zero; expected some positive weight")
-        self.mu = (m2[:, 0] / self.sw if fit_intercept else np.zeros(d)).astype(np.float32)
-        diag = m2[:, 1] - self.sw * self.mu.astype(np.float64) ** 2 + lam
+        self.mu = (m[:, 0] / self.sw if fit_intercept else np.zeros(d)).astype(np.float32)
+        diag = m[:, 1] - self.sw * self.mu.astype(np.float64) ** 2 + lam
         diag[diag <= 0] = 1.0
         self.minv = (1.0 / diag).astype(np.float32)[:, None]
+        # the right-hand side Xcᵀ(w ∘ Y) of a cold start (B = 0), from the same pass
+        self.rhs = m[:, 2:].astype(np.float32) - np.outer(self.mu, mom[4].astype(np.float32))
+        self.wy = mom[5].astype(np.float32)
 
     def _op(self, B: np.ndarray) -> np.ndarray:
         res = tree_rows(self.sc, self.blocks, _op_part, [B, self.mu @ B], self.depth)
@@ -258,11 +254,8 @@ class DistributedRidgeCG:
     def solve(self, max_iter: int, tol: float) -> int:
         """``RidgeCG.solve`` from a cold start (B = 0) on the blocks' targets: the local loop
         (``solvers.pcg``) with the distributed product."""
-        res = self.blocks.mapPartitions(_rhs_part).treeReduce(merge_rows, self.depth)
-        k = res[1].shape[1]
-        R = gather_rows(res, self.d, k) - np.outer(self.mu, res[2].astype(np.float32))
-        self.wy = res[3].astype(np.float32)
-        self.B = np.zeros((self.d, k), np.float32)
+        R = self.rhs.copy()
+        self.B = np.zeros((self.d, R.shape[1]), np.float32)
         norm0 = np.linalg.norm(R, axis=0)
         norm0[norm0 == 0] = 1.0
         return pcg(self._op, self.B, R, self.minv, max_iter, axis=0, tol=tol, norm0=norm0)
