@@ -164,27 +164,37 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         if not sp.issparse(X):
             return X[:, cols]
         X = X.tocsr()
-        lookup = self.__dict__.get("_lookup")
-        if lookup is None or lookup.shape[0] != self.n_features_in_:
-            # column -> stored row (-1: no coefficient); 4 bytes per declared column, built once
-            lookup = np.full(self.n_features_in_, -1, dtype=np.int32)
-            lookup[cols] = np.arange(cols.size, dtype=np.int32)
-            self._lookup = lookup
-        pos = lookup[X.indices]
+        pos = self._column_lookup()[X.indices]
         hit = pos >= 0
         if hit.all():
             return sp.csr_matrix((X.data, pos, X.indptr), shape=(X.shape[0], cols.size))
         kept = np.concatenate([[0], np.cumsum(hit)])
         return sp.csr_matrix((X.data[hit], pos[hit], kept[X.indptr]), shape=(X.shape[0], cols.size))
 
-    def predict(self, X, out: np.ndarray | None = None) -> np.ndarray:
+    def _column_lookup(self) -> np.ndarray | None:
+        """Declared column -> row of ``coef_active_`` (n_features_in_,) int32, -1 for a column
+        without coefficients; None when every column has them. Built once (4 bytes a column)."""
+        cols = self.__dict__.get("columns_")
+        if cols is None:
+            return None
+        lookup = self.__dict__.get("_lookup")
+        if lookup is None or lookup.shape[0] != self.n_features_in_:
+            lookup = np.full(self.n_features_in_, -1, dtype=np.int32)
+            lookup[cols] = np.arange(cols.size, dtype=np.int32)
+            self._lookup = lookup
+        return lookup
+
+    def predict(self, X, out: np.ndarray | None = None, each=None) -> np.ndarray:
         """Predict outputs of shape (n, n_outputs) for X of shape (n, n_features).
 
         ``out``: optionally a writable C-contiguous float32 array of that shape to write them
         into (returned): e.g. the rows reserved past a buffer's end, so they are not copied.
+        ``each``: optionally ``each(start, rows)``, called on consecutive blocks of finished
+        rows (in the worker threads, while the block is in cache), e.g. to post-process them
+        in place without another pass over memory.
         """
         check_is_fitted(self)
-        X = self._active_input(check_item_features(X, "X", n_features=self.n_features_in_))
+        X = check_item_features(X, "X", n_features=self.n_features_in_)
         coef = self.coef_active_
         shape = (X.shape[0], coef.shape[1])
         if out is not None and not (isinstance(out, np.ndarray) and out.shape == shape and out.dtype == np.float32
@@ -195,14 +205,17 @@ class RidgeMap(RegressorMixin, BaseEstimator):
                 and coef.dtype == np.float32 and coef.flags.c_contiguous):
             if out is None:
                 out = np.empty(shape, dtype=np.float32)
-            _sparse_product_into(X, coef, self.intercept_, out, n_workers(self.num_threads))
+            _sparse_product_into(X, self._column_lookup(), coef, self.intercept_, out, n_workers(self.num_threads),
+                                 each)
             return out
-        pred = np.asarray(X @ coef)
+        pred = np.asarray(self._active_input(X) @ coef)
         pred += self.intercept_
-        if out is None:
-            return pred
-        out[...] = pred
-        return out
+        if out is not None:
+            out[...] = pred
+            pred = out
+        if each is not None:
+            each(0, pred)
+        return pred
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Fitted arrays, for pickle-free persistence: ``coef`` (the stored rows), ``intercept``
@@ -246,26 +259,35 @@ def active_columns(X) -> tuple[sp.csr_matrix, np.ndarray | None, int]:
     return X[:, cols].tocsr(), cols, d
 
 
-def _sparse_product_into(X, coef: np.ndarray, intercept, out: np.ndarray, threads: int) -> None:
+def _sparse_product_into(X, lookup: np.ndarray | None, coef: np.ndarray, intercept, out: np.ndarray,
+                         threads: int, each=None) -> None:
     """``out[:] = X @ coef + intercept`` (the same float32 sums as scipy's product) for X CSR (n, d)
-    float32, coef (d, k) and out (n, k) float32 C-contiguous: on ``threads`` threads, each over
-    a range of rows with an equal share of X's entries, written in place chunk by chunk (no
-    copy of X's rows, no second (n, k) array)."""
+    float32, coef (len(active), k) and out (n, k) float32 C-contiguous, X's columns mapped to
+    coef's rows by ``lookup`` (d,) (-1: none, the entry is skipped; None: the identity). On
+    ``threads`` threads, each over a range of rows with an equal share of X's entries, chunk by
+    chunk in place: no copy of X, no second (n, k) array; ``each(start, chunk)`` on every
+    finished chunk, while it is in cache."""
     n, k = out.shape
     indptr, indices, data = X.indptr, X.indices, X.data
-    if indptr.dtype != indices.dtype:
-        itype = np.promote_types(indptr.dtype, indices.dtype)
-        indptr, indices = indptr.astype(itype), indices.astype(itype)
     flat, d = coef.ravel(), coef.shape[0]
 
     def rows(a: int, b: int) -> None:
         for s in range(a, b, _PREDICT_CHUNK_ROWS):
             e = min(b, s + _PREDICT_CHUNK_ROWS)
+            p, q = indptr[s], indptr[e]
+            ptr, idx, val = indptr[s:e + 1] - p, indices[p:q], data[p:q]
+            if lookup is not None:  # the chunk's columns as rows of coef, entries without one dropped
+                idx = lookup[idx]
+                hit = idx >= 0
+                if not hit.all():
+                    ptr = np.concatenate([[0], np.cumsum(hit)])[ptr]
+                    idx, val = idx[hit], val[hit]
             chunk = out[s:e]
             chunk.fill(0)
-            p, q = indptr[s], indptr[e]
-            _csr_matvecs(e - s, d, k, indptr[s:e + 1] - p, indices[p:q], data[p:q], flat, chunk.ravel())
+            _csr_matvecs(e - s, d, k, ptr.astype(idx.dtype, copy=False), idx, val, flat, chunk.ravel())
             chunk += intercept
+            if each is not None:
+                each(s, chunk)
 
     threads = max(1, min(threads, n // _PREDICT_CHUNK_ROWS))
     if threads == 1:

@@ -25,7 +25,7 @@ from coldstart.core.constants import (
 )
 from coldstart.core.factorization import is_fitted_model
 from coldstart.core.mapping import RidgeMap
-from coldstart.core.serving import Serving
+from coldstart.core.serving import Serving, row_norms
 from coldstart.core.solvers import gram_matrix, solve_from_prior
 from coldstart.core.state import ModelState
 from coldstart.core.strategies import FitStrategies
@@ -393,19 +393,25 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     def _make_mapper(self):
         return RidgeMap(alpha=self.map_alpha_) if self.mapper is None else clone(self.mapper)
 
-    def _predict(self, Xw, out: np.ndarray | None = None) -> np.ndarray:
-        """The map's prediction (n, k), float32 C-contiguous; written into ``out`` when given."""
-        if out is not None and isinstance(self.mapper_, RidgeMap):
-            return self.mapper_.predict(Xw, out=out)  # computed in place: no (n, k) copy
-        V = np.asarray(self.mapper_.predict(Xw), dtype=np.float32)
+    def _predict(self, Xw, out: np.ndarray | None = None, each=None) -> np.ndarray:
+        """The map's prediction (n, k), float32 C-contiguous, written into ``out`` when given;
+        ``each(start, rows)`` is applied to consecutive blocks of it (a float32 RidgeMap does
+        both in its worker threads, each block while it is in cache: no (n, k) copy or pass)."""
+        m = self.mapper_
+        if (out is not None or each is not None) and isinstance(m, RidgeMap) and m.coef_active_.dtype == np.float32:
+            return m.predict(Xw, out=out, each=each)
+        V = np.asarray(m.predict(Xw), dtype=np.float32)
         if V.ndim == 1:
             V = V[:, None]
-        if out is None:
-            return np.ascontiguousarray(V)
-        if V.shape != out.shape:
-            raise ValueError(f"mapper predicted shape {V.shape}; expected {out.shape}")
-        np.copyto(out, V)
-        return out
+        V = np.ascontiguousarray(V)
+        if out is not None:
+            if V.shape != out.shape:
+                raise ValueError(f"mapper predicted shape {V.shape}; expected {out.shape}")
+            np.copyto(out, V)
+            V = out
+        if each is not None:
+            each(0, V)
+        return V
 
     def _check_params(self) -> None:
         """Validate every constructor parameter (called by ``fit`` and on loading): the error
@@ -464,17 +470,28 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         """Zero-shot vectors: the map's prediction, length-calibrated, times ``zero_shot_scale``."""
         return self._embed_into(X)[0]
 
-    def _embed_into(self, X, out: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+    def _embed_into(self, X, out: np.ndarray | None = None, prior: np.ndarray | None = None,
+                    norms: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
         """:meth:`_embed` written into ``out`` (n, k) float32 when given (e.g. a buffer's reserved
-        rows), and whether every value is finite (known from the calibration's pass)."""
+        rows), also copied into ``prior`` (n, k) and its row norms (as ``row_norms``) into
+        ``norms`` (n,) when given: each block of rows is calibrated and copied as soon as the
+        map has predicted it, while in cache. Returns the vectors and whether all are finite."""
         Xw = self.weighting_.transform(X) if self.weighting_ is not None else X
-        V = self._predict(Xw, out)
-        if V.shape[1] != self._n_factors():
-            raise ValueError(f"mapper predicted shape {V.shape}; expected (n, {self._n_factors()})")
-        V = np.ascontiguousarray(V, dtype=np.float32)  # V is the prediction's own array (or out)
-        finite = calibrate_rows(V, getattr(self, "content_norm_", None), float(self.zero_shot_norm_power),
-                                self.zero_shot_scale_)
-        return V, finite
+        k, ref, power, scale = (self._n_factors(), getattr(self, "content_norm_", None),
+                                float(self.zero_shot_norm_power), self.zero_shot_scale_)
+        finite = []
+
+        def finish(start: int, V: np.ndarray) -> None:
+            if V.shape[1] != k:
+                raise ValueError(f"mapper predicted {V.shape[1]} outputs; expected {k}")
+            finite.append(calibrate_rows(V, ref, power, scale))
+            if prior is not None:
+                prior[start:start + len(V)] = V
+            if norms is not None:
+                norms[start:start + len(V)] = row_norms(V)
+
+        V = self._predict(Xw, out, finish)
+        return V, all(finite)
 
     def _n_factors(self) -> int:
         return self._k

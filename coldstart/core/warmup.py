@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from coldstart.core.serving import row_norms, writing_call
+from coldstart.core.serving import writing_call
 from coldstart.core.solvers import fold_in, gram_matrix, solve_from_prior
 from coldstart.core.uncertainty import user_eigen
 from coldstart.core.validation import check_ids, check_item_features, check_user_ids, check_user_items
@@ -46,16 +46,17 @@ class Warmup:
         # visible until the commits under the gate, so a failure changes nothing.
         for buf in bufs:
             buf.reserve(n)
-        V, finite = self._embed_into(X, out=self._items.tail(n))
+        cached = self._item_norms  # zero-shot items leave the warm Gram matrix unchanged
+        norms = None if cached is None else np.empty(n, dtype=np.float32)
+        _, finite = self._embed_into(X, out=self._items.tail(n), prior=self._prior.tail(n), norms=norms)
         if not finite:
             raise FloatingPointError("add_items: the attributes gave NaN/inf vectors (a damaged map or "
                                      "featurizer?); nothing was added")
-        np.copyto(self._prior.tail(n), V)
         self._zero_shot.tail(n)[:] = True
         self._variance.tail(n)[:] = var0
         self._share.tail(n)[:] = 1.0
-        cached = self._item_norms  # zero-shot items leave the warm Gram matrix unchanged
-        norms = None if cached is None else np.concatenate([cached, row_norms(V)])
+        if cached is not None:
+            norms = np.concatenate([cached, norms])
         with self._gate().publishing():
             idx = bufs[0].commit(n)
             for buf in bufs[1:]:

@@ -16,6 +16,9 @@ from sklearn.utils.validation import check_is_fitted
 from coldstart.core.validation import check_item_features
 
 
+_TRANSFORM_BLOCK_ROWS = 65536  # rows weighted at a time (their temporaries, not the whole matrix's)
+
+
 def _sublinear(x: np.ndarray) -> np.ndarray:
     a = np.abs(x)
     return np.where(a >= 1, np.sign(x) * (1.0 + np.log(np.maximum(a, 1.0))), x).astype(x.dtype)
@@ -131,20 +134,23 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
         if sp.issparse(X):
             if sp.issparse(given) and np.may_share_memory(X.data, given.data):
                 X = X.copy()  # weighted in place below: never the caller's values
-            cols, data, indptr = X.indices, X.data, X.indptr
-            big = np.flatnonzero(np.abs(data) > 1)  # the sublinear transform keeps |x| <= 1 as is
-            big = big[self.sublinear_[cols[big]]]
-            data[big] = _sublinear(data[big])
-            data *= w[cols]
-            if self.norm == "l2":  # row sums as scipy's X.multiply(X).sum(axis=1), without the copy
-                counts = np.diff(indptr)
-                rows = np.flatnonzero(counts)
-                norms = np.zeros(X.shape[0], dtype=data.dtype)
-                if rows.size:
-                    norms[rows] = np.add.reduceat(data * data, indptr[rows])
-                norms = np.sqrt(norms)
-                norms[norms == 0] = 1.0
-                data /= np.repeat(norms, counts)
+            indptr = X.indptr
+            for a in range(0, X.shape[0], _TRANSFORM_BLOCK_ROWS):  # temporaries of one block only
+                ptr = indptr[a:a + _TRANSFORM_BLOCK_ROWS + 1]
+                cols, data = X.indices[ptr[0]:ptr[-1]], X.data[ptr[0]:ptr[-1]]
+                big = np.flatnonzero(np.abs(data) > 1)  # the sublinear transform keeps |x| <= 1 as is
+                big = big[self.sublinear_[cols[big]]]
+                data[big] = _sublinear(data[big])
+                data *= w[cols]
+                if self.norm == "l2":  # row sums as scipy's X.multiply(X).sum(axis=1), without the copy
+                    counts = np.diff(ptr)
+                    rows = np.flatnonzero(counts)
+                    norms = np.zeros(len(counts), dtype=data.dtype)
+                    if rows.size:
+                        norms[rows] = np.add.reduceat(data * data, ptr[rows] - ptr[0])
+                    norms = np.sqrt(norms)
+                    norms[norms == 0] = 1.0
+                    data /= np.repeat(norms, counts)
             return X
         X = X.copy()
         if self.sublinear_.any():
