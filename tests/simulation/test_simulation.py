@@ -181,6 +181,7 @@ def _worst_step_down(curve):
     return float(np.min(c[1:] / c[:-1]))
 
 
+@pytest.mark.slow  # two 6-step simulations on a 1,200-item world: the curve needs the size
 def test_warmup_curve_has_no_cliff():
     """Recall by age falls gently for every strategy (users take the best items of each cohort
     first: the oracle's falls too), but a refit that establishes items at some age drops them

@@ -136,6 +136,7 @@ def test_popularity_skew_concentrates_interactions() -> None:
     assert np.corrcoef(w.item_bias, np.log1p(item_counts(w)))[0, 1] > 0.8
 
 
+@pytest.mark.slow  # three 2,000-item worlds: a statistical property that needs the size
 def test_informativeness_controls_attribute_signal() -> None:
     kw = dict(n_users=20, n_items=2000, random_state=0)
     r2 = {rho: holdout_r2(make_world(**kw, informativeness=rho)) for rho in (0.0, 0.5, 1.0)}
