@@ -129,6 +129,7 @@ def test_split_with_unknown_id_names_file_and_line(tmp_path):
         read_split_ids(folder / "nope", ds.user_ids, ds.item_ids)
 
 
+@pytest.mark.slow  # ALS + ridge on the whole ml-latest-small catalog
 @needs_ml
 def test_ml_latest_small_reference_als_ridge_matches_evaluation_md():
     """EVALUATION.md: implicit ALS + ridge on ml-latest-small, cold Recall@20 0.1776."""
