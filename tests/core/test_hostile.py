@@ -10,23 +10,10 @@ import pandas as pd
 import pytest
 
 from coldstart import ColdStartRecommender, FrameRecommender
-from tests.conftest import make_clustered
 
 
-@pytest.fixture(scope="module")
-def world():
-    ui, X, uc, ic = make_clustered(n_users=50, n_items=70, seed=5)
-    return ui, X
-
-
-@pytest.fixture(scope="module")
-def fitted(world):
-    ui, X = world
-    return ColdStartRecommender(factors=8, iterations=3, random_state=0).fit(ui, X)
-
-
-def _frames(world, item_ids=None, user_ids=None):
-    ui, X = world
+def _frames(small_world, item_ids=None, user_ids=None):
+    ui, X = small_world
     coo = ui.tocoo()
     n_users, n_items = ui.shape
     user_ids = np.arange(n_users) * 10 + 10 if user_ids is None else user_ids
@@ -38,8 +25,8 @@ def _frames(world, item_ids=None, user_ids=None):
     return inter, attrs
 
 
-def _frame_model(world, **kw):
-    inter, attrs = _frames(world, **kw)
+def _frame_model(small_world, **kw):
+    inter, attrs = _frames(small_world, **kw)
     rec = FrameRecommender(ColdStartRecommender(factors=8, iterations=3, random_state=0)).fit(inter, attrs)
     return rec, inter, attrs
 
@@ -58,8 +45,8 @@ def _same(a, b):
 
 # ---------------------------------------------------------------- FrameRecommender: ids and all-or-nothing
 @pytest.mark.parametrize("ids", [["n1", "n1"], ["n1", None], ["n1", np.nan], [np.nan, np.nan], ["n1", 2.5]])
-def test_add_items_bad_ids_refused_before_any_change(world, ids):
-    rec, inter, attrs = _frame_model(world)
+def test_add_items_bad_ids_refused_before_any_change(small_world, ids):
+    rec, inter, attrs = _frame_model(small_world)
     before = _snapshot(rec)
     new = attrs.iloc[: len(ids)].copy()
     new.index = pd.Index(ids, dtype=object, name="item_id")
@@ -70,8 +57,8 @@ def test_add_items_bad_ids_refused_before_any_change(world, ids):
     assert set(out["item_id"]) <= set(rec.item_ids_.external_ids)
 
 
-def test_add_items_matches_columns_by_name(world):
-    rec, inter, attrs = _frame_model(world)
+def test_add_items_matches_columns_by_name(small_world):
+    rec, inter, attrs = _frame_model(small_world)
     new = attrs.iloc[:4].copy()
     new.index = pd.Index(["x1", "x2", "x3", "x4"], name="item_id")
     shuffled = new[list(reversed(new.columns))]
@@ -81,8 +68,8 @@ def test_add_items_matches_columns_by_name(world):
     np.testing.assert_array_equal(rec.model_.item_factors_[a], rec.model_.item_factors_[b])
 
 
-def test_add_items_missing_column_clear_error_extra_column_one_warning(world):
-    rec, inter, attrs = _frame_model(world)
+def test_add_items_missing_column_clear_error_extra_column_one_warning(small_world):
+    rec, inter, attrs = _frame_model(small_world)
     new = attrs.iloc[:2].copy()
     new.index = pd.Index(["m1", "m2"], name="item_id")
     before = _snapshot(rec)
@@ -97,8 +84,8 @@ def test_add_items_missing_column_clear_error_extra_column_one_warning(world):
     np.testing.assert_array_equal(rec.model_.item_factors_[idx], rec.model_.embed_items(attrs.iloc[:2].to_numpy()))
 
 
-def test_failed_partial_fit_leaves_id_maps_untouched(world):
-    rec, inter, attrs = _frame_model(world)
+def test_failed_partial_fit_leaves_id_maps_untouched(small_world):
+    rec, inter, attrs = _frame_model(small_world)
     before = _snapshot(rec)
     bad = pd.DataFrame({"user_id": [99991, 99992], "item_id": ["doc-1", "no-such-item"]})
     with pytest.raises(KeyError, match="no-such-item"):
@@ -107,19 +94,19 @@ def test_failed_partial_fit_leaves_id_maps_untouched(world):
     assert 99991 not in rec.user_ids_
 
 
-def test_partial_fit_refuses_nan_user(world):
-    rec, inter, attrs = _frame_model(world)
+def test_partial_fit_refuses_nan_user(small_world):
+    rec, inter, attrs = _frame_model(small_world)
     before = _snapshot(rec)
     with pytest.raises(ValueError, match="user"):
         rec.partial_fit(pd.DataFrame({"user_id": [np.nan], "item_id": ["doc-1"]}))
     _same(before, _snapshot(rec))
 
 
-def test_mixed_int_str_ids_survive_save_load(world, tmp_path):
-    ui, X = world
+def test_mixed_int_str_ids_survive_save_load(small_world, tmp_path):
+    ui, X = small_world
     item_ids = np.array([i if i % 2 else f"s{i}" for i in range(X.shape[0])], dtype=object)
     user_ids = np.array([u if u % 3 else str(u) for u in range(ui.shape[0])], dtype=object)
-    rec, inter, attrs = _frame_model(world, item_ids=item_ids, user_ids=user_ids)
+    rec, inter, attrs = _frame_model(small_world, item_ids=item_ids, user_ids=user_ids)
     p = tmp_path / "mixed.npz"
     rec.save(p)
     back = FrameRecommender.load(p)
@@ -131,10 +118,10 @@ def test_mixed_int_str_ids_survive_save_load(world, tmp_path):
     assert back.similar_items([1], N=3)["item_id"].tolist() == rec.similar_items([1], N=3)["item_id"].tolist()
 
 
-def test_int_and_str_of_same_digits_are_different_ids(world):
-    ui, X = world
+def test_int_and_str_of_same_digits_are_different_ids(small_world):
+    ui, X = small_world
     item_ids = np.array([1, "1"] + [f"d{i}" for i in range(2, X.shape[0])], dtype=object)
-    rec, inter, attrs = _frame_model(world, item_ids=item_ids)
+    rec, inter, attrs = _frame_model(small_world, item_ids=item_ids)
     assert rec.item_ids_.to_internal([1, "1"]).tolist() == [0, 1]
 
 
@@ -149,31 +136,31 @@ def test_int_and_str_of_same_digits_are_different_ids(world):
     ("show_progress", "yes"), ("weighting", "tfidf"), ("mapper", "ridge"), ("collaborative", 3),
     ("featurizer", "auto"),
 ])
-def test_every_parameter_validated_naming_it(world, name, value):
-    ui, X = world
+def test_every_parameter_validated_naming_it(small_world, name, value):
+    ui, X = small_world
     m = ColdStartRecommender(factors=8, iterations=2, random_state=0).set_params(**{name: value})
     with pytest.raises((ValueError, TypeError), match=name):
         m.fit(ui, X)
 
 
-def test_recommend_refuses_bool_n(fitted, world):
-    ui, X = world
+def test_recommend_refuses_bool_n(small_fitted, small_world):
+    ui, X = small_world
     for n in (True, False, 2.0):
         with pytest.raises(ValueError, match="N must be"):
-            fitted.recommend(0, ui[0], N=n)
+            small_fitted.recommend(0, ui[0], N=n)
         with pytest.raises(ValueError, match="N must be"):
-            fitted.similar_items(0, N=n)
+            small_fitted.similar_items(0, N=n)
 
 
-def test_similar_items_empty_candidates(fitted):
-    ids, scores = fitted.similar_items(0, N=5, items=[])
+def test_similar_items_empty_candidates(small_fitted):
+    ids, scores = small_fitted.similar_items(0, N=5, items=[])
     assert ids.shape == (0,) and scores.shape == (0,)
-    ids, scores = fitted.similar_items([0, 1], N=5, items=[])
+    ids, scores = small_fitted.similar_items([0, 1], N=5, items=[])
     assert ids.shape == (2, 0)
 
 
-def test_partial_fit_users_refuses_fractional_and_duplicate_ids(fitted, world):
-    ui, X = world
+def test_partial_fit_users_refuses_fractional_and_duplicate_ids(small_fitted, small_world):
+    ui, X = small_world
     m = ColdStartRecommender(factors=8, iterations=2, random_state=0).fit(ui, X)
     before = m.user_factors_.copy()
     with pytest.raises((TypeError, ValueError), match="userids"):

@@ -192,7 +192,6 @@ class ImplicitContract(unittest.TestCase):
             np.testing.assert_allclose(scores, again_scores)
 
     def test_similar_items_batch(self):
-        ui = checkerboard(256)
         m = self.fitted(256)
         items = np.arange(50)
 

@@ -20,26 +20,12 @@ import scipy.sparse as sp
 import coldstart.core.persistence as P
 from coldstart import ColdStartRecommender
 from coldstart.core.persistence import ModelFileError, _read_members, write_archive
-from tests.conftest import make_clustered
-
-
-@pytest.fixture(scope="module")
-def world():
-    ui, X, uc, ic = make_clustered(n_users=50, n_items=70, seed=5)
-    return ui, X
-
-
-@pytest.fixture(scope="module")
-def fitted(world):
-    """A small fitted model; tests that change it work on a deep copy."""
-    ui, X = world
-    return ColdStartRecommender(factors=8, iterations=3, random_state=0).fit(ui, X)
 
 
 # ---------------------------------------------------------------- round trips
-def test_round_trip_is_bit_identical(fitted, tmp_path):
+def test_round_trip_is_bit_identical(small_fitted, tmp_path):
     a, b = tmp_path / "a.npz", tmp_path / "b.npz"
-    fitted.save(a)
+    small_fitted.save(a)
     back = ColdStartRecommender.load(a)
     back.save(b)
     (meta_a, arrays_a), (meta_b, arrays_b) = _read_members(a), _read_members(b)
@@ -49,17 +35,17 @@ def test_round_trip_is_bit_identical(fitted, tmp_path):
         assert arr.dtype == arrays_b[name].dtype and arr.tobytes() == arrays_b[name].tobytes(), name
     # the metadata too, but for the class name of the implicit model: a loaded model holds the
     # collaborative side's arrays and settings, not the implicit object it was fitted with
-    assert meta_a["collaborative"].pop("class") == type(fitted.collaborative_).__name__
+    assert meta_a["collaborative"].pop("class") == type(small_fitted.collaborative_).__name__
     assert meta_b["collaborative"].pop("class") is None
     assert meta_a == meta_b
     for attr in ("item_factors_", "user_factors_", "is_zero_shot_"):
-        got, ref = getattr(back, attr), getattr(fitted, attr)
+        got, ref = getattr(back, attr), getattr(small_fitted, attr)
         assert got.dtype == ref.dtype and got.tobytes() == ref.tobytes(), attr
 
 
-def test_truncated_file_raises_model_file_error(fitted, tmp_path):
+def test_truncated_file_raises_model_file_error(small_fitted, tmp_path):
     p = tmp_path / "m.npz"
-    fitted.save(p)
+    small_fitted.save(p)
     raw = p.read_bytes()
     for cut in (0, 10, len(raw) // 3, len(raw) - 1):
         p.write_bytes(raw[:cut])
@@ -67,9 +53,9 @@ def test_truncated_file_raises_model_file_error(fitted, tmp_path):
             ColdStartRecommender.load(p)
 
 
-def test_save_load_round_trip_gives_identical_recommendations(tmp_path, world, fitted):
-    ui, X = world
-    m = copy.deepcopy(fitted)
+def test_save_load_round_trip_gives_identical_recommendations(tmp_path, small_world, small_fitted):
+    ui, X = small_world
+    m = copy.deepcopy(small_fitted)
     m.add_items(X[:2])
     path = tmp_path / "model.npz"
     m.save(path)
@@ -87,8 +73,8 @@ def test_save_load_round_trip_gives_identical_recommendations(tmp_path, world, f
     m2.partial_fit_items([i], ui.T.tocsr()[3])
 
 
-def test_save_is_atomic_on_failure(tmp_path, fitted, monkeypatch):
-    m = fitted
+def test_save_is_atomic_on_failure(tmp_path, small_fitted, monkeypatch):
+    m = small_fitted
     path = tmp_path / "model.npz"
     m.save(path)
     good = path.read_bytes()
@@ -101,8 +87,8 @@ def test_save_is_atomic_on_failure(tmp_path, fitted, monkeypatch):
     assert path.read_bytes() == good and list(tmp_path.iterdir()) == [path]
 
 
-def test_load_refuses_truncated_foreign_tampered_and_pickled_files(tmp_path, fitted):
-    m = fitted
+def test_load_refuses_truncated_foreign_tampered_and_pickled_files(tmp_path, small_fitted):
+    m = small_fitted
     path = tmp_path / "model.npz"
     m.save(path)
     raw = path.read_bytes()
@@ -150,17 +136,17 @@ def test_load_refuses_truncated_foreign_tampered_and_pickled_files(tmp_path, fit
         ColdStartRecommender.load(tampered)
 
 
-def test_save_and_load_take_binary_file_objects(fitted, tmp_path):
+def test_save_and_load_take_binary_file_objects(small_fitted, tmp_path):
     buf = io.BytesIO()
-    fitted.save(buf, key="k")
+    small_fitted.save(buf, key="k")
     buf.seek(0)
     back = ColdStartRecommender.load(buf, key="k")
-    np.testing.assert_array_equal(back.item_factors_, fitted.item_factors_)
+    np.testing.assert_array_equal(back.item_factors_, small_fitted.item_factors_)
     with open(tmp_path / "m.npz", "wb") as f:
-        fitted.save(f)
+        small_fitted.save(f)
     with open(tmp_path / "m.npz", "rb") as f:
         back = ColdStartRecommender.load(f)
-    np.testing.assert_array_equal(back.user_factors_, fitted.user_factors_)
+    np.testing.assert_array_equal(back.user_factors_, small_fitted.user_factors_)
     bad = io.BytesIO(buf.getvalue()[:-100])
     with pytest.raises(ModelFileError):
         ColdStartRecommender.load(bad, key="k")
@@ -177,15 +163,15 @@ def _save(model, path, **kw):
     return path.read_bytes()
 
 
-def test_bit_flips_always_model_file_error(fitted, tmp_path):
+def test_bit_flips_always_model_file_error(small_fitted, tmp_path):
     p = tmp_path / "m.npz"
-    blob = _save(fitted, p)
+    blob = _save(small_fitted, p)
     rng = np.random.default_rng(0)
     # every byte of the zip structures at the start and the end, plus a sample of the middle
     positions = sorted(set(range(0, 200)) | set(range(len(blob) - 400, len(blob)))
                        | set(rng.integers(0, len(blob), 150).tolist()))
     q = tmp_path / "f.npz"
-    ref = fitted.item_factors_
+    ref = small_fitted.item_factors_
     for pos in positions:
         for bit in (0, 7):
             b = bytearray(blob)
@@ -268,18 +254,18 @@ def _rewrite(path, edit_meta=None, edit_arrays=None):
     lambda m: m["collaborative"].update(regularization=-0.1),
     lambda m: m["collaborative"].update(alpha=float("nan")),
 ])
-def test_bad_values_refused(fitted, tmp_path, edit):
+def test_bad_values_refused(small_fitted, tmp_path, edit):
     p = tmp_path / "m.npz"
-    fitted.save(p)
+    small_fitted.save(p)
     _rewrite(p, edit_meta=edit)
     with pytest.raises(ModelFileError):
         ColdStartRecommender.load(p)
 
 
 @pytest.mark.parametrize("key", ["item_factors", "user_factors", "item_prior", "mapper/coef", "mapper/intercept"])
-def test_nan_arrays_refused(fitted, tmp_path, key):
+def test_nan_arrays_refused(small_fitted, tmp_path, key):
     p = tmp_path / "m.npz"
-    fitted.save(p)
+    small_fitted.save(p)
 
     def poison(arrays):
         a = np.array(arrays[key], dtype=np.float32)
@@ -291,11 +277,11 @@ def test_nan_arrays_refused(fitted, tmp_path, key):
         ColdStartRecommender.load(p)
 
 
-def test_hmac_key(fitted, tmp_path):
+def test_hmac_key(small_fitted, tmp_path):
     p = tmp_path / "signed.npz"
-    fitted.save(p, key=b"secret")
+    small_fitted.save(p, key=b"secret")
     m = ColdStartRecommender.load(p, key=b"secret")
-    np.testing.assert_array_equal(m.item_factors_, fitted.item_factors_)
+    np.testing.assert_array_equal(m.item_factors_, small_fitted.item_factors_)
     ColdStartRecommender.load(p)  # without a key: checksums only
     with pytest.raises(ModelFileError, match="signature|key"):
         ColdStartRecommender.load(p, key=b"other")
@@ -304,14 +290,14 @@ def test_hmac_key(fitted, tmp_path):
     with pytest.raises(ModelFileError, match="signature|signed"):
         ColdStartRecommender.load(p, key=b"secret")
     q = tmp_path / "unsigned.npz"
-    fitted.save(q)
+    small_fitted.save(q)
     with pytest.raises(ModelFileError, match="not signed"):
         ColdStartRecommender.load(q, key=b"secret")
     with pytest.raises(TypeError, match="key"):
-        fitted.save(q, key=123)
+        small_fitted.save(q, key=123)
 
 
-def test_stale_temp_files_of_killed_saves_removed(fitted, tmp_path):
+def test_stale_temp_files_of_killed_saves_removed(small_fitted, tmp_path):
     p = tmp_path / "m.npz"
     # what a save killed by SIGKILL leaves: a temp file stamped with a pid that no longer runs
     dead = 2**22 + 12345
@@ -327,7 +313,7 @@ def test_stale_temp_files_of_killed_saves_removed(fitted, tmp_path):
     stale.write_bytes(b"half a model")
     other = tmp_path / f".other.npz.coldstart-tmp.{os.getpid()}.zz"  # a live save: kept
     other.write_bytes(b"in progress")
-    fitted.save(p)
+    small_fitted.save(p)
     assert not stale.exists() and other.exists()
     assert sorted(x.name for x in tmp_path.iterdir()) == sorted(["m.npz", other.name])
 
