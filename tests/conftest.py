@@ -40,6 +40,22 @@ def make_clustered(n_users=120, n_items=200, n_clusters=4, n_noise=30, seed=0):
     return ui, sp.csr_matrix(feats), uc, ic
 
 
+def make_taste_world(seed=0):
+    """80 users, 60 items, 25 count attributes; each user likes the items whose attributes meet a
+    random taste vector (top 15 % of affinity). Returns ``(protocol_split of the (80, 60)
+    interactions, item_features csr (60, 25) float64)``: the recommend contract's world."""
+    from coldstart.evaluation.splits import protocol_split
+
+    rng = np.random.default_rng(seed)
+    n_users, n_items, n_feat = 80, 60, 25
+    F = sp.random(n_items, n_feat, density=0.2, random_state=seed + 1, format="csr")
+    F.data = np.ceil(F.data * 3)
+    taste = rng.random((n_users, n_feat))
+    affinity = taste @ F.toarray().T + 0.3 * rng.random((n_users, n_items))
+    X = sp.csr_matrix((affinity > np.quantile(affinity, 0.85)).astype(np.float32))
+    return protocol_split(X, random_state=seed), F
+
+
 @pytest.fixture(scope="session")
 def clustered():
     return make_clustered()

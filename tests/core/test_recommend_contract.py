@@ -26,7 +26,7 @@ from coldstart.evaluation.baselines import (
 )
 from coldstart.evaluation.protocol import evaluate
 from coldstart.core.model import ColdStartRecommender
-from coldstart.evaluation.splits import protocol_split
+from tests.conftest import make_taste_world
 
 HAS_LIGHTFM = importlib.util.find_spec("lightfm") is not None
 
@@ -86,14 +86,7 @@ NAMES = [pytest.param(n, marks=pytest.mark.skip(reason=f"the Spark export: {SPAR
 
 @pytest.fixture(scope="module")
 def data():
-    rng = np.random.default_rng(0)
-    n_users, n_items, n_feat = 80, 60, 25
-    F = sp.random(n_items, n_feat, density=0.2, random_state=1, format="csr")
-    F.data = np.ceil(F.data * 3)
-    taste = rng.random((n_users, n_feat))
-    affinity = taste @ F.toarray().T + 0.3 * rng.random((n_users, n_items))
-    X = sp.csr_matrix((affinity > np.quantile(affinity, 0.85)).astype(np.float32))
-    split = protocol_split(X, random_state=0)
+    split, F = make_taste_world()
     return split, sp.csr_matrix(F, dtype=np.float32)
 
 

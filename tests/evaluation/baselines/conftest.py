@@ -4,9 +4,7 @@ every baseline fitted on it once (the contract itself: tests/core/test_recommend
 import importlib.util
 import warnings
 
-import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from coldstart.evaluation.baselines import (
     ALSRidgeRecommender,
@@ -15,7 +13,7 @@ from coldstart.evaluation.baselines import (
     PopularityRecommender,
     RandomRecommender,
 )
-from coldstart.evaluation.splits import protocol_split
+from tests.conftest import make_taste_world
 
 HAS_LIGHTFM = importlib.util.find_spec("lightfm") is not None
 
@@ -31,16 +29,7 @@ NAMES = [n for n in FACTORIES if n != "lightfm" or HAS_LIGHTFM]
 
 @pytest.fixture(scope="package")
 def data():
-    rng = np.random.default_rng(0)
-    n_users, n_items, n_feat = 80, 60, 25
-    F = sp.random(n_items, n_feat, density=0.2, random_state=1, format="csr")
-    F.data = np.ceil(F.data * 3)
-    # users like items that share features with a random "taste" vector
-    taste = rng.random((n_users, n_feat))
-    affinity = taste @ F.toarray().T + 0.3 * rng.random((n_users, n_items))
-    X = sp.csr_matrix((affinity > np.quantile(affinity, 0.85)).astype(np.float32))
-    split = protocol_split(X, random_state=0)
-    return split, F
+    return make_taste_world()  # users like items that share features with a random "taste" vector
 
 
 @pytest.fixture(scope="package")
