@@ -19,7 +19,10 @@ utilisation and peak RSS (``VmHWM`` from /proc, reset between stages with
    (``item_factors @ u`` + ``argpartition``), and a batch of 1,000 users with 1 vs 2 threads,
 6. optionally (``--ann``, on by default when hnswlib is installed) an HNSW index
    (:class:`coldstart.integrations.ann.HNSWIndex`): build, query latency, recall@10 against exact top-10,
-   incremental adds.
+   incremental adds,
+7. after the sizes, ``benchmarks/embed_speed.py`` in its own process: one ``add_items`` of 950k
+   items for the issue's 20-of-20k-words workload and this benchmark's 10-50-of-50k one
+   (``--embed-speed only`` runs just this stage and adds it to an existing ``scale.json``).
 
 Synthetic world: power-law cluster sizes and Zipf item popularity; each user likes 1-3 clusters
 (85 % of interactions) plus popularity-driven exploration (15 %), log-normal activity; each
@@ -737,6 +740,7 @@ def render_markdown(res: dict, extras: list | None = None) -> str:
     L.extend(_header(res))
     L.append("")
     L.extend(_tables(res, "##"))
+    L.extend(_embed_speed_table(res, "##"))
     L.append("")
     L.append("## Targets")
     L.append("")
@@ -870,7 +874,32 @@ def targets(res: dict) -> list[str]:
     else:
         out.extend(_fit_targets(fitted, [r for r in runs if not r.get("serving_only")]))
     out.extend(_serving_targets(runs))
+    out.extend(_embed_speed_targets(res))
     return out
+
+
+def _embed_speed_targets(res: dict) -> list[str]:
+    es = res.get("embed_speed")
+    if not es:
+        return []
+    slow = min(w["items_per_second"] for w in es)
+    return [f"- One `add_items` of {es[0]['items']:,} items ≥ 200k items/s on both `embed_speed` workloads: "
+            f"**{'met' if slow >= 200_000 else 'missed'}** ("
+            + ", ".join(f"{w['workload']}: {w['items_per_second']:,} items/s" for w in es) + ")."]
+
+
+def _embed_speed_table(res: dict, h: str) -> list[str]:
+    es = res.get("embed_speed")
+    if not es:
+        return []
+    L = ["", f"{h} One `add_items` of many new items (`python benchmarks/embed_speed.py`)", "",
+         "256 factors, a model fitted on 4,000 items / 2,000 users; words20k: 20 attributes per item from a "
+         "20,000-word vocabulary (98 % seen in training), scale50k: 10-50 from 50,000 (this benchmark's kind).", "",
+         "| workload | items | seconds | CPU s | items/s | load (1 min) | peak RSS GB |", "|---|---|---|---|---|---|---|"]
+    for w in es:
+        L.append(f"| {w['workload']} | {w['items']:,} | {w['seconds']:.2f} | {_fmt(w.get('cpu_seconds'))} | "
+                 f"{w['items_per_second']:,} | {_fmt(w.get('load_average_1min'), 1)} | {w['peak_rss_gb']:.2f} |")
+    return L
 
 
 def _fit_targets(fitted: list, all_fits: list | None = None) -> list[str]:
@@ -1012,6 +1041,17 @@ def _extras(specs: list[str]) -> list:
     return out
 
 
+def _run_embed_speed(args) -> list:
+    """``benchmarks/embed_speed.py`` in its own process (its own peak RSS); its JSON rows."""
+    n = args.embed_items or (100_000 if args.quick else 950_000)
+    _log(f"=== embed_speed: add_items of {n:,} items (load average {os.getloadavg()[0]:.1f}) ===")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "embed_speed.json"
+        subprocess.run([sys.executable, str(Path(__file__).resolve().with_name("embed_speed.py")),
+                        "--items", str(n), "--out", str(out)], check=True)
+        return json.loads(out.read_text())
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default=None, help=f"comma-separated catalog sizes (default {DEFAULT_SIZES})")
@@ -1033,6 +1073,10 @@ def main(argv=None) -> int:
                         "that needs more is recorded as failed and replaced by a serving-only fit")
     p.add_argument("--no-reference", action="store_true",
                    help="skip the reference fits (plain implicit ALS and the plug-in map on it)")
+    p.add_argument("--embed-speed", choices=("on", "off", "only"), default="on",
+                   help="run benchmarks/embed_speed.py after the sizes ('only': just it, into an existing scale.json)")
+    p.add_argument("--embed-items", type=parse_size, default=None,
+                   help="items per embed_speed add_items (default 950k, 100k with --quick)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     p.add_argument("--report-only", action="store_true", help="re-render scale.md/png from scale.json")
@@ -1075,6 +1119,16 @@ def main(argv=None) -> int:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _stop)
+    if args.embed_speed == "only":
+        res = json.loads(json_path.read_text()) if json_path.exists() else dict(
+            command="python benchmarks/scale.py --embed-speed only", started=time.strftime("%Y-%m-%d %H:%M:%S"),
+            hardware=hardware(), runs=[], notes=list(args.note))
+        res["embed_speed"] = _run_embed_speed(args)
+        json_path.write_text(json.dumps(res, indent=1, default=float))
+        md = render_markdown(res, _extras(args.extra))
+        md_path.write_text(md)
+        print(md)
+        return 0
     sizes = [parse_size(s) for s in (args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)).split(",")]
     if args.ann == "off":
         ann = False
@@ -1121,6 +1175,8 @@ def main(argv=None) -> int:
         res["runs"].append(run)
         res["finished"], res["wall_s"] = time.strftime("%Y-%m-%d %H:%M:%S"), time.perf_counter() - t0
         json_path.write_text(json.dumps(res, indent=1, default=float))  # partial results survive a kill
+    if args.embed_speed == "on":
+        res["embed_speed"] = _run_embed_speed(args)
     res["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     res["wall_s"] = time.perf_counter() - t0
     json_path.write_text(json.dumps(res, indent=1, default=float))
