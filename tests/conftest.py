@@ -3,12 +3,21 @@ citeulike-t split and the default model fitted on it once, and scikit-learn's es
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+
+from coldstart.evaluation.baselines import (
+    ALSRidgeRecommender,
+    ContentProfileRecommender,
+    LightFMRecommender,
+    PopularityRecommender,
+    RandomRecommender,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "citeulike-t"
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "citeulike-t"
@@ -38,6 +47,18 @@ def make_clustered(n_users=120, n_items=200, n_clusters=4, n_noise=30, seed=0):
     noise = rng.integers(n_noise, size=(n_items, 2))
     feats[np.arange(n_items)[:, None], n_clusters + noise] = 1.0
     return ui, sp.csr_matrix(feats), uc, ic
+
+
+HAS_LIGHTFM = importlib.util.find_spec("lightfm") is not None
+
+#: Every baseline, small and deterministic (as the contract suite and the baseline tests fit them).
+BASELINE_FACTORIES = {
+    "random": lambda: RandomRecommender(random_state=3),
+    "popularity": lambda: PopularityRecommender(),
+    "content": lambda: ContentProfileRecommender(),
+    "als-ridge": lambda: ALSRidgeRecommender(factors=8, iterations=3, num_threads=1),
+    "lightfm": lambda: LightFMRecommender(no_components=8, epochs=2, num_threads=1),
+}
 
 
 def make_taste_world(seed=0):

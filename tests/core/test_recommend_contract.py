@@ -17,18 +17,9 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from coldstart.evaluation.baselines import (
-    ALSRidgeRecommender,
-    ContentProfileRecommender,
-    LightFMRecommender,
-    PopularityRecommender,
-    RandomRecommender,
-)
 from coldstart.evaluation.protocol import evaluate
 from coldstart.core.model import ColdStartRecommender
-from tests.conftest import make_taste_world
-
-HAS_LIGHTFM = importlib.util.find_spec("lightfm") is not None
+from tests.conftest import BASELINE_FACTORIES, HAS_LIGHTFM, make_taste_world
 
 
 def _spark_ready() -> str | None:
@@ -69,11 +60,7 @@ def _spark_export(train, F):
 
 FACTORIES = {
     "coldstart": lambda: ColdStartRecommender(factors=8, iterations=3, random_state=0, num_threads=1),
-    "random": lambda: RandomRecommender(random_state=3),
-    "popularity": lambda: PopularityRecommender(),
-    "content": lambda: ContentProfileRecommender(),
-    "als-ridge": lambda: ALSRidgeRecommender(factors=8, iterations=3, num_threads=1),
-    "lightfm": lambda: LightFMRecommender(no_components=8, epochs=2, num_threads=1),
+    **BASELINE_FACTORIES,
     # the Spark model's local export is a ColdStartRecommender: unfitted, this is its class
     "spark-export": lambda: ColdStartRecommender(factors=8, iterations=3, random_state=0, num_threads=1),
 }
