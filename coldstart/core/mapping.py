@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
+from coldstart.core.buffer import fresh_array
 from coldstart.core.runtime import n_workers
 from coldstart.core.solvers import RidgeCG
 from coldstart.core.validation import check_item_features
@@ -204,7 +205,7 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         if (sp.issparse(X) and _csr_matvecs is not None and X.dtype == np.float32
                 and coef.dtype == np.float32 and coef.flags.c_contiguous):
             if out is None:
-                out = np.empty(shape, dtype=np.float32)
+                out = fresh_array(shape, np.float32)
             _sparse_product_into(X, self._column_lookup(), coef, self.intercept_, out, n_workers(self.num_threads),
                                  each)
             return out
