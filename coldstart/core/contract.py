@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.core.validation import describe, check_ids, check_query_items
+from coldstart.core.constants import FLT_MAX
+from coldstart.core.validation import check_ids, check_query_items, describe
 
-#: implicit's ``topk`` scores filtered candidates with ``-FLT_MAX``.
-FLT_MAX = float(np.finfo(np.float32).max)
 
 
 def check_n(N: Any) -> int:

@@ -56,3 +56,10 @@ def implicit_als_class() -> type:
     from implicit.cpu.als import AlternatingLeastSquares
 
     return AlternatingLeastSquares
+
+
+def auto_alpha(n_interactions: int, n_users: int, n_items: int) -> float:
+    """``alpha="auto"``: 0.05 / density, clipped to [1, 1000], so the observed interactions
+    weigh about 5 % of the unobserved mass whatever the catalog's sparsity."""
+    density = n_interactions / float(n_users * n_items)
+    return float(np.clip(0.05 / density, 1.0, 1000.0))

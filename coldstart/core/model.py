@@ -21,9 +21,8 @@ from coldstart.core.constants import (
     MAX_FACTORS,
     MAX_ITERATIONS,
     MAX_THREADS,
-    PRIOR_INTERACTIONS,
 )
-from coldstart.core.factorization import is_fitted_model
+from coldstart.core.factorization import auto_alpha, is_fitted_model
 from coldstart.core.mapping import RidgeMap
 from coldstart.core.serving import Serving, row_norms
 from coldstart.core.solvers import gram_matrix, solve_from_prior
@@ -40,7 +39,7 @@ from coldstart.core.validation import (
     check_user_items,
     is_auto,
 )
-from coldstart.core.warmup import Warmup
+from coldstart.core.warmup import Warmup, auto_prior_weight
 from coldstart.core.weighting import AttributeWeighting
 
 _GATE_INIT = threading.Lock()
@@ -361,8 +360,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
             return float(als.alpha)
         if self.alpha != "auto":
             return float(self.alpha)
-        density = user_items.nnz / float(user_items.shape[0] * user_items.shape[1])
-        return float(np.clip(0.05 / density, 1.0, 1000.0))
+        return auto_alpha(user_items.nnz, *user_items.shape)
 
     def _resolve_prior_weight(self, user_items: sp.csr_matrix, users: np.ndarray) -> float:
         """``prior_weight``, or with "auto" the attribute prior worth ``PRIOR_INTERACTIONS``
@@ -374,8 +372,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         conf = self._alpha() * user_items.data.astype(np.float64)
         pair_user = np.repeat(np.arange(user_items.shape[0]), np.diff(user_items.indptr))
         sq = np.einsum("ij,ij->i", users, users).astype(np.float64)[pair_user]
-        per = float(np.mean(np.maximum(conf - 1.0, 0.0) * sq)) / users.shape[1] if conf.size else 0.0
-        return float(max(PRIOR_INTERACTIONS * per, 1e-6))
+        return auto_prior_weight(conf, sq, users.shape[1])
 
     def _make_weighting(self):
         if self.weighting == "auto":

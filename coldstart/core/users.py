@@ -23,7 +23,6 @@ from coldstart.core.constants import (
     CC_MAP_ALPHA,
     MAP_ALPHA_START,
     PLUGIN_INIT_ITERS,
-    PRIOR_INTERACTIONS,
     PROBE_USER_FRACTION,
     USER_ATTRIBUTE_GAIN,
     USER_MAP_ALPHA_GRID,
@@ -42,6 +41,7 @@ from coldstart.core.validation import (
     meta_float,
     meta_int,
 )
+from coldstart.core.warmup import auto_prior_weight
 from coldstart.core.weighting import AttributeWeighting
 
 #: Fewest users with interactions from which a share is held out to choose the user map's penalty.
@@ -183,9 +183,7 @@ class ColdUsers:
         if not is_auto(self.prior_weight):
             return float(self.prior_weight)
         sq = np.einsum("ij,ij->i", Vf, Vf).astype(np.float64)[cui.indices]
-        per = float(np.mean(np.maximum(cui.data.astype(np.float64) - 1.0, 0.0) * sq)) / Vf.shape[1] \
-            if cui.nnz else 0.0
-        return float(max(PRIOR_INTERACTIONS * per, 1e-6))
+        return auto_prior_weight(cui.data.astype(np.float64), sq, Vf.shape[1])
 
     # ------------------------------------------------------------------ new users
     def _check_user_map(self, call: str) -> None:

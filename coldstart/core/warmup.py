@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
+from coldstart.core.constants import PRIOR_INTERACTIONS
 from coldstart.core.serving import writing_call
 from coldstart.core.solvers import fold_in, gram_matrix, solve_from_prior
 from coldstart.core.uncertainty import user_eigen
@@ -183,3 +184,15 @@ class Warmup:
         return fold_in(items, user_items, self._reg(), self._alpha(), gram=self._gram_items)
 
 
+def prior_weight_from_precision(per: float) -> float:
+    """``prior_weight="auto"`` from ``per``, the mean precision one observed interaction adds
+    per dimension: the attribute prior is worth ``PRIOR_INTERACTIONS`` such interactions."""
+    return float(max(PRIOR_INTERACTIONS * per, 1e-6))
+
+
+def auto_prior_weight(conf: np.ndarray, sq: np.ndarray, k: int) -> float:
+    """:func:`prior_weight_from_precision` of the mean over observed pairs of
+    ``max(c - 1, 0) ||f||^2 / k``: ``conf`` (nnz,) the pairs' confidences, ``sq`` (nnz,) the
+    squared norm of the other side's factor of each pair, ``k`` the factors."""
+    per = float(np.mean(np.maximum(conf - 1.0, 0.0) * sq)) / k if conf.size else 0.0
+    return prior_weight_from_precision(per)

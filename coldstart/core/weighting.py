@@ -142,13 +142,10 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
                 big = big[self.sublinear_[cols[big]]]
                 data[big] = _sublinear(data[big])
                 data *= w[cols]
-                if self.norm == "l2":  # row sums as scipy's X.multiply(X).sum(axis=1), without the copy
-                    counts = np.diff(ptr)
-                    rows = np.flatnonzero(counts)
-                    norms = np.zeros(len(counts), dtype=data.dtype)
-                    if rows.size:
-                        norms[rows] = np.add.reduceat(data * data, ptr[rows] - ptr[0])
-                    norms = np.sqrt(norms)
+                if self.norm == "l2":  # scipy's row sums of the block's squares: the fitted values
+                    counts = np.diff(ptr)  # to the bit (another summation order changes the last bits)
+                    Xb = sp.csr_matrix((data, cols, ptr - ptr[0]), shape=(len(counts), X.shape[1]))
+                    norms = np.sqrt(np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel())
                     norms[norms == 0] = 1.0
                     data /= np.repeat(norms, counts)
             return X

@@ -14,14 +14,35 @@ import numpy as np
 import scipy.sparse as sp
 
 from coldstart.core.constants import CC_INIT_ITERS, CC_MAP_ITERS
+from coldstart.core.factorization import auto_alpha
 from coldstart.core.solvers import gram_eigen, solve_rows
 from coldstart.core.weighting import AttributeWeighting
-from coldstart.integrations.spark.arrow import (BLOB_SCHEMA, batched_blocks, blob, blobs_to_rdd, check_columns,
-                                                column, csr_from_arrow, ids_from_arrow)
-from coldstart.integrations.spark.distributed import (DistributedRidgeCG, add_stats, add_tuples, attr_stats,
-                                                      fit_error, fitted_weighting, pair_matrix,
-                                                      refine_on_interactions, release, ship, shipped_value,
-                                                      stack_rows, summed_interactions, weighted_block)
+from coldstart.integrations.spark.arrow import (
+    BLOB_SCHEMA,
+    batched_blocks,
+    blob,
+    blobs_to_rdd,
+    check_columns,
+    column,
+    csr_from_arrow,
+    ids_from_arrow,
+)
+from coldstart.integrations.spark.distributed import (
+    DistributedRidgeCG,
+    add_stats,
+    add_tuples,
+    attr_stats,
+    fit_error,
+    fitted_weighting,
+    pair_matrix,
+    refine_on_interactions,
+    release,
+    ship,
+    shipped_value,
+    stack_rows,
+    summed_interactions,
+    weighted_block,
+)
 
 try:  # pragma: no cover - exercised only without pyspark (require_pyspark says what is missing)
     from pyspark import StorageLevel
@@ -142,7 +163,7 @@ def fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFra
         n_users = int(agg["mu"]) + 1
         n_items = int(max(agg["mi"], -1 if top_cat is None else top_cat)) + 1
         if alpha == "auto":  # ColdStartRecommender._alpha_for over the index space of the ids
-            alpha_ = float(np.clip(0.05 / (agg["n"] / float(n_users * n_items)), 1.0, 1000.0))
+            alpha_ = auto_alpha(agg["n"], n_users, n_items)
         else:
             alpha_ = float(alpha)
         idf = summed.groupBy("__id").agg(F.collect_list(F.struct("u", "r")).alias("__p")).join(cat, "__id", "left")

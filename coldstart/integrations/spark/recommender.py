@@ -10,14 +10,26 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
-from coldstart.core.constants import PRIOR_INTERACTIONS
 from coldstart.core.mapping import RidgeMap
 from coldstart.core.model import ColdStartRecommender
+from coldstart.core.warmup import prior_weight_from_precision
 from coldstart.core.weighting import AttributeWeighting
-from coldstart.integrations.spark.arrow import (BLOB_SCHEMA, blob, blobs_to_rdd, column, factors_from_arrow,
-                                                factors_to_spark, require_pyspark, spark_to_factors)
-from coldstart.integrations.spark.attribute_map import (SparkAttributeMap, check_weighting, embed_frame,
-                                                        local_default)
+from coldstart.integrations.spark.arrow import (
+    BLOB_SCHEMA,
+    blob,
+    blobs_to_rdd,
+    column,
+    factors_from_arrow,
+    factors_to_spark,
+    require_pyspark,
+    spark_to_factors,
+)
+from coldstart.integrations.spark.attribute_map import (
+    SparkAttributeMap,
+    check_weighting,
+    embed_frame,
+    local_default,
+)
 from coldstart.integrations.spark.content_constrained import fit_content_constrained
 from coldstart.integrations.spark.distributed import add_stats, summed_interactions
 from coldstart.integrations.spark.recommend import recommend_for_all_users
@@ -353,7 +365,7 @@ class SparkColdStartRecommender:
         if acc["bad_r"]:
             raise ValueError(f"interactions hold {acc['bad_r']} negative, null or non-finite ratings")
         per = acc["sum"] / acc["n"] / self.map_.n_factors_ if acc["n"] else 0.0
-        return float(max(PRIOR_INTERACTIONS * per, 1e-6))
+        return prior_weight_from_precision(per)
 
     def _fold_in_alpha(self) -> float:
         """Confidence scale of the exported model's fold-ins and of the map's refinement: the
