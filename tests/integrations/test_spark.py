@@ -4,7 +4,8 @@ Skipped, with the reason and the fix, when pyspark (≥ 4) or pyarrow cannot be 
 runtime is found ($JAVA_HOME or java on PATH). One session-scoped ``local[2]`` session serves
 every test (UI off, few shuffle partitions, no adaptive re-planning or code generation, the JVM's
 quick JIT tier); the data are a few hundred rows, so the time is Spark's per-job overhead. The
-end-to-end fit on citeulike-t is marked ``slow`` (``pytest -m "not slow"`` leaves it out).
+whole module is marked ``slow`` (a JVM and dozens of Spark jobs: ``pytest -m "not slow"`` leaves
+the integration out; the README's test command runs it).
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ from coldstart.integrations.spark import (  # noqa: E402
     spark_to_factors,
 )
 
-pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")]
 
 RTOL = 1e-4  # relative (to the largest entry) difference allowed between Spark and local vectors
 
