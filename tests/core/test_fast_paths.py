@@ -302,3 +302,20 @@ def test_map_on_active_attributes_equals_the_full_map(plug_in):
     np.testing.assert_allclose(Wb[40:], Wa, rtol=1e-4, atol=1e-6 * np.abs(Wa).max())
     np.testing.assert_allclose(b.item_factors_[:190], a.item_factors_[:190], rtol=1e-4,
                                atol=1e-5 * np.abs(a.item_factors_).max())
+
+
+def test_a_failed_add_computed_in_place_changes_nothing(base, world):
+    """add_items computes the new rows in the buffers' reserved room; when they turn out
+    non-finite (a damaged map), nothing is published: same items, same vectors, same caches."""
+    m = copy.deepcopy(base)
+    m.similar_items(0, N=3)  # fill the norm cache
+    before = (m.n_items_, m.item_factors_.copy(), m.item_variance_.copy(), m.is_zero_shot_.copy())
+    m.mapper_.coef_active_[:] = np.nan  # every attribute now maps to NaN
+    X = _new_attributes(50, world[1].shape[1])
+    with pytest.raises(FloatingPointError):
+        m.add_items(X)
+    assert m.n_items_ == before[0]
+    np.testing.assert_array_equal(m.item_factors_, before[1])
+    np.testing.assert_array_equal(m.item_variance_, before[2])
+    np.testing.assert_array_equal(m.is_zero_shot_, before[3])
+    assert len(m.similar_items(0, N=3)[0]) == 3  # the caches still match the catalog

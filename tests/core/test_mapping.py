@@ -107,3 +107,16 @@ def test_set_coef_refuses_unsorted_or_out_of_range_columns():
 })
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("num_threads", [1, 2, 3])
+def test_predict_into_out_and_each_equals_plain_predict(num_threads):
+    X, Y = _problem()
+    m = RidgeMap(alpha=0.7, tol=1e-9, max_iter=2000, num_threads=num_threads).fit(X, Y)
+    plain = m.predict(X)
+    out = np.full(plain.shape, np.nan, np.float32)
+    seen = []
+    got = m.predict(X, out=out, each=lambda start, rows: seen.append((start, rows.shape[0])))
+    assert got is out
+    np.testing.assert_array_equal(out, plain)
+    assert sum(n for _, n in seen) == X.shape[0] and min(s for s, _ in seen) == 0  # every row, once
