@@ -15,13 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.buffer import ReadWriteGate, RowBuffer
 from coldstart.core.calibration import calibrate_rows, length_factors, rms
-from coldstart.core.constants import (
-    CC_MAP_ALPHA,
-    DEFAULT_ZERO_SHOT_SCALE,
-    MAX_FACTORS,
-    MAX_ITERATIONS,
-    MAX_THREADS,
-)
+from coldstart.core.constants import (CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE, MAX_FACTORS, MAX_ITERATIONS,
+                                      MAX_THREADS)
 from coldstart.core.factorization import auto_alpha, is_fitted_model
 from coldstart.core.mapping import RidgeMap
 from coldstart.core.serving import Serving, row_norms
@@ -30,15 +25,8 @@ from coldstart.core.state import ModelState
 from coldstart.core.strategies import FitStrategies
 from coldstart.core.uncertainty import Uncertainty
 from coldstart.core.users import ColdUsers, check_user_features
-from coldstart.core.validation import (
-    check_ids,
-    check_int,
-    check_item_features,
-    check_number,
-    check_positive,
-    check_user_items,
-    is_auto,
-)
+from coldstart.core.validation import (check_ids, check_int, check_item_features, check_number,
+                                       check_positive, check_user_items, is_auto)
 from coldstart.core.warmup import Warmup, auto_prior_weight
 from coldstart.core.weighting import AttributeWeighting
 

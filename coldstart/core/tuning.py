@@ -15,12 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.core.constants import (
-    MAX_VALIDATION_USERS,
-    PROBE_ITEM_FRACTION,
-    PROBE_PAIR_FRACTION,
-    VALIDATION_K,
-)
+from coldstart.core.constants import (MAX_VALIDATION_USERS, PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION,
+                                      VALIDATION_K)
 
 
 @dataclass

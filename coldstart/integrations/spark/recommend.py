@@ -14,15 +14,8 @@ from typing import Callable
 import numpy as np
 
 from coldstart.core.topk import top_k
-from coldstart.integrations.spark.arrow import (
-    BLOB_SCHEMA,
-    blob,
-    blobs_to_rdd,
-    column,
-    factors_from_arrow,
-    ids_from_arrow,
-    require_pyspark,
-)
+from coldstart.integrations.spark.arrow import (BLOB_SCHEMA, blob, blobs_to_rdd, column, factors_from_arrow,
+                                                ids_from_arrow, require_pyspark)
 
 try:  # pragma: no cover - exercised only without pyspark (require_pyspark says what is missing)
     from pyspark.sql import DataFrame
