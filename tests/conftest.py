@@ -109,9 +109,6 @@ SKLEARN_COMMON_XFAIL = {
                                          "the 4 columns the model was fitted on'), not scikit-learn's",
     "check_complex_data": "complex input is refused with a TypeError, not scikit-learn's ValueError",
     "check_dtype_object": "object arrays are refused (ItemFeaturizer encodes them), even numeric ones",
-    "check_estimator_sparse_tag": "sparse input is supported but the estimator tags do not declare it",
-    "check_estimator_sparse_array": "sparse input is supported but the estimator tags do not declare it",
-    "check_estimator_sparse_matrix": "sparse input is supported but the estimator tags do not declare it",
     "check_fit2d_predict1d": "the 1-D error says '.reshape(1, -1)', not scikit-learn's 'Reshape your data'",
 }
 

@@ -3,7 +3,7 @@
 ``RidgeMap`` is the default: multi-output ridge regression solved on the normal equations
 by conjugate gradients, all outputs at once, with the data never densified. Its memory is
 O(n_features × n_outputs); one iteration costs two sparse products with the attribute
-matrix. Any scikit-learn regressor with ``fit(X, Y)`` / ``predict(X)`` can replace it.
+matrix. Any scikit-learn regressor with ``fit(X, y)`` / ``predict(X)`` can replace it.
 """
 
 from __future__ import annotations
@@ -100,18 +100,24 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         self.intercept_ = s.intercept()
         return self
 
-    def fit(self, X, Y, sample_weight=None) -> "RidgeMap":
-        """Fit on X of shape (n, n_features) and Y of shape (n, n_outputs).
+    def fit(self, X, y, sample_weight=None) -> "RidgeMap":
+        """Fit on X of shape (n, n_features) and targets y of shape (n, n_outputs) or (n,)
+        (then :meth:`predict` returns shape (n,), as scikit-learn's regressors do).
 
         Columns of a sparse X without any value get exactly zero coefficients (no gradient,
         penalised): they are left out of the solve and of the stored map (``columns_``).
         """
+        if y is None:
+            raise ValueError("RidgeMap requires y to be passed, but the target y is None; expected y of "
+                             "shape (n,) or (n, n_outputs)")
         X = check_item_features(X, "X")
         d, cols = X.shape[1], None
         if sp.issparse(X):
             X, cols, d = active_columns(X)
         self._start(X, sample_weight)
+        Y = np.asarray(y, dtype=np.float32)
         self._track(Y, self.max_iter, self.tol)
+        self.single_output_ = Y.ndim == 1
         self._solver = None
         if cols is not None:
             self.set_coef(self.coef_active_, cols, d)
@@ -186,7 +192,8 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         return lookup
 
     def predict(self, X, out: np.ndarray | None = None, each=None) -> np.ndarray:
-        """Predict outputs of shape (n, n_outputs) for X of shape (n, n_features).
+        """Predict outputs of shape (n, n_outputs) for X of shape (n, n_features) (shape (n,)
+        after a fit on a 1-D target, unless ``out`` is given).
 
         ``out``: optionally a writable C-contiguous float32 array of that shape to write them
         into (returned): e.g. the rows reserved past a buffer's end, so they are not copied.
@@ -195,6 +202,7 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         in place without another pass over memory.
         """
         check_is_fitted(self)
+        given_out = out
         X = check_item_features(X, "X", n_features=self.n_features_in_)
         coef = self.coef_active_
         shape = (X.shape[0], coef.shape[1])
@@ -208,7 +216,7 @@ class RidgeMap(RegressorMixin, BaseEstimator):
                 out = fresh_array(shape, np.float32)
             _sparse_product_into(X, self._column_lookup(), coef, self.intercept_, out, n_workers(self.num_threads),
                                  each)
-            return out
+            return out[:, 0] if self._one_d(given_out) else out
         pred = np.asarray(self._active_input(X) @ coef)
         pred += self.intercept_
         if out is not None:
@@ -216,7 +224,16 @@ class RidgeMap(RegressorMixin, BaseEstimator):
             pred = out
         if each is not None:
             each(0, pred)
-        return pred
+        return pred[:, 0] if self._one_d(given_out) else pred
+
+    def _one_d(self, given_out) -> bool:
+        return given_out is None and getattr(self, "single_output_", False)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags
 
     def get_state(self) -> dict[str, np.ndarray]:
         """Fitted arrays, for pickle-free persistence: ``coef`` (the stored rows), ``intercept``

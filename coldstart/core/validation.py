@@ -35,7 +35,7 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
         )
     if user_items.ndim != 2:
         raise ValueError(f"{name} must be 2-D; received {describe(user_items)}")
-    if not np.issubdtype(user_items.dtype, np.number) or np.iscomplexobj(user_items.data):
+    if not np.issubdtype(user_items.dtype, np.number) or np.issubdtype(user_items.dtype, np.complexfloating):
         raise TypeError(f"{name} must hold real numbers; received dtype {user_items.dtype}")
     if n_items is not None and user_items.shape[1] != n_items:
         raise ValueError(
@@ -92,9 +92,9 @@ def check_item_features(item_features: Any, name: str = "item_features",
             "or give the model a featurizer (coldstart.ItemFeaturizer) to accept DataFrames"
         )
     if sp.issparse(item_features):
-        if not np.issubdtype(item_features.dtype, np.number) or np.iscomplexobj(item_features.data):
+        if not np.issubdtype(item_features.dtype, np.number) or np.issubdtype(item_features.dtype, np.complexfloating):
             raise TypeError(f"{name} must hold real numbers; received dtype {item_features.dtype}")
-        X = item_features.tocsr().astype(np.float32)
+        X = item_features.tocsr().astype(np.float32)  # any sparse format (DOK, LIL, COO, ...)
         values = X.data
     else:
         arr = np.asarray(item_features)

@@ -159,6 +159,11 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             X /= norms
         return X
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def get_state(self) -> dict[str, np.ndarray]:
         """Fitted arrays, for pickle-free persistence."""
         check_is_fitted(self)

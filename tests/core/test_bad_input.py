@@ -128,3 +128,17 @@ def test_empty_attribute_rows_are_allowed_but_detectable(clustered):
     assert empty_rows(X2).tolist() == [7]
     m = ColdStartRecommender(**SMALL).fit(ui, X2)
     assert np.all(np.isfinite(m.item_factors_))
+
+
+def test_any_sparse_format_is_accepted():
+    """DOK and LIL matrices (no ``.data``) were refused with an AttributeError."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from coldstart.core.validation import check_item_features, check_user_items
+
+    m = sp.dok_matrix((3, 4), dtype=np.float32)
+    m[0, 1], m[2, 3] = 1.0, 2.0
+    for fmt in (m, m.tolil(), sp.dok_array(m)):
+        np.testing.assert_array_equal(check_user_items(fmt).toarray(), m.toarray())
+        np.testing.assert_array_equal(check_item_features(fmt).toarray(), m.toarray())
