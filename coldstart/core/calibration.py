@@ -35,8 +35,6 @@ def calibrate_lengths(V: np.ndarray, ref: float, power: float) -> np.ndarray:
     return (V * length_factors(V, ref, power)[:, None]).astype(np.float32)
 
 
-
-
 def calibrate_rows(V: np.ndarray, ref: float | None, power: float, scale: float = 1.0) -> bool:
     """Calibrate V (n, k), float32 C-contiguous, in place: ``V * (scale * length_factors(V, ref,
     power))`` (the same float32 values), one cache-sized block of rows at a time: one pass over

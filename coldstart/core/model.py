@@ -14,9 +14,14 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.buffer import ReadWriteGate, RowBuffer
-from coldstart.core.calibration import calibrate_rows, length_factors, rms
-from coldstart.core.constants import (CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE, MAX_FACTORS, MAX_ITERATIONS,
-                                      MAX_THREADS)
+from coldstart.core.calibration import calibrate_rows, rms
+from coldstart.core.constants import (
+    CC_MAP_ALPHA,
+    DEFAULT_ZERO_SHOT_SCALE,
+    MAX_FACTORS,
+    MAX_ITERATIONS,
+    MAX_THREADS,
+)
 from coldstart.core.factorization import auto_alpha, is_fitted_model
 from coldstart.core.mapping import RidgeMap
 from coldstart.core.serving import Serving, row_norms
@@ -25,8 +30,15 @@ from coldstart.core.state import ModelState
 from coldstart.core.strategies import FitStrategies
 from coldstart.core.uncertainty import Uncertainty
 from coldstart.core.users import ColdUsers, check_user_features
-from coldstart.core.validation import (check_ids, check_int, check_item_features, check_number,
-                                       check_positive, check_user_items, is_auto)
+from coldstart.core.validation import (
+    check_ids,
+    check_int,
+    check_item_features,
+    check_number,
+    check_positive,
+    check_user_items,
+    is_auto,
+)
 from coldstart.core.warmup import Warmup, auto_prior_weight
 from coldstart.core.weighting import AttributeWeighting
 
@@ -439,10 +451,6 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         if fz is not None and not (hasattr(fz, "fit_transform") and hasattr(fz, "transform")):
             raise TypeError(f"featurizer must be None or a transformer with fit_transform/transform "
                             f"(e.g. coldstart.ItemFeaturizer()); received {fz!r}")
-
-    def _length_factor(self, V: np.ndarray) -> np.ndarray:
-        """Per-row factor ``(content_norm_ / |v|) ** zero_shot_norm_power`` (n,); 1 for zero rows."""
-        return length_factors(V, getattr(self, "content_norm_", None), float(self.zero_shot_norm_power))
 
     def _calibrate(self, V: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """The map's predictions (n, k) with lengths pulled toward ``content_norm_``, times

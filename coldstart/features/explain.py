@@ -15,6 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
+from coldstart.core.calibration import length_factors
 from coldstart.core.validation import check_ids, check_item_features
 
 
@@ -39,11 +40,10 @@ def _linear_parts(model) -> tuple[np.ndarray, np.ndarray]:
 
 def _length_factor(model, v: np.ndarray) -> float:
     """The zero-shot length calibration's factor for the scaled prediction ``v`` (k,)."""
-    fn = getattr(model, "_length_factor", None)
-    if fn is None:
-        return 1.0
     scale = _zero_shot_scale(model)
-    return float(fn(np.asarray(v, dtype=np.float64)[None, :] / scale)[0])
+    V = np.asarray(v, dtype=np.float64)[None, :] / scale
+    return float(length_factors(V, getattr(model, "content_norm_", None),
+                                float(getattr(model, "zero_shot_norm_power", 0.0)))[0])
 
 
 def _weighted_row(model, item_features) -> sp.csr_matrix:
