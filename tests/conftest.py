@@ -77,6 +77,15 @@ def make_taste_world(seed=0):
     return protocol_split(X, random_state=seed), F
 
 
+def without_interactions(user_items, items):
+    """``user_items`` (CSR) with every interaction of ``items`` removed: they become cold columns."""
+    train = user_items.tolil(copy=True)
+    train[:, items] = 0
+    train = sp.csr_matrix(train)
+    train.eliminate_zeros()
+    return train
+
+
 @pytest.fixture(scope="session")
 def clustered():
     return make_clustered()

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from coldstart import ColdStartRecommender
-from tests.conftest import make_clustered
+from tests.conftest import make_clustered, without_interactions
 
 SMALL = dict(factors=8, iterations=10, regularization=0.05, random_state=0)
 
@@ -135,10 +135,7 @@ def test_recalculate_user_serves_unknown_users(fitted, clustered):
 def test_cold_columns_get_zero_shot_vectors(clustered):
     ui, X, uc, ic = clustered
     cold = np.arange(0, ui.shape[1], 10)
-    train = ui.tolil()
-    train[:, cold] = 0
-    train = train.tocsr()
-    train.eliminate_zeros()
+    train = without_interactions(ui, cold)
     m = ColdStartRecommender(**SMALL).fit(train, X)
     assert m.is_zero_shot_[cold].all() and m.is_zero_shot_.sum() == len(cold)
     np.testing.assert_allclose(m.item_factors_[cold], m.embed_items(X[cold]), rtol=1e-5, atol=1e-6)

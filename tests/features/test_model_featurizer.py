@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from coldstart import ColdStartRecommender, FrameRecommender, ItemFeaturizer
 from coldstart.features.featurizer import ColumnIgnoredWarning
+from tests.conftest import without_interactions
 
 N_CLUSTERS = 4
 CLUSTER_WORDS = [["space", "alien", "robot", "galaxy", "planet"],
@@ -90,10 +91,7 @@ def fitted(world):
     """Fitted with the interactions of 40 items held out: those are zero-shot."""
     ui, items, uc, ic = world
     cold = np.arange(200, 240)
-    train = ui.tolil(copy=True)
-    train[:, cold] = 0
-    train = sp.csr_matrix(train)
-    train.eliminate_zeros()
+    train = without_interactions(ui, cold)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ColumnIgnoredWarning)  # every column must be used
         m = model().fit(train, items)

@@ -55,6 +55,7 @@ from coldstart.integrations.spark import (  # noqa: E402
     spark_to_csr,
     spark_to_factors,
 )
+from tests.conftest import without_interactions
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")]
@@ -214,8 +215,8 @@ def test_refined_map_matches_fit_map_on_interactions(spark):
     """The plug-in family on its own: ridge start + refinement on the ALS loss, against the local
     functions, with non-contiguous ids, weighted and duplicated interactions, users without
     interactions, warm items without interactions and several blocks per partition."""
-    from coldstart.core.solvers import fit_map_on_interactions
     from coldstart.core.constants import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS
+    from coldstart.core.solvers import fit_map_on_interactions
 
     rng = np.random.default_rng(11)
     n, d, k, n_users = 300, 60, 5, 90
@@ -329,10 +330,7 @@ def test_top_k_matches_numpy_with_exclusions(spark):
 def test_from_local_to_local_round_trip(spark, clustered, tmp_path):
     ui, X, _, _ = clustered
     cold = np.arange(0, X.shape[0], 10)
-    train = ui.tolil()
-    train[:, cold] = 0
-    train = train.tocsr()
-    train.eliminate_zeros()
+    train = without_interactions(ui, cold)
     local = ColdStartRecommender(factors=8, iterations=5, random_state=0).fit(train, X)
     sm = SparkColdStartRecommender.from_local(local, spark, csr_to_spark(spark, X))
     back = sm.to_local()
@@ -503,9 +501,9 @@ def test_spark_als_method_and_bad_input(spark, clustered):
 # ---------------------------------------------------------------------- end to end
 @pytest.mark.slow
 def test_end_to_end_citeulike(spark, citeulike_split):
-    from coldstart.evaluation.protocol import evaluate
-
     import time
+
+    from coldstart.evaluation.protocol import evaluate
 
     t0 = time.perf_counter()
     ds, split = citeulike_split
