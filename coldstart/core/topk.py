@@ -108,14 +108,18 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     kk = min(k, n_cols)
     if kk < n_cols:
         # value of the kk-th largest entry per row
-        kth = -np.partition(-work, kk - 1, axis=1)[:, kk - 1 : kk]
+        kth = np.partition(work, n_cols - kk, axis=1)[:, n_cols - kk : n_cols - kk + 1]
         greater = work > kth
-        n_greater = greater.sum(axis=1, keepdims=True)
         tie = work == kth
         keep = greater | tie
-        if np.any(keep.sum(axis=1) > kk):
-            # ties straddle the cut: among them keep the lowest column indices
-            keep = greater | (tie & (np.cumsum(tie, axis=1) <= kk - n_greater))
+        over = np.flatnonzero(np.count_nonzero(keep, axis=1) > kk)
+        if over.size:
+            # ties straddle the cut in these rows: among the ties keep the lowest column indices
+            room = kk - np.count_nonzero(greater[over], axis=1)
+            r, c = np.nonzero(tie[over])  # row-major: columns ascending within each row
+            rank = np.arange(r.size) - np.searchsorted(r, r)  # place of each tie within its row
+            cut = rank >= room[r]
+            keep[over[r[cut]], c[cut]] = False
         _, cols = np.nonzero(keep)  # row-major: columns ascending within each row
         cols = cols.reshape(n_rows, kk)
     else:
