@@ -17,7 +17,7 @@ def test_spark_tests_skip_without_java(tmp_path):
     pytest.importorskip("pyarrow")
     env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
     env["PATH"] = str(tmp_path)  # no java on it
-    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider",
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", "0",
                           "tests/integrations/test_spark.py"], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=300)
     assert res.returncode in (0, 5), res.stdout[-2000:] + res.stderr[-2000:]  # 5: only skips
