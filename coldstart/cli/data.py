@@ -87,7 +87,7 @@ def _load_dataset(args: argparse.Namespace):
             if items_path is not None and not items_path.is_file():
                 raise DataError(f"--items {str(items_path)!r}: no such file")
             ds = from_frames(read_table(inter), None if items_path is None else read_table(items_path),
-                             name=inter.stem, _sources=(str(inter), str(items_path or "items")), **cols)
+                             name=inter.stem, sources=(str(inter), str(items_path or "items")), **cols)
             return ds, str(inter)
         if getattr(args, "items", None):
             raise DataError("--items needs --interactions (or put items.csv in a --data-dir folder)")

@@ -35,7 +35,7 @@ def from_frames(interactions: pd.DataFrame, items: pd.DataFrame | None = None, *
                 weight_col: str | None = "weight", timestamp_col: str | None = "timestamp",
                 kinds: Mapping[str, str] | None = None, features: str | None = "reference",
                 catalog: str = "interactions", name: str = "", path: str | os.PathLike | None = None,
-                _sources: tuple[str, str] | None = None) -> Dataset:
+                sources: tuple[str, str] | None = None) -> Dataset:
     """Build a :class:`Dataset` from an interactions DataFrame and an item table.
 
     Parameters
@@ -60,6 +60,9 @@ def from_frames(interactions: pd.DataFrame, items: pd.DataFrame | None = None, *
     catalog : {"interactions", "all"}, default "interactions"
         The items: those with at least one interaction (the collection's published counts
         and splits), or also every item listed only in ``items`` (new items to recommend).
+    sources : (str, str), optional
+        Where ``interactions`` and ``items`` came from (e.g. their file paths), named in
+        error messages; a ``.csv`` name makes them cite CSV line numbers.
 
     Returns
     -------
@@ -68,7 +71,7 @@ def from_frames(interactions: pd.DataFrame, items: pd.DataFrame | None = None, *
         hold the external ids (as given), ``items`` the raw table, ``interactions`` the
         index-space pairs.
     """
-    src_i, src_t = _sources or ("interactions", "items")
+    src_i, src_t = sources or ("interactions", "items")
     csv_i, csv_t = src_i.endswith((".csv", ".csv.gz")), src_t.endswith((".csv", ".csv.gz"))
     if not isinstance(interactions, pd.DataFrame):
         raise TypeError(f"interactions must be a pandas DataFrame; received {type(interactions).__name__}")
@@ -214,4 +217,4 @@ def load_folder(path: str | os.PathLike, *, user_col: str = "user", item_col: st
     return from_frames(inter, items, user_col=user_col, item_col=item_col, weight_col=weight_col,
                        timestamp_col=timestamp_col, kinds=merged, features=features,
                        catalog=catalog, name=path.name, path=path,
-                       _sources=(str(inter_path), str(items_path) if items_path else "items"))
+                       sources=(str(inter_path), str(items_path) if items_path else "items"))

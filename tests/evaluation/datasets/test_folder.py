@@ -154,3 +154,11 @@ def test_item_ids_that_never_match_are_warned_about():
     with pytest.warns(UserWarning, match="none of the 2 items of interactions has a row"):
         ds = from_frames(inter, items)
     assert ds.item_features.nnz == 0
+
+
+def test_from_frames_names_its_sources_in_errors():
+    inter = pd.DataFrame({"user": ["a", "b"], "sku": ["x", "y"]})
+    with pytest.raises(ValueError, match=r"views\.csv: no column 'item'"):
+        from_frames(inter, None, sources=("views.csv", "products.csv"))
+    with pytest.raises(ValueError, match=r"^interactions: no column 'item'"):
+        from_frames(inter, None)
