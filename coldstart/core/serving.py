@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.constants import EXPLORATION_MODES, EXPLORATION_WEIGHT, FLT_MAX
 from coldstart.core.contract import candidates, check_n, finish, query_rows, self_first, width
-from coldstart.core.solvers import fold_in, gram_matrix, solve_from_prior
+from coldstart.core.solvers import discount_exposures, fold_in, gram_matrix, solve_from_prior
 from coldstart.core.topk import topk_batched
 from coldstart.core.validation import check_ids, check_int, check_number
 
@@ -48,7 +48,7 @@ class Serving:
     def recommend(self, userid, user_items, N: int = 10, filter_already_liked_items: bool = True,
                   filter_items=None, recalculate_user: bool = False, items=None, calibrated: bool = False,
                   exploration: str | None = None, exploration_weight: float = EXPLORATION_WEIGHT,
-                  random_state=None):
+                  random_state=None, exposures=None):
         """Top-N items for one user or a batch (the contract of ``docs/recommend_contract.md``).
 
         Parameters
@@ -90,6 +90,15 @@ class Serving:
             0.3 / 1 in the default world's 20-step simulation, ``benchmarks/live_cold_start.py``).
         random_state : int, optional
             Seed of the Thompson draws (the same seed gives the same lists).
+        exposures : csr_matrix of shape (n_users, n) with n <= n_items_, optional
+            One row per user in ``userid``: the items the user has been shown (impressions,
+            any non-zero). Each shown item the user has no interaction with in ``user_items``
+            counts, in the user's vector, as an observed zero at the confidence of one
+            interaction (``alpha``) instead of an unobserved pair's 1: the user's vector solves
+            the implicit-ALS system with those confidences (an exact update of the fitted or
+            recalculated vector, :func:`~coldstart.core.solvers.discount_exposures`): a live
+            system stops filling the lists with items the user keeps passing over
+            (``benchmarks/ABLATION.md``, issue 17).
 
         Returns
         -------
@@ -103,12 +112,16 @@ class Serving:
         scalar = np.isscalar(userid) or (isinstance(userid, np.ndarray) and userid.ndim == 0)
         uids = np.atleast_1d(np.asarray(userid))
         rows = query_rows(user_items, len(uids), self.n_items_,
-                          needed=bool(filter_already_liked_items or recalculate_user))
+                          needed=bool(filter_already_liked_items or recalculate_user or exposures is not None))
+        shown = None if exposures is None else query_rows(exposures, len(uids), self.n_items_, needed=True,
+                                                          name="exposures")
         if recalculate_user:
             U = self._recalculate_users(rows)
         else:
             uids, _ = check_ids(uids, self.n_users_, "userid", kind="user")
             U = self._users.view[uids]
+        if shown is not None:
+            U = self._discounted_users(U, rows, shown)
         cand, banned = candidates(items, filter_items, self.n_items_)
         factors = self._items.view if cand is None else self._items.view[cand]
         liked = rows if filter_already_liked_items else None
@@ -131,6 +144,13 @@ class Serving:
             if cand is not None:
                 ids = cand[ids]
         return finish(ids, scores, n_cols, liked=liked, cand=cand, banned=banned, scalar=scalar)
+
+    def _discounted_users(self, U: np.ndarray, rows: sp.csr_matrix, shown: sp.csr_matrix) -> np.ndarray:
+        """User vectors (b, k) with the impressions of ``shown`` (b, <= n_items) as observed zeros
+        (see :meth:`recommend`'s ``exposures``); the columns of narrower matrices padded."""
+        n = self.n_items_
+        rows, shown = (sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], n)) for m in (rows, shown))
+        return discount_exposures(U, self._items.view, rows, shown, self._reg(), self._alpha(), gram=self._item_gram())
 
     def _adjusted_topk(self, U, uids, factors, cand, filt, banned, k, calibrated, exploration, weight, seed):
         """Raw top-k (positions in ``factors``, filtered scores ``-FLT_MAX``) with the items on

@@ -176,12 +176,15 @@ class Warmup:
         return self
 
     def _recalculate_users(self, user_items: sp.csr_matrix) -> np.ndarray:
-        items = self._items.view
+        return fold_in(self._items.view, user_items, self._reg(), self._alpha(), gram=self._item_gram())
+
+    def _item_gram(self) -> np.ndarray:
+        """The items' Gram (k, k) of the users' unobserved-negative term, cached until the items
+        change: as in training, over items with interactions only (zero-shot items, and their
+        boosted scale, must not drag every user vector)."""
         if self._gram_items is None:
-            # as in training, the unobserved-negative term runs over items with interactions
-            # only: zero-shot items (and their boosted scale) must not drag every user vector
-            self._gram_items = gram_matrix(items[~self._zero_shot.view])
-        return fold_in(items, user_items, self._reg(), self._alpha(), gram=self._gram_items)
+            self._gram_items = gram_matrix(self._items.view[~self._zero_shot.view])
+        return self._gram_items
 
 
 def prior_weight_from_precision(per: float) -> float:

@@ -15,7 +15,8 @@ random slots per list), ``content-profile`` (cosine between attributes and the u
 and, on synthetic data, ``oracle`` (ranks by the true scores); and coldstart served with
 ``recommend(calibrated=True)`` (``calibrated``: new items placed by their expected score, not
 the zero-shot boost) and with an exploration term on top (``thompson``, ``ucb``;
-``exploration_weight`` of the config).
+``exploration_weight`` of the config); these three also pass each user's impressions
+(``recommend(exposures=...)``: items shown and passed over count against the user's vector).
 
 Per step: ``clicks`` and ``new_item_clicks`` (totals in ``total_clicks`` and
 ``total_new_item_clicks``), ``new_item_recall`` / ``new_item_hit_rate`` (of the relevant new items of the user,
@@ -180,6 +181,8 @@ class _ModelStrategy(_Strategy):
     use_attributes = True
     #: ``recommend``'s serving options (calibrated, exploration)
     serving: dict = {}
+    #: pass the strategy's impressions to ``recommend`` (``exposures``)
+    impressions = False
 
     def start(self, log, available):
         self.refits = 0
@@ -252,6 +255,8 @@ class _ModelStrategy(_Strategy):
         if opts.get("exploration") is not None:
             opts["exploration_weight"] = float(cfg.exploration_weight)
             opts["random_state"] = int(rng.integers(2 ** 31))
+        if self.impressions:
+            opts["exposures"] = self.shown[users]
         ids, scores = self.model.recommend(users, log[users], N=n_rec, items=with_vec, **opts)
         # already-liked items come back last with score -inf (the recommend contract): not shown
         ids = np.where(np.isneginf(np.atleast_2d(scores)), -1, np.atleast_2d(ids))
@@ -274,16 +279,19 @@ class ZeroShot(_ModelStrategy):
 class Calibrated(_ModelStrategy):
     name = "calibrated"
     serving = {"calibrated": True}
+    impressions = True
 
 
 class Thompson(_ModelStrategy):
     name = "thompson"
     serving = {"calibrated": True, "exploration": "thompson"}
+    impressions = True
 
 
 class UCB(_ModelStrategy):
     name = "ucb"
     serving = {"calibrated": True, "exploration": "ucb"}
+    impressions = True
 
 
 class NoAttributes(_ModelStrategy):
