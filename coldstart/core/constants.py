@@ -25,8 +25,9 @@ CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
 #: What the self-tuning default chooses among (``benchmarks/ABLATION.md``, session 4): free
 #: ALS sweeps after the content-constrained ones (stop after ``FREE_SWEEP_PATIENCE`` sweeps
 #: without a better held-out warm recall), the map's relative penalty, the zero-shot scale
-#: (each grid walked from its ``_START`` index, see :func:`_search_grid`).
-MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 6, 2
+#: (each grid walked from its ``_START`` index, see :func:`_search_grid`). At most 5 free
+#: sweeps (session 6: a sixth never won on the collection and cost a sweep and a probe).
+MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 5, 2
 MAP_ALPHA_GRID, MAP_ALPHA_START = (1.0, 3.0, 10.0, 30.0, 100.0), 2
 ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0), 5
 #: The zero-shot scale may cost the established items' held-out recall at most 2 %.
@@ -43,9 +44,11 @@ EXPLORATION_WEIGHT = 0.3
 #: CG steps of the zero-shot map at each penalty tried and of the final map (from the joint
 #: fit's map: the validated recipe is the final one).
 TUNED_MAP_ITERS = 3
-#: CG steps of the final user solve (implicit's ALS takes 3 per sweep): enough that the
-#: stored users are what recalculate_user gives.
-FINAL_USER_CG_STEPS = 16
+#: The final user solve is exact for users with at most ``LOW_RANK_MAX_ENTRIES`` interactions
+#: (a low-rank update of a shared system: about ``m^2 k`` work against ``17 k^2`` for 16 CG steps)
+#: and takes ``FINAL_USER_CG_STEPS`` CG steps (implicit's ALS takes 3 per sweep) for the others:
+#: either way the stored users are what recalculate_user gives.
+FINAL_USER_CG_STEPS, LOW_RANK_MAX_ENTRIES = 16, 32
 
 #: Settings chosen in ``fit`` (the ``<name>_`` attributes, where the model has them) that a
 #: saved model keeps.

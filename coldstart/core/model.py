@@ -130,7 +130,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         Free ALS sweeps (users and items both unconstrained) after the content-constrained
         ones: 0 keeps warm items near ``x_i W`` (attributes that explain the interactions);
         more let them move to what their interactions say (coarse attributes). "auto": as long
-        as the probe pairs' Recall@20 improves (at most 6, stopped after 2 without gain).
+        as the probe pairs' Recall@20 improves (at most 5, stopped after 2 without gain).
 
     Attributes
     ----------

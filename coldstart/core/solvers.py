@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from coldstart.core.constants import LOW_RANK_MAX_ENTRIES
 from coldstart.core.runtime import ItemBlocks, blas_controller, n_workers
 
 _DOTS = {None: "ij,ij->", 0: "ij,ij->j", 1: "ij,ij->i"}
@@ -489,3 +490,83 @@ def solve_rows(F: np.ndarray, C: sp.csr_matrix, reg: float, G: np.ndarray, x0: n
     R = scatter(conf - (conf - 1.0) * dots(X)) - X @ YtY
     pcg(lambda P: P @ YtY + scatter((conf - 1.0) * dots(P)), X, R, None, int(cg_steps), axis=1, floor=1e-20)
     return X
+
+
+def converged_half_step(Cui: sp.csr_matrix, X: np.ndarray, Y: np.ndarray, reg: float, num_threads: int = 0,
+                        cg_steps: int = 16) -> None:
+    """implicit's ALS half-step solved to convergence, ``X`` (b, k) float32 updated in place:
+    row r minimises ``sum_j c_rj (1 - x.y_j)^2 + sum_{j unobserved} (x.y_j)^2 + reg |x|^2`` with
+    the confidences ``c = Cui[r]`` (implicit's convention) over the factors ``Y`` (m, k).
+
+    Rows with at most ``LOW_RANK_MAX_ENTRIES`` entries, all confidences at least 1, are solved
+    exactly when they are at least a quarter as many as ``Y``'s rows (what pays for the shared
+    products): their system is ``A0 + F' D F``, ``A0 = Y'Y + reg I`` shared, ``F`` the row's factors
+    and ``D = diag(c - 1)``. With ``A0 = Q diag(e) Q'``, ``Z = Y Q diag(e)^-½`` (``Z_r`` the row's
+    rows), ``w = Z_r' c`` and ``t = D^½ Z_r w``, the Woodbury identity gives
+    ``x = Q diag(e)^-½ (w - Z_r' D^½ s)`` with ``(I + D^½ Z_r Z_r' D^½) s = t``: one small system of
+    the row's size per row, batched by size (float32 products, the small systems in float64;
+    within 1e-5 of a float64 solve, where 16 CG steps from a fit's warm start are up to 1e-3
+    away). The other rows take ``cg_steps`` steps of implicit's ``least_squares_cg`` from ``X``
+    (the same values as one call on every row).
+    """
+    from implicit.cpu._als import least_squares_cg
+
+    Cui = sp.csr_matrix(Cui)
+    b, k = X.shape
+    counts = np.diff(Cui.indptr)
+    low = counts <= LOW_RANK_MAX_ENTRIES
+    if Cui.nnz:
+        small = Cui.data < 1.0
+        low &= np.bincount(np.repeat(np.arange(b), counts)[small], minlength=b) == 0
+    if 4 * np.count_nonzero(low) < Y.shape[0]:  # too few rows to pay for the shared products (~ Y's rows k^2)
+        low[:] = False
+    rest = np.flatnonzero(~low)
+    if rest.size:
+        Xr = np.ascontiguousarray(X[rest])
+        least_squares_cg(Cui[rest], Xr, Y, reg, num_threads=num_threads, cg_steps=cg_steps)
+        X[rest] = Xr
+    rows = np.flatnonzero(low)
+    if rows.size == 0:
+        return
+    Y = np.ascontiguousarray(Y, dtype=np.float32)
+    threads = n_workers(num_threads)
+    with blas_controller().limit(limits=threads, user_api="blas"):
+        A0 = (Y.T @ Y).astype(np.float64) + reg * np.eye(k)  # implicit's YtY: float32
+    # small problems on one BLAS thread (threaded, they can take seconds when the cores are busy)
+    with blas_controller().limit(limits=1, user_api="blas"):
+        ev, Q = np.linalg.eigh(A0)
+    R = (Q / np.sqrt(ev)).astype(np.float32)  # A0^-1 = R R'
+    C = Cui[rows]
+    with blas_controller().limit(limits=threads, user_api="blas"):
+        Z = Y @ R
+        w = np.asarray(C @ Z, dtype=np.float32)
+    with blas_controller().limit(limits=1, user_api="blas"):
+        low_rank_corrections(Z, C, w)
+    with blas_controller().limit(limits=threads, user_api="blas"):
+        X[rows] = w @ R.T
+
+
+def low_rank_corrections(Z: np.ndarray, C: sp.csr_matrix, w: np.ndarray) -> None:
+    """``w -= Z_r' D^½ s`` in place for each row r of ``C`` (b, m) (at most ``LOW_RANK_MAX_ENTRIES``
+    entries, confidences at least 1): :func:`converged_half_step`'s small systems, batched by size.
+    ``Z`` (m, k) and ``w`` (b, k) float32."""
+    k = Z.shape[1]
+    sizes = np.diff(C.indptr)
+    m = 1
+    while m // 2 < sizes.max(initial=0):  # rows of m // 2 + 1 to m entries, padded to m
+        group = np.flatnonzero((sizes <= m) & (sizes > m // 2))
+        step = max(1, (1 << 23) // (m * k))  # rows per batch: a (rows, m, k) float32 array of 32 MiB
+        for lo in range(0, group.size, step):
+            g = group[lo:lo + step]
+            slot = np.arange(m)[None, :] < sizes[g][:, None]
+            pos = np.where(slot, C.indptr[g][:, None] + np.arange(m)[None, :], 0)
+            dh = np.where(slot, np.sqrt(np.maximum(C.data[pos].astype(np.float64) - 1.0, 0.0)), 0.0)
+            Zg = Z[np.where(slot, C.indices[pos], 0)]
+            S = np.matmul(Zg, Zg.transpose(0, 2, 1)).astype(np.float64)
+            S *= dh[:, :, None]
+            S *= dh[:, None, :]
+            S[:, np.arange(m), np.arange(m)] += 1.0
+            t = dh * np.einsum("bmk,bk->bm", Zg, w[g], dtype=np.float64)
+            s = np.linalg.solve(S, t[:, :, None])[:, :, 0]
+            w[g] -= np.einsum("bmk,bm->bk", Zg, (dh * s).astype(np.float32))
+        m *= 2

@@ -21,7 +21,7 @@ from coldstart.core.constants import (CC_INIT_ITERS, CC_MAP_ALPHA, CC_MAP_ITERS,
 from coldstart.core.factorization import (fit_collaborative, implicit_als_class, is_fitted_model, make_als,
                                           to_numpy_factors)
 from coldstart.core.mapping import RidgeMap, active_columns
-from coldstart.core.solvers import fit_map_on_interactions, map_blocks, map_path
+from coldstart.core.solvers import converged_half_step, fit_map_on_interactions, map_blocks, map_path
 from coldstart.core.tuning import RankingProbe, internal_split, validation_users
 from coldstart.core.validation import is_auto
 
@@ -167,7 +167,7 @@ class FitStrategies:
             for _ in range(self.free_sweeps_):
                 solver(cui0, U, V, reg, num_threads=threads)
                 solver(ciu0, V, U, reg, num_threads=threads)
-            cui = cui0
+            cui, ciu = cui0, ciu0
             X_warm, cols, d = active_columns(Xw[warm])
             W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
                          num_threads=threads).fit(X_warm, V[warm]).coef_
@@ -205,7 +205,7 @@ class FitStrategies:
 
             def cold_score(lam):  # the map at penalty lam and the probe items' Recall@K
                 Wl = path(lam, TUNED_MAP_ITERS)
-                ref = rms(np.asarray(X_warm0 @ Wl))
+                ref = rms(blocks0.rows(lambda Xb, _, __: np.asarray(Xb @ Wl), Wl.shape[1]))  # X W on all cores
                 Z = calibrate_lengths(np.asarray(X_zs0 @ Wl, dtype=np.float32), ref, self.zero_shot_norm_power)
                 Vc = np.zeros_like(V)
                 Vc[zs0] = Z
@@ -269,17 +269,15 @@ class FitStrategies:
                     solver(cui, U, V, reg, num_threads=threads)
                     solver(ciu, V, U, reg, num_threads=threads)
             # the users last, on the final items, solved to convergence (as recalculate_user
-            # computes a user: an exact solve)
-            from implicit.cpu._als import least_squares_cg
-
-            least_squares_cg(cui, U, V, reg, num_threads=threads, cg_steps=FINAL_USER_CG_STEPS)
+            # computes a user: an exact solve; users with many interactions FINAL_USER_CG_STEPS CG steps)
+            converged_half_step(cui, U, V, reg, num_threads=threads, cg_steps=FINAL_USER_CG_STEPS)
             # the final map by the recipe that was validated: TUNED_MAP_ITERS steps at the
             # chosen penalty from the joint fit's map, with the final users and every warm item
             X_warm, cols_f, d = active_columns(Xw[warm])
             W = np.zeros((X_warm.shape[1], V.shape[1]), np.float32)
             W[slice(None) if cols is None else (cols if cols_f is None else np.searchsorted(cols_f, cols))] = W_joint
             cols = cols_f
-        W = fit_map_on_interactions(X_warm, cui.T.tocsr()[np.flatnonzero(warm)], U, self.map_alpha_, W,
+        W = fit_map_on_interactions(X_warm, ciu[np.flatnonzero(warm)], U, self.map_alpha_, W,
                                     iters=TUNED_MAP_ITERS, num_threads=threads)
         self.mapper_ = self._fitted_map(W, cols, d)
         als.user_factors, als.item_factors = U, V

@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.buffer import RowBuffer
+from coldstart.core.runtime import blas_controller
 from coldstart.core.solvers import gram_matrix, pair_dots
 
 
@@ -26,12 +27,12 @@ class Uncertainty:
         n_users, n_items = users.shape[0], items.shape[0]
         G = gram_matrix(users)
         ev, Q = user_eigen(G)
-        self._noise = noise_variance(user_items, users, items, self._alpha())
+        ciu = user_items.T.tocsr()
+        self._noise = noise_variance(user_items, users, items, self._alpha(), gram=G, ciu=ciu)
         self._user_sq = float(np.trace(G)) / max(n_users, 1)
         lam_new = self._reg() + max(self.prior_weight_, 1e-12)
         var = np.full(n_items, self._zero_shot_variance(), dtype=np.float64)
         share = np.ones(n_items)
-        ciu = user_items.T.tocsr()
         warm = np.diff(ciu.indptr) > 0
         is_new = ~warm
         if new_items is not None:
@@ -107,8 +108,10 @@ SPREAD_BLOCK = 8192
 
 
 def user_eigen(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (k,) clipped at 0 and eigenvectors (k, k) of the users' Gram ``U'U``."""
-    ev, Q = np.linalg.eigh(np.asarray(gram, dtype=np.float64))
+    """Eigenvalues (k,) clipped at 0 and eigenvectors (k, k) of the users' Gram ``U'U``, on one
+    BLAS thread (threaded, this small problem can take a second when the cores are busy)."""
+    with blas_controller().limit(limits=1, user_api="blas"):
+        ev, Q = np.linalg.eigh(np.asarray(gram, dtype=np.float64))
     return np.maximum(ev, 0.0), Q
 
 
@@ -161,18 +164,21 @@ def spread(rows: sp.csr_matrix, exposed: sp.csr_matrix | None, F2: np.ndarray, e
     return variance, share
 
 
-def noise_variance(user_items: sp.csr_matrix, users: np.ndarray, items: np.ndarray, alpha: float) -> float:
+def noise_variance(user_items: sp.csr_matrix, users: np.ndarray, items: np.ndarray, alpha: float,
+                   gram: np.ndarray | None = None, ciu: sp.csr_matrix | None = None) -> float:
     """The implicit-ALS loss per user-item pair at the fitted factors (unobserved pairs weigh 1
     toward 0, observed ones ``c = alpha * w`` toward 1), over the items with interactions: the
-    noise variance the posterior's spread is scaled by."""
+    noise variance the posterior's spread is scaled by. ``gram``: ``gram_matrix(users)`` and
+    ``ciu``: ``user_items.T.tocsr()``, if already known."""
 
-    ciu = user_items.T.tocsr()
+    ciu = user_items.T.tocsr() if ciu is None else ciu
     warm = np.flatnonzero(np.diff(ciu.indptr) > 0)
     if warm.size == 0 or users.shape[0] == 0:
         return 1.0
     V = np.ascontiguousarray(items[warm], dtype=np.float32)
     C = ciu[warm]
-    total = float(np.sum(gram_matrix(users) * gram_matrix(V)))  # sum over all pairs of s^2
+    G = gram_matrix(users) if gram is None else gram
+    total = float(np.sum(G * gram_matrix(V)))  # sum over all pairs of s^2
     s = pair_dots(V, C, np.ascontiguousarray(users, dtype=np.float32)).astype(np.float64)
     c = alpha * C.data.astype(np.float64)
     total += float(np.sum(c * (1.0 - s) ** 2 - s ** 2))

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from coldstart.core.solvers import fit_map_on_interactions, fold_in, gram_matrix, pcg, solve_rows
+from coldstart.core.solvers import (converged_half_step, fit_map_on_interactions, fold_in, gram_matrix, pcg,
+                                    solve_rows)
 
 
 def _spd(k, seed, cond=30.0):
@@ -124,6 +125,33 @@ def test_solve_rows_follows_implicits_least_squares_cg():
     np.testing.assert_allclose(exact, fold_in(F, C, 0.1, 1.0), rtol=1e-6)
     np.testing.assert_allclose(solve_rows(F, C, 0.1, G, x0=x0, cg_steps=30), exact, rtol=1e-3, atol=1e-4)
     assert np.abs(solve_rows(F, C, 0.1, G, x0=x0, cg_steps=1) - exact).max() > 1e-3  # one step is not
+
+
+def test_converged_half_step_is_the_exact_solve_and_implicits_cg_on_long_rows():
+    from implicit.cpu._als import least_squares_cg
+
+    from coldstart.core.constants import LOW_RANK_MAX_ENTRIES
+
+    rng = np.random.default_rng(3)
+    n_rows, m, k = 40, 120, 8
+    F = rng.standard_normal((m, k)).astype(np.float32) * 0.3
+    dense = (rng.random((n_rows, m)) < 0.05).astype(np.float32) * rng.uniform(1.0, 30.0, (n_rows, m)).astype(np.float32)
+    dense[0] = 0.0  # no interactions: zero, as implicit
+    dense[1, :LOW_RANK_MAX_ENTRIES + 10] = 5.0  # longer than the low-rank limit: implicit's CG
+    dense[2, :3] = (0.5, 4.0, 9.0)  # a confidence under 1: implicit's CG
+    C = sp.csr_matrix(dense)
+    x0 = rng.standard_normal((n_rows, k)).astype(np.float32) * 0.1
+    got = x0.copy()
+    converged_half_step(C, got, F, 0.1, num_threads=1, cg_steps=4)
+    exact = fold_in(F, C, 0.1, 1.0)
+    low = np.ones(n_rows, bool)
+    low[[1, 2]] = False
+    np.testing.assert_allclose(got[low], exact[low], rtol=1e-4, atol=1e-5)
+    assert not got[0].any()
+    cg = x0.copy()
+    least_squares_cg(C, cg, F, 0.1, num_threads=1, cg_steps=4)
+    np.testing.assert_array_equal(got[~low], cg[~low])
+    assert np.abs(cg[low] - exact[low]).max() > 1e-4  # 4 CG steps are not converged: the exact solve was used
 
 
 @pytest.mark.xfail(strict=True, reason="solve_rows moves a row without interactions from x0 toward 0 "
