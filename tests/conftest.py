@@ -19,6 +19,47 @@ from coldstart.evaluation.baselines import (
     RandomRecommender,
 )
 
+def pytest_configure(config):
+    """With the test files spread over workers (pytest-xdist, the default options), one BLAS /
+    OpenMP thread per worker unless the environment sets them: as many busy workers as cores,
+    instead of each oversubscribing them (the code's own thread pools keep every core)."""
+    import os
+
+    workers = getattr(config.option, "numprocesses", None)
+    if isinstance(workers, int) and workers > 1 and "PYTEST_XDIST_WORKER" not in os.environ:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+
+
+def local_spark():
+    """The tests' local Spark session (``getOrCreate``: one per process, shared by the Spark
+    tests and the contract suite's Spark export), tuned for tiny frames on two busy cores."""
+    import os
+    import sys
+
+    from pyspark.sql import SparkSession
+
+    # the workers must run this interpreter (the one with coldstart, numpy and pyarrow)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    session = (SparkSession.builder.master("local[2]").appName("coldstart-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.sql.shuffle.partitions", "2")
+               .config("spark.default.parallelism", "2")
+               .config("spark.driver.memory", "4g")
+               .config("spark.sql.adaptive.enabled", "false")  # tiny frames: no re-planning per stage
+               .config("spark.sql.codegen.wholeStage", "false")  # tiny frames: interpreting beats compiling
+               .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
+               # short-lived test JVM on busy cores: the quick JIT tier and one GC thread
+               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+               .config("spark.driver.bindAddress", "127.0.0.1")
+               .config("spark.driver.host", "127.0.0.1")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "citeulike-t"
 BUNDLED = Path(__file__).resolve().parents[1] / "data" / "citeulike-t"
 CITEULIKE = SHARED if SHARED.is_dir() else BUNDLED  # the same files; shared/ is the reference copy

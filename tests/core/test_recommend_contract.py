@@ -19,7 +19,7 @@ from sklearn.exceptions import NotFittedError
 
 from coldstart.evaluation.protocol import evaluate
 from coldstart.core.model import ColdStartRecommender
-from tests.conftest import BASELINE_FACTORIES, HAS_LIGHTFM, make_taste_world
+from tests.conftest import BASELINE_FACTORIES, HAS_LIGHTFM, local_spark, make_taste_world
 
 
 def _spark_ready() -> str | None:
@@ -39,21 +39,10 @@ SPARK_MISSING = _spark_ready()
 
 
 def _spark_export(train, F):
-    """SparkColdStartRecommender fitted on local[2], exported with to_local()."""
-    import os
-    import sys
-
-    from pyspark.sql import SparkSession
-
+    """SparkColdStartRecommender fitted on local[2] (the tests' one session), exported with to_local()."""
     from coldstart.integrations.spark import SparkColdStartRecommender, csr_to_spark, interactions_to_spark
 
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    spark = (SparkSession.builder.master("local[2]").appName("coldstart-contract")
-             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.shuffle.partitions", "2").config("spark.driver.bindAddress", "127.0.0.1")
-             .config("spark.driver.host", "127.0.0.1").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_spark()
     sm = SparkColdStartRecommender(factors=8, iterations=3, random_state=0).fit(
         interactions_to_spark(spark, train, rating_col=None), csr_to_spark(spark, F))
     return sm.to_local(n_users=train.shape[0], n_items=train.shape[1])

@@ -11,7 +11,6 @@ the integration out; the README's test command runs it).
 from __future__ import annotations
 
 import os
-import sys
 
 import numpy as np
 import pytest
@@ -55,7 +54,7 @@ from coldstart.integrations.spark import (  # noqa: E402
     spark_to_csr,
     spark_to_factors,
 )
-from tests.conftest import without_interactions
+from tests.conftest import local_spark, without_interactions
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")]
@@ -65,26 +64,7 @@ RTOL = 1e-4  # relative (to the largest entry) difference allowed between Spark 
 
 @pytest.fixture(scope="session")
 def spark():
-    from pyspark.sql import SparkSession
-
-    # the workers must run this interpreter (the one with coldstart, numpy and pyarrow)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    session = (SparkSession.builder.master("local[2]").appName("coldstart-tests")
-               .config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.shuffle.partitions", "2")
-               .config("spark.default.parallelism", "2")
-               .config("spark.driver.memory", "4g")
-               .config("spark.sql.adaptive.enabled", "false")  # tiny frames: no re-planning per stage
-               .config("spark.sql.codegen.wholeStage", "false")  # tiny frames: interpreting beats compiling
-               .config("spark.sql.codegen.factoryMode", "NO_CODEGEN")
-               # short-lived test JVM on busy cores: the quick JIT tier and one GC thread
-               .config("spark.driver.extraJavaOptions", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
-               .config("spark.driver.bindAddress", "127.0.0.1")
-               .config("spark.driver.host", "127.0.0.1")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
+    session = local_spark()
     yield session
     session.stop()
 
