@@ -300,20 +300,31 @@ class FrameRecommender:
     def recommend(self, user_ids: Any, N: int = 10, filter_already_liked_items: bool = True,
                   items: Any = None, filter_items: Any = None, calibrated: bool = False,
                   exploration: str | None = None, exploration_weight: float = 0.3,
-                  random_state: int | None = None) -> pd.DataFrame:
+                  random_state: int | None = None, exposures: pd.DataFrame | bool | None = None) -> pd.DataFrame:
         """Top-N items per user as a DataFrame ``[user_col, item_col, score, rank]``;
         ``calibrated``, ``exploration``, ``exploration_weight`` and ``random_state`` as in
-        :meth:`ColdStartRecommender.recommend`."""
+        :meth:`ColdStartRecommender.recommend`. ``exposures``: impressions (``user_col``,
+        ``item_col`` of known ids), or True for the log kept by :meth:`partial_fit`
+        (``exposures_``); what a user was shown and passed over counts against the user's
+        vector (:meth:`ColdStartRecommender.recommend`'s ``exposures``)."""
         self._check_fitted()
         ext = np.atleast_1d(np.asarray(user_ids, dtype=object))
         uidx = self.user_ids_.to_internal(ext)
         cand = None if items is None else self.item_ids_.to_internal(items)
         filt = None if filter_items is None else self.item_ids_.to_internal(filter_items)
+        shown = None
+        if exposures is True:
+            if getattr(self, "exposures_", None) is None:
+                raise ValueError("exposures=True uses the impressions kept by partial_fit(exposures=...); "
+                                 "none were given yet (pass a DataFrame of impressions instead)")
+            shown = self.exposures_[uidx]
+        elif exposures is not None and exposures is not False:
+            shown = self._pattern(exposures, self.user_ids_, self.item_ids_, "exposures")[uidx]
         ids, scores = self.model_.recommend(uidx, self.user_items_[uidx], N=N,
                                             filter_already_liked_items=filter_already_liked_items,
                                             items=cand, filter_items=filt, calibrated=calibrated,
                                             exploration=exploration, exploration_weight=exploration_weight,
-                                            random_state=random_state)
+                                            random_state=random_state, exposures=shown)
         return self._frame(ext, ids, scores, self.user_col)
 
     def similar_items(self, item_ids: Any, N: int = 10) -> pd.DataFrame:

@@ -157,3 +157,27 @@ def test_explain_by_external_id_has_a_scale(frames):
     assert df.attrs["score"] == pytest.approx(df["contribution"].sum() + df.attrs["remainder"])
     full = rec.explain(user, "fresh", new, top=attrs.shape[1])  # every attribute listed: only the intercept is left
     assert abs(full.attrs["remainder"]) < abs(df.attrs["remainder"]) + 1e-9
+
+
+def test_recommend_with_impressions_equals_the_index_call(frames):
+    inter, attrs, user_ids, item_ids, uc, ic = frames
+    # alpha > 1: an impression (confidence alpha) weighs more than an unobserved pair (1)
+    rec = FrameRecommender(ColdStartRecommender(factors=6, iterations=8, alpha=10.0, random_state=0))
+    rec.fit(inter, attrs)
+    with pytest.raises(ValueError, match="exposures=True"):
+        rec.recommend([10], exposures=True)
+    top = rec.recommend([10, 20], N=3)
+    shown = top.loc[top.user_id == 10, ["user_id", "item_id"]]  # user 10 passed over its top 3
+    out = rec.recommend([10, 20], N=3, exposures=shown)
+    uidx = rec.user_ids_.to_internal([10, 20])
+    S = rec._pattern(shown, rec.user_ids_, rec.item_ids_, "exposures")[uidx]
+    ids, _ = rec.model_.recommend(uidx, rec.user_items_[uidx], N=3, exposures=S)
+    assert out["item_id"].tolist() == list(rec.item_ids_.to_external(ids.ravel()))
+    assert out.loc[out.user_id == 20, "item_id"].tolist() == top.loc[top.user_id == 20, "item_id"].tolist()
+    both = top[top.user_id == 10].merge(out[out.user_id == 10], on=["user_id", "item_id"])
+    assert len(both) and (both.score_y < both.score_x).all()  # what user 10 passed over scores lower
+    with pytest.raises(KeyError, match="no-such-item"):
+        rec.recommend([10], exposures=pd.DataFrame({"user_id": [10], "item_id": ["no-such-item"]}))
+    rec.partial_fit(inter.iloc[:0], exposures=shown)
+    kept = rec.recommend([10, 20], N=3, exposures=True)
+    assert kept.loc[kept.user_id == 20, "item_id"].tolist() == top.loc[top.user_id == 20, "item_id"].tolist()
