@@ -98,7 +98,8 @@ class Serving:
             the implicit-ALS system with those confidences (an exact update of the fitted or
             recalculated vector, :func:`~coldstart.core.solvers.discount_exposures`): a live
             system stops filling the lists with items the user keeps passing over
-            (``benchmarks/ABLATION.md``, issue 17).
+            (``benchmarks/ABLATION.md``, issue 17). With ``alpha`` at most 1 an impression
+            would weigh no more than an unobserved pair, and the vectors are left as they are.
 
         Returns
         -------
