@@ -333,21 +333,30 @@ def fold_in(fixed: np.ndarray, rows: sp.csr_matrix, regularization: float, alpha
     base = G + regularization * np.eye(k)
     out = np.empty((b, k), dtype=np.float32)
     rows = rows.tocsr()
-    indptr, indices, data = rows.indptr, rows.indices, rows.data
     for start in range(0, b, chunk_rows):
         stop = min(start + chunk_rows, b)
-        A = np.broadcast_to(base, (stop - start, k, k)).copy()
-        rhs = np.zeros((stop - start, k))
-        for r in range(start, stop):  # small dense products per row; the solve is batched
-            lo, hi = indptr[r], indptr[r + 1]
-            if hi == lo:
-                continue
-            F = fixed[indices[lo:hi]].astype(np.float64)
-            conf = alpha * data[lo:hi].astype(np.float64)
-            A[r - start] += (F * (conf - 1.0)[:, None]).T @ F
-            rhs[r - start] = conf @ F
+        A, rhs = row_systems(fixed, rows, np.arange(start, stop), base, alpha)
         out[start:stop] = np.linalg.solve(A, rhs[:, :, None])[:, :, 0]
     return out
+
+
+def row_systems(fixed: np.ndarray, rows: sp.csr_matrix, part: np.ndarray, base: np.ndarray,
+                alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """The implicit-ALS systems of rows ``part`` of ``rows`` (CSR, (b, m)) over ``fixed`` (m, k):
+    ``A = base + sum_j (c_j - 1) f_j f_j'`` (len(part), k, k) and ``rhs = sum_j c_j f_j``
+    (len(part), k), ``c = alpha * rows[r]``; small dense products per row, for a batched solve."""
+    k = base.shape[0]
+    A = np.broadcast_to(base, (len(part), k, k)).copy()
+    rhs = np.zeros((len(part), k))
+    for n, r in enumerate(part):
+        lo, hi = rows.indptr[r], rows.indptr[r + 1]
+        if hi == lo:
+            continue
+        F = fixed[rows.indices[lo:hi]].astype(np.float64)
+        conf = alpha * rows.data[lo:hi].astype(np.float64)
+        A[n] += (F * (conf - 1.0)[:, None]).T @ F
+        rhs[n] = conf @ F
+    return A, rhs
 
 
 def discount_exposures(users: np.ndarray, fixed: np.ndarray, rows: sp.csr_matrix, exposed: sp.csr_matrix,
@@ -387,13 +396,9 @@ def discount_exposures(users: np.ndarray, fixed: np.ndarray, rows: sp.csr_matrix
         return out
     for start in range(0, todo.size, chunk_rows):
         part = todo[start:start + chunk_rows]
-        A = np.broadcast_to(base, (len(part), k, k)).copy()
+        A, _ = row_systems(fixed, rows, part, base, alpha)
         D = np.zeros((len(part), k, k))
         for n, r in enumerate(part):
-            lo, hi = rows.indptr[r], rows.indptr[r + 1]
-            if hi > lo:
-                F = fixed[rows.indices[lo:hi]].astype(np.float64)
-                A[n] += (F * (alpha * rows.data[lo:hi].astype(np.float64) - 1.0)[:, None]).T @ F
             E = fixed[seen.indices[seen.indptr[r]:seen.indptr[r + 1]]].astype(np.float64)
             D[n] = (alpha - 1.0) * (E.T @ E)
         u = users[part].astype(np.float64)
