@@ -10,6 +10,7 @@ the remaining pairs: they play the warm test), the shape of the cold-start proto
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,10 @@ import scipy.sparse as sp
 
 from coldstart.core.constants import (MAX_VALIDATION_USERS, PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION,
                                       VALIDATION_K)
+from coldstart.core.runtime import blas_controller, n_workers
+
+#: Score blocks: at most this many scores each; threads only from this many scores in all.
+_BLOCK_SCORES, _PARALLEL_SCORES = 1 << 22, 1 << 20
 
 
 @dataclass
@@ -80,6 +85,12 @@ def validation_users(truth: sp.csr_matrix, rng: np.random.Generator) -> np.ndarr
 class RankingProbe:
     """Recall@K of a fixed set of users ranking a fixed candidate set, for many factor pairs.
 
+    The top K of each user are the K highest scores ``u . v`` among the candidates (ties to
+    the lower candidate position, as :func:`~coldstart.core.topk.top_k`), the excluded items
+    never. Scored in row blocks on all cores: one product and one partition per block, the
+    exclusions written in place (implicit's ``topk`` loops over the excluded rows in Python,
+    which costs more than the ranking on a probe of a few thousand candidates).
+
     Parameters
     ----------
     truth : csr_matrix of shape (n_users, n_items)
@@ -105,12 +116,14 @@ class RankingProbe:
         keep = pos[T.indices] >= 0
         rows = np.repeat(np.arange(self.users.size, dtype=np.int64), self.n_rel)
         self.truth_key = np.sort(rows[keep] * self.cand.size + pos[T.indices[keep]])
-        self.filt = None
+        # the excluded (user, candidate) pairs, row-major
+        self.filt_rows = self.filt_cols = np.zeros(0, np.int64)
         if exclude is not None:
-            E = exclude[self.users].tocoo()
-            ok = pos[E.col] >= 0
-            self.filt = sp.csr_matrix((np.ones(ok.sum(), np.float32), (E.row[ok], pos[E.col[ok]])),
-                                      shape=(self.users.size, self.cand.size))
+            E = exclude[self.users].tocsr()
+            E.sort_indices()
+            r = np.repeat(np.arange(self.users.size, dtype=np.int64), np.diff(E.indptr))
+            ok = pos[E.indices] >= 0
+            self.filt_rows, self.filt_cols = r[ok], pos[E.indices[ok]]
 
     def chance(self) -> float:
         """The mean Recall@K of a random ranking of the candidates (what useless vectors get)."""
@@ -122,15 +135,40 @@ class RankingProbe:
 
     def score(self, U: np.ndarray, V: np.ndarray) -> float:
         """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
-        from coldstart.core.topk import topk_batched
-
         has = self.n_rel > 0
         if self.K == 0 or not has.any():
             return 0.0
-        ids, scores = topk_batched(V[self.cand], U[self.users], self.K, filter_query_items=self.filt)
-        rows = np.repeat(np.arange(self.users.size, dtype=np.int64), ids.shape[1])
-        got = (scores > np.finfo(np.float32).min).ravel()
-        key = rows[got] * self.cand.size + ids.ravel()[got]
-        hits = np.bincount(rows[got][np.isin(key, self.truth_key, assume_unique=False)],
-                           minlength=self.users.size)
+        Vc = np.ascontiguousarray(V[self.cand], dtype=np.float32)
+        Uq = np.ascontiguousarray(U[self.users], dtype=np.float32)
+        n_cand = self.cand.size
+        tr, tc = self.truth_key // n_cand, self.truth_key % n_cand
+        # row blocks of at most ~4M scores, one per thread at least when there is work for two
+        threads = n_workers(0) if Uq.shape[0] * n_cand >= _PARALLEL_SCORES else 1
+        step = max(1, min(-(-Uq.shape[0] // threads), _BLOCK_SCORES // max(n_cand, 1)))
+        cuts = list(range(0, Uq.shape[0], step)) + [Uq.shape[0]]
+
+        def block(j):  # truth entries of rows cuts[j]:cuts[j+1] that make the top K
+            lo, hi = cuts[j], cuts[j + 1]
+            S = Uq[lo:hi] @ Vc.T
+            a, b = np.searchsorted(self.filt_rows, [lo, hi])
+            S[self.filt_rows[a:b] - lo, self.filt_cols[a:b]] = -np.inf
+            a, b = np.searchsorted(tr, [lo, hi])
+            r, c = tr[a:b] - lo, tc[a:b]
+            ts = S[r, c]
+            top = np.partition(S, n_cand - self.K, axis=1)[:, n_cand - self.K:]
+            kth = top[:, 0]
+            got = ts > kth[r]
+            tie = np.flatnonzero((ts == kth[r]) & np.isfinite(ts))
+            if tie.size:  # ties straddle the cut: the lower candidate positions first
+                room = self.K - np.count_nonzero(top > kth[:, None], axis=1)
+                for t in tie:
+                    got[t] = np.count_nonzero(S[r[t], :c[t]] == kth[r[t]]) < room[r[t]]
+            return np.bincount(r[got] + lo, minlength=Uq.shape[0])
+
+        with blas_controller().limit(limits=1, user_api="blas"):
+            if len(cuts) == 2:
+                hits = block(0)
+            else:
+                with ThreadPoolExecutor(threads) as pool:
+                    hits = sum(pool.map(block, range(len(cuts) - 1)))
         return float(np.mean(hits[has] / self.n_rel[has]))

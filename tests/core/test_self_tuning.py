@@ -142,6 +142,39 @@ def test_ranking_probe_recall_and_chance():
         pytest.approx((0.5 + 1.0) / 2)
 
 
+
+@pytest.mark.parametrize("seed", range(12))
+def test_ranking_probe_equals_top_k_with_ties_and_exclusions(seed):
+    """The probe's blocked scoring is the recall of top_k's lists (ties to the lower position,
+    excluded items never), whatever the block cut: integer factors and zero rows make ties."""
+    from coldstart.core.topk import top_k
+
+    rng = np.random.default_rng(seed)
+    n_users, n_items = int(rng.integers(20, 200)), int(rng.integers(30, 300))
+    truth = sp.random(n_users, n_items, density=0.08, format="csr", random_state=seed)
+    excl = sp.random(n_users, n_items, density=0.15, format="csr", random_state=seed + 99)
+    users = np.sort(rng.choice(n_users, size=n_users // 2 + 1, replace=False))
+    cand = np.sort(rng.choice(n_items, size=n_items // 2 + 1, replace=False))
+    U = np.round(rng.normal(size=(n_users, 3))).astype(np.float32)
+    V = np.round(rng.normal(size=(n_items, 3))).astype(np.float32)
+    V[rng.random(n_items) < 0.3] = 0.0
+    K = int(rng.integers(1, 25))
+    S_ = U[users] @ V[cand].T
+    S_[excl[users][:, cand].toarray() > 0] = -np.inf
+    ids, _ = top_k(S_, min(K, cand.size))
+    T = truth[users][:, cand].toarray() > 0
+    n_rel = np.diff(truth[users].indptr)
+    hits = np.array([T[i, row[row >= 0]].sum() for i, row in enumerate(ids)])
+    expected = np.mean(hits[n_rel > 0] / n_rel[n_rel > 0])
+    import coldstart.core.tuning as tuning
+
+    for block in (1 << 22, 7 * cand.size):  # one block, or blocks of 7 rows on the thread pool
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(tuning, "_BLOCK_SCORES", block)
+            mp.setattr(tuning, "_PARALLEL_SCORES", 0)
+            got = RankingProbe(truth, users, cand, exclude=excl, K=K).score(U, V)
+        assert got == pytest.approx(expected, abs=1e-12)
+
 def test_a_failed_refit_leaves_the_model_as_it_was(worlds, monkeypatch):
     w, split = worlds[1.0]
     m = ColdStartRecommender(random_state=0, factors=16, iterations=2).fit(split.train, w.item_features)
