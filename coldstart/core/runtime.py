@@ -13,6 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 
 _controller = None
+#: :class:`ItemBlocks` below this many stored entries in all run in one block, on the caller's thread.
+_MIN_THREADED_ENTRIES = 1 << 18
 
 
 def blas_controller():
@@ -53,7 +55,8 @@ class ItemBlocks:
         if C is not None:
             cost = cost + np.diff(C.indptr)
         cum = np.concatenate([[0], np.cumsum(cost + 1)])
-        threads = n_workers(num_threads)
+        # a few hundred thousand entries take less time than starting threads: one block
+        threads = n_workers(num_threads) if cum[-1] >= _MIN_THREADED_ENTRIES else 1
         # a multiple of the threads: with 3 blocks on 2 threads one thread would do two thirds
         n_blocks = threads * max(1, int(np.ceil(cum[-1] / max_block_nnz / threads)))
         edges = np.unique(np.searchsorted(cum, np.linspace(0, cum[-1], n_blocks + 1)).clip(0, n))

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+import coldstart.core.runtime as runtime
 from coldstart import ColdStartRecommender
 from tests.conftest import make_clustered
 
@@ -235,7 +236,9 @@ def test_interaction_map_solves_its_normal_equations():
     W_ref = np.linalg.solve(A, b.ravel()).reshape(d, k)
     W0 = np.zeros((d, k), np.float32)
     W1 = fit_map_on_interactions(X, C, U, lam_rel, W0, iters=200, num_threads=1)
-    W2 = fit_map_on_interactions(X, C, U, lam_rel, W0, iters=200, num_threads=2)
+    with pytest.MonkeyPatch.context() as mp:  # a problem this small runs unthreaded unless told
+        mp.setattr(runtime, "_MIN_THREADED_ENTRIES", 0)
+        W2 = fit_map_on_interactions(X, C, U, lam_rel, W0, iters=200, num_threads=2)
     np.testing.assert_allclose(W1, W_ref, rtol=1e-3, atol=1e-3 * np.abs(W_ref).max())
     np.testing.assert_allclose(W2, W1, rtol=1e-4, atol=1e-5 * np.abs(W_ref).max())
 
@@ -251,13 +254,23 @@ def test_pair_dots_match_dense_products_across_chunks():
         np.testing.assert_allclose(pair_dots(V, C, U, chunk=chunk), dense[rows, C.indices], rtol=1e-5, atol=1e-5)
 
 
+def test_item_blocks_use_threads_only_for_enough_work(monkeypatch):
+    X, C, _ = _map_problem(seed=7)
+    assert runtime.ItemBlocks(X, C, num_threads=2).threads == 1  # starting threads costs more
+    monkeypatch.setattr(runtime, "_MIN_THREADED_ENTRIES", 0)
+    blocks = runtime.ItemBlocks(X, C, num_threads=2)
+    assert blocks.threads == 2 and len(blocks.blocks) == 2
+
+
 def test_ridge_map_threads_do_not_change_the_fit():
     from coldstart.core.mapping import RidgeMap
 
     X, C, U = _map_problem(seed=7)
     Y = np.asarray(X @ np.random.default_rng(8).standard_normal((X.shape[1], 5))).astype(np.float32)
     a = RidgeMap(alpha=0.3, num_threads=1).fit(X, Y)
-    b = RidgeMap(alpha=0.3, num_threads=2).fit(X, Y)
+    with pytest.MonkeyPatch.context() as mp:  # a problem this small runs unthreaded unless told
+        mp.setattr(runtime, "_MIN_THREADED_ENTRIES", 0)
+        b = RidgeMap(alpha=0.3, num_threads=2).fit(X, Y)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-4, atol=1e-5)
 
