@@ -60,7 +60,7 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     never returned (use ``-inf`` to filter items out); rows with fewer than ``k`` such
     entries, or ``k > n_columns``, are padded with index ``-1`` and score ``-inf``.
 
-    Works in O(n_rows * n_columns) with ``numpy.partition``; no full sort of the rows.
+    Works in O(n_rows * n_columns) with ``numpy.argpartition``; no full sort of the rows.
 
     Parameters
     ----------
@@ -107,21 +107,22 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         work = np.where(np.isnan(arr), -np.inf, arr)
     kk = min(k, n_cols)
     if kk < n_cols:
-        # value of the kk-th largest entry per row
-        kth = np.partition(work, n_cols - kk, axis=1)[:, n_cols - kk : n_cols - kk + 1]
-        greater = work > kth
-        tie = work == kth
-        keep = greater | tie
-        over = np.flatnonzero(np.count_nonzero(keep, axis=1) > kk)
+        # the kk largest entries of each row (ties at the cut taken in no set order)
+        cols = np.argpartition(work, n_cols - kk, axis=1)[:, n_cols - kk:]
+        taken = np.take_along_axis(work, cols, axis=1)
+        kth = taken.min(axis=1, keepdims=True)
+        # rows where more entries tie with the kk-th value than were taken: the ties straddle
+        # the cut, and among them the lowest column indices are kept
+        over = np.flatnonzero(np.count_nonzero(work == kth, axis=1) > np.count_nonzero(taken == kth, axis=1))
         if over.size:
-            # ties straddle the cut in these rows: among the ties keep the lowest column indices
-            room = kk - np.count_nonzero(greater[over], axis=1)
-            r, c = np.nonzero(tie[over])  # row-major: columns ascending within each row
+            sub, sub_kth = work[over], kth[over]
+            greater, tie = sub > sub_kth, sub == sub_kth
+            room = kk - np.count_nonzero(greater, axis=1)
+            r, c = np.nonzero(tie)  # row-major: columns ascending within each row
             rank = np.arange(r.size) - np.searchsorted(r, r)  # place of each tie within its row
-            cut = rank >= room[r]
-            keep[over[r[cut]], c[cut]] = False
-        _, cols = np.nonzero(keep)  # row-major: columns ascending within each row
-        cols = cols.reshape(n_rows, kk)
+            greater[r[rank < room[r]], c[rank < room[r]]] = True
+            cols[over] = np.nonzero(greater)[1].reshape(over.size, kk)
+        cols = np.sort(cols, axis=1)  # columns ascending: the stable sort below puts ties lower first
     else:
         cols = np.broadcast_to(np.arange(n_cols), (n_rows, n_cols))
     vals = np.take_along_axis(work, cols, axis=1)
