@@ -13,8 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 
 _controller = None
-#: :class:`ItemBlocks` below this many stored entries in all run in one block, on the caller's thread.
-_MIN_THREADED_ENTRIES = 1 << 18
+#: :class:`ItemBlocks` products below this much work (stored entries x k) run their blocks one
+#: after the other on the caller's thread (the same blocks and sums: the same result).
+_MIN_THREADED_WORK = 1 << 22
 
 
 def blas_controller():
@@ -55,15 +56,14 @@ class ItemBlocks:
         if C is not None:
             cost = cost + np.diff(C.indptr)
         cum = np.concatenate([[0], np.cumsum(cost + 1)])
-        # a few hundred thousand entries take less time than starting threads: one block
-        threads = n_workers(num_threads) if cum[-1] >= _MIN_THREADED_ENTRIES else 1
+        threads = n_workers(num_threads)
         # a multiple of the threads: with 3 blocks on 2 threads one thread would do two thirds
         n_blocks = threads * max(1, int(np.ceil(cum[-1] / max_block_nnz / threads)))
         edges = np.unique(np.searchsorted(cum, np.linspace(0, cum[-1], n_blocks + 1)).clip(0, n))
         edges[0], edges[-1] = 0, n
         self.slices = [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
         self.blocks = [(X[sl], None if C is None else C[sl]) for sl in self.slices]
-        self.n, self.d = n, X.shape[1]
+        self.n, self.d, self.entries = n, X.shape[1], int(cum[-1])
         self.threads = max(1, min(threads, len(self.blocks)))
         self._squares = None
 
@@ -73,9 +73,9 @@ class ItemBlocks:
             self._squares = {sl.start: Xb.multiply(Xb).tocsr() for (Xb, _), sl in zip(self.blocks, self.slices)}
         return self._squares
 
-    def _run(self, work):
-        if self.threads == 1:
-            return [work(0)]
+    def _run(self, work, k: int):
+        if self.threads == 1 or self.entries * k < _MIN_THREADED_WORK:  # less work than starting threads
+            return [work(j) for j in range(self.threads)]
         with ThreadPoolExecutor(self.threads) as pool:
             return list(pool.map(work, range(self.threads)))
 
@@ -91,7 +91,7 @@ class ItemBlocks:
                     acc += part
             return np.zeros((self.d, k), np.float32) if acc is None else acc
 
-        parts = self._run(work)
+        parts = self._run(work, k)
         out = parts[0]
         for p in parts[1:]:
             out += p
@@ -105,5 +105,5 @@ class ItemBlocks:
             for (Xb, Cb), sl in zip(self.blocks[j::self.threads], self.slices[j::self.threads]):
                 out[sl] = fn(Xb, Cb, sl)
 
-        self._run(work)
+        self._run(work, k)
         return out

@@ -234,10 +234,14 @@ class FitStrategies:
 
             warm_ref = report["free_sweeps"][self.free_sweeps_]  # no zero-shot item among the warm
 
+            scaled = []  # one product per probe for every scale: the zero-shot rows' scores scale with z
+
             def hybrid_score(z):  # mixed lists, as long as the established ones lose < 2 %
-                Vh[zs0] = z * Z_sel
-                h = report["zero_shot_scale"][z] = hybrid_probe.score(U, Vh)
-                w = report["zero_shot_scale_warm"][z] = warm_probe.score(U, Vh)
+                if not scaled:
+                    Vh[zs0] = Z_sel
+                    scaled.extend((hybrid_probe.scaled(U, Vh, zs0), warm_probe.scaled(U, Vh, zs0)))
+                h = report["zero_shot_scale"][z] = scaled[0](z)
+                w = report["zero_shot_scale_warm"][z] = scaled[1](z)
                 return h if w >= WARM_TOLERANCE * warm_ref else w / max(warm_ref, 1e-12) - 2.0
 
             # attributes that rank the probe items no better than chance are not trusted: their

@@ -133,26 +133,43 @@ class RankingProbe:
         in_cand = np.bincount(self.truth_key // self.cand.size, minlength=self.users.size)
         return float(np.mean(in_cand[has] * (self.K / self.cand.size) / self.n_rel[has]))
 
-    def score(self, U: np.ndarray, V: np.ndarray) -> float:
-        """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
-        has = self.n_rel > 0
-        if self.K == 0 or not has.any():
-            return 0.0
+    def _blocks(self, U: np.ndarray, V: np.ndarray, fn) -> list:
+        """``fn(lo, S)`` for row blocks ``lo:lo + len(S)`` of the users' scores ``S`` against the
+        candidates (excluded pairs at ``-inf``), on all cores when there is work for two."""
         Vc = np.ascontiguousarray(V[self.cand], dtype=np.float32)
         Uq = np.ascontiguousarray(U[self.users], dtype=np.float32)
-        n_cand = self.cand.size
-        tr, tc = self.truth_key // n_cand, self.truth_key % n_cand
+        n, n_cand = Uq.shape[0], self.cand.size
         # row blocks of at most ~4M scores, one per thread at least when there is work for two
-        threads = n_workers(0) if Uq.shape[0] * n_cand >= _PARALLEL_SCORES else 1
-        step = max(1, min(-(-Uq.shape[0] // threads), _BLOCK_SCORES // max(n_cand, 1)))
-        cuts = list(range(0, Uq.shape[0], step)) + [Uq.shape[0]]
+        threads = n_workers(0) if n * n_cand >= _PARALLEL_SCORES else 1
+        step = max(1, min(-(-n // threads), _BLOCK_SCORES // max(n_cand, 1)))
+        cuts = list(range(0, n, step)) + [n]
 
-        def block(j):  # truth entries of rows cuts[j]:cuts[j+1] that make the top K
+        def block(j):
             lo, hi = cuts[j], cuts[j + 1]
             S = Uq[lo:hi] @ Vc.T
             a, b = np.searchsorted(self.filt_rows, [lo, hi])
             S[self.filt_rows[a:b] - lo, self.filt_cols[a:b]] = -np.inf
-            a, b = np.searchsorted(tr, [lo, hi])
+            return fn(lo, S)
+
+        with blas_controller().limit(limits=1, user_api="blas"):
+            if len(cuts) == 2:
+                return [block(0)]
+            with ThreadPoolExecutor(threads) as pool:
+                return list(pool.map(block, range(len(cuts) - 1)))
+
+    def _recall(self, hits: np.ndarray) -> float:
+        has = self.n_rel > 0
+        return float(np.mean(hits[has] / self.n_rel[has]))
+
+    def score(self, U: np.ndarray, V: np.ndarray) -> float:
+        """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
+        if self.K == 0 or not (self.n_rel > 0).any():
+            return 0.0
+        n_cand = self.cand.size
+        tr, tc = self.truth_key // n_cand, self.truth_key % n_cand
+
+        def block(lo, S):  # hits of rows lo:lo + len(S): one partition
+            a, b = np.searchsorted(tr, [lo, lo + S.shape[0]])
             r, c = tr[a:b] - lo, tc[a:b]
             ts = S[r, c]
             top = np.partition(S, n_cand - self.K, axis=1)[:, n_cand - self.K:]
@@ -163,12 +180,48 @@ class RankingProbe:
                 room = self.K - np.count_nonzero(top > kth[:, None], axis=1)
                 for t in tie:
                     got[t] = np.count_nonzero(S[r[t], :c[t]] == kth[r[t]]) < room[r[t]]
-            return np.bincount(r[got] + lo, minlength=Uq.shape[0])
+            return np.bincount(r[got] + lo, minlength=self.users.size)
 
-        with blas_controller().limit(limits=1, user_api="blas"):
-            if len(cuts) == 2:
-                hits = block(0)
-            else:
-                with ThreadPoolExecutor(threads) as pool:
-                    hits = sum(pool.map(block, range(len(cuts) - 1)))
-        return float(np.mean(hits[has] / self.n_rel[has]))
+        return self._recall(sum(self._blocks(U, V, block)))
+
+    def scaled(self, U: np.ndarray, V: np.ndarray, items: np.ndarray):
+        """``z -> `` Mean Recall@K with the rows ``items`` of ``V`` scaled by ``z > 0``, from one
+        product: each user's top K among the other candidates and among ``items`` (a positive
+        scale keeps the order within each) are kept, and each ``z`` merges the two lists
+        (ties to the lower candidate position within them)."""
+        if self.K == 0 or not (self.n_rel > 0).any():
+            return lambda z: 0.0
+        from coldstart.core.topk import top_k
+
+        n_cand = self.cand.size
+        in_b = np.isin(self.cand, items)
+        parts = [np.flatnonzero(~in_b), np.flatnonzero(in_b)]
+
+        def block(lo, S):  # per part: (positions, values, relevant) of each row's top K
+            rows = np.arange(lo, lo + S.shape[0], dtype=np.int64)[:, None]
+            out = []
+            for cols in parts:
+                if cols.size == 0:
+                    empty = np.zeros((S.shape[0], 0))
+                    out.append((empty.astype(np.int64), empty.astype(np.float32), empty.astype(bool)))
+                    continue
+                ids, vals = top_k(S[:, cols], min(self.K, cols.size))
+                pos = np.where(ids >= 0, cols[np.maximum(ids, 0)], -1)
+                rel = (ids >= 0) & np.isin(rows * n_cand + pos, self.truth_key)
+                out.append((pos, vals.astype(np.float32), rel))
+            return out
+
+        got = self._blocks(U, V, block)
+        pa, va, ra = (np.vstack([g[0][i] for g in got]) for i in range(3))
+        pb, vb, rb = (np.vstack([g[1][i] for g in got]) for i in range(3))
+        pos = np.hstack([pa, pb])
+        by_pos = np.argsort(np.where(pos < 0, n_cand, pos), axis=1, kind="stable")
+        pos_rel = np.take_along_axis(np.hstack([ra, rb]), by_pos, axis=1)
+
+        def at(z: float) -> float:
+            vals = np.take_along_axis(np.hstack([va, np.float32(z) * vb]), by_pos, axis=1)
+            best = np.argsort(-vals, axis=1, kind="stable")[:, :self.K]
+            hit = np.take_along_axis(pos_rel, best, axis=1) & np.isfinite(np.take_along_axis(vals, best, axis=1))
+            return self._recall(np.count_nonzero(hit, axis=1))
+
+        return at

@@ -237,7 +237,7 @@ def test_interaction_map_solves_its_normal_equations():
     W0 = np.zeros((d, k), np.float32)
     W1 = fit_map_on_interactions(X, C, U, lam_rel, W0, iters=200, num_threads=1)
     with pytest.MonkeyPatch.context() as mp:  # a problem this small runs unthreaded unless told
-        mp.setattr(runtime, "_MIN_THREADED_ENTRIES", 0)
+        mp.setattr(runtime, "_MIN_THREADED_WORK", 0)
         W2 = fit_map_on_interactions(X, C, U, lam_rel, W0, iters=200, num_threads=2)
     np.testing.assert_allclose(W1, W_ref, rtol=1e-3, atol=1e-3 * np.abs(W_ref).max())
     np.testing.assert_allclose(W2, W1, rtol=1e-4, atol=1e-5 * np.abs(W_ref).max())
@@ -254,12 +254,28 @@ def test_pair_dots_match_dense_products_across_chunks():
         np.testing.assert_allclose(pair_dots(V, C, U, chunk=chunk), dense[rows, C.indices], rtol=1e-5, atol=1e-5)
 
 
-def test_item_blocks_use_threads_only_for_enough_work(monkeypatch):
+def test_item_blocks_start_threads_only_for_enough_work(monkeypatch):
+    """Small products run their blocks one after the other on the caller's thread: the same
+    blocks and sums, so the same bits as on the pool."""
+    import threading
+
     X, C, _ = _map_problem(seed=7)
-    assert runtime.ItemBlocks(X, C, num_threads=2).threads == 1  # starting threads costs more
-    monkeypatch.setattr(runtime, "_MIN_THREADED_ENTRIES", 0)
     blocks = runtime.ItemBlocks(X, C, num_threads=2)
     assert blocks.threads == 2 and len(blocks.blocks) == 2
+    P = np.random.default_rng(0).standard_normal((X.shape[1], 3)).astype(np.float32)
+    seen = set()
+
+    def fn(Xb, Cb, sl):
+        seen.add(threading.get_ident())
+        return Xb.T @ (Xb @ P)
+
+    small = blocks.reduce(fn, 3)
+    assert seen == {threading.get_ident()}
+    seen.clear()
+    monkeypatch.setattr(runtime, "_MIN_THREADED_WORK", 0)
+    pooled = blocks.reduce(fn, 3)
+    assert threading.get_ident() not in seen
+    np.testing.assert_array_equal(small, pooled)
 
 
 def test_ridge_map_threads_do_not_change_the_fit():
@@ -269,7 +285,7 @@ def test_ridge_map_threads_do_not_change_the_fit():
     Y = np.asarray(X @ np.random.default_rng(8).standard_normal((X.shape[1], 5))).astype(np.float32)
     a = RidgeMap(alpha=0.3, num_threads=1).fit(X, Y)
     with pytest.MonkeyPatch.context() as mp:  # a problem this small runs unthreaded unless told
-        mp.setattr(runtime, "_MIN_THREADED_ENTRIES", 0)
+        mp.setattr(runtime, "_MIN_THREADED_WORK", 0)
         b = RidgeMap(alpha=0.3, num_threads=2).fit(X, Y)
     np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-4, atol=1e-5)
