@@ -175,6 +175,30 @@ def test_ranking_probe_equals_top_k_with_ties_and_exclusions(seed):
             got = RankingProbe(truth, users, cand, exclude=excl, K=K).score(U, V)
         assert got == pytest.approx(expected, abs=1e-12)
 
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ranking_probe_scaled_equals_scoring_the_scaled_vectors(seed):
+    """One product for every scale: with power-of-two scales (exact in float32) the merged lists
+    give the recall of the scaled vectors themselves."""
+    rng = np.random.default_rng(seed)
+    n_users, n_items = 150, 240
+    truth = sp.random(n_users, n_items, density=0.1, format="csr", random_state=seed)
+    excl = sp.random(n_users, n_items, density=0.2, format="csr", random_state=seed + 7)
+    users = np.sort(rng.choice(n_users, size=90, replace=False))
+    cand = np.sort(rng.choice(n_items, size=160, replace=False))
+    items = rng.choice(n_items, size=60, replace=False)
+    U = rng.normal(size=(n_users, 4)).astype(np.float32)
+    V = rng.normal(size=(n_items, 4)).astype(np.float32)
+    probe = RankingProbe(truth, users, cand, exclude=excl, K=15)
+    at = probe.scaled(U, V, items)
+    scores = []
+    for z in (0.25, 0.5, 1.0, 2.0, 4.0, 8.0):
+        Vz = V.copy()
+        Vz[items] *= z
+        scores.append(probe.score(U, Vz))
+        assert at(z) == pytest.approx(scores[-1], abs=1e-12)
+    assert len(set(scores)) > 1  # the scale moves the lists
+
 def test_a_failed_refit_leaves_the_model_as_it_was(worlds, monkeypatch):
     w, split = worlds[1.0]
     m = ColdStartRecommender(random_state=0, factors=16, iterations=2).fit(split.train, w.item_features)
