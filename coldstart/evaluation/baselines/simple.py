@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.evaluation.baselines.base import BaselineRecommender, tfidf
+from coldstart.evaluation.baselines.base import BLOCK_ROWS, BaselineRecommender, tfidf
 from coldstart.evaluation.metrics import check_int
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -98,6 +98,37 @@ class PopularityRecommender(BaselineRecommender):
 
     def _similarity_block(self, qitems, cand):
         return self._score_block(qitems, None, cand)
+
+    def _rank(self, users, rows, cand, N, liked, filter_pos):
+        """Every user shares one order (popularity, ties to the lower position): a user's list
+        is the first ``N`` of it that the user has not liked. The dense blocks' result
+        (:meth:`_dense_top`), without ranking one row per user."""
+        pop = self.item_popularity_ if cand is None else self.item_popularity_[cand]
+        order = np.argsort(-pop, kind="stable")  # candidate positions, best first
+        if filter_pos is not None:
+            order = order[~np.isin(order, filter_pos)]
+        rank = np.full(pop.size, -1, dtype=np.int64)
+        rank[order] = np.arange(order.size)
+        n = users.size
+        ids = np.full((n, N), -1, dtype=np.int64)
+        scores = np.full((n, N), -np.inf, dtype=np.float32)
+        n_liked = np.zeros(n, np.int64) if liked is None else np.diff(liked.indptr)
+        for start in range(0, n, BLOCK_ROWS):
+            stop = min(start + BLOCK_ROWS, n)
+            M = min(order.size, N + int(n_liked[start:stop].max(initial=0)))  # enough to skip every liked
+            keep = np.ones((stop - start, M), dtype=bool)
+            if liked is not None:
+                lk = liked[start:stop].tocoo()
+                r = rank[lk.col]
+                ok = (r >= 0) & (r < M)
+                keep[lk.row[ok], r[ok]] = False
+            keep &= np.cumsum(keep, axis=1) <= N
+            row, col = np.nonzero(keep)
+            slot = np.arange(row.size) - np.searchsorted(row, row)  # place within the user's list
+            pos = order[col]
+            ids[start + row, slot] = pos if cand is None else cand[pos]
+            scores[start + row, slot] = pop[pos]
+        return ids, scores
 
 
 

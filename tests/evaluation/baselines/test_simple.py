@@ -1,6 +1,7 @@
 """Random, popularity and content-profile baselines: known answers."""
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer
 
@@ -54,3 +55,25 @@ def test_content_profile_known_neighbour():
     ids, scores = m.recommend(0, X[0], N=2)
     np.testing.assert_array_equal(ids, [2, 1])
     np.testing.assert_allclose(scores, [1.0, 0.0], atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(9))
+def test_popularity_lists_equal_the_dense_ranking(seed, monkeypatch):
+    """Popularity's shared order gives what ranking one dense score row per user gives, with
+    liked items, candidate subsets and banned items."""
+    from coldstart.evaluation.baselines.base import BaselineRecommender
+
+    rng = np.random.default_rng(seed)
+    n_users, n_items = int(rng.integers(20, 300)), int(rng.integers(10, 200))
+    X = sp.random(n_users, n_items, density=0.2, format="csr", random_state=seed)
+    X.data[:] = 1.0
+    m = PopularityRecommender().fit(X)
+    users = rng.choice(n_users, size=n_users // 2 + 1, replace=False)
+    kw = [{}, {"items": rng.choice(n_items, size=n_items // 2, replace=False)},
+          {"filter_items": rng.choice(n_items, size=n_items // 3, replace=False)}][seed % 3]
+    N = int(rng.integers(1, n_items + 5))
+    fast = m.recommend(users, X[users], N=N, filter_already_liked_items=bool(seed % 2), **kw)
+    monkeypatch.setattr(PopularityRecommender, "_rank", BaselineRecommender._rank)
+    dense = m.recommend(users, X[users], N=N, filter_already_liked_items=bool(seed % 2), **kw)
+    np.testing.assert_array_equal(fast[0], dense[0])
+    np.testing.assert_array_equal(fast[1], dense[1])
