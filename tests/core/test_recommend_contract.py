@@ -7,7 +7,6 @@ each model's own test file.
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 
 import numpy as np
@@ -22,24 +21,10 @@ from coldstart.core.model import ColdStartRecommender
 from tests.conftest import BASELINE_FACTORIES, HAS_LIGHTFM, local_spark, make_taste_world
 
 
-def _spark_ready() -> str | None:
-    """None when a local Spark session can start here, else why not (as tests/integrations/test_spark.py)."""
-    import os
-    import shutil
-
-    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("pyarrow") is None:
-        return "pyspark and pyarrow are not installed (pip install 'coldstart[spark]')"
-    home = os.environ.get("JAVA_HOME")
-    if not ((home and os.path.exists(os.path.join(home, "bin", "java"))) or shutil.which("java")):
-        return "no Java runtime for Spark (install Java 17 or 21 and put java on PATH)"
-    return None
-
-
-SPARK_MISSING = _spark_ready()
-
-
-def _spark_export(train, F):
-    """SparkColdStartRecommender fitted on local[2] (the tests' one session), exported with to_local()."""
+def spark_export(train, F):
+    """SparkColdStartRecommender fitted on local[2] (the tests' one session), exported with
+    to_local(). The Spark export runs this contract in tests/integrations/test_spark.py, on the
+    Spark tests' own session (one JVM for every Spark test)."""
     from coldstart.integrations.spark import SparkColdStartRecommender, csr_to_spark, interactions_to_spark
 
     spark = local_spark()
@@ -47,26 +32,28 @@ def _spark_export(train, F):
         interactions_to_spark(spark, train, rating_col=None), csr_to_spark(spark, F))
     return sm.to_local(n_users=train.shape[0], n_items=train.shape[1])
 
+
 FACTORIES = {
     "coldstart": lambda: ColdStartRecommender(factors=8, iterations=3, random_state=0, num_threads=1),
     **BASELINE_FACTORIES,
     # the Spark model's local export is a ColdStartRecommender: unfitted, this is its class
     "spark-export": lambda: ColdStartRecommender(factors=8, iterations=3, random_state=0, num_threads=1),
 }
-FIT = [n for n in FACTORIES if (n != "lightfm" or HAS_LIGHTFM) and (n != "spark-export" or SPARK_MISSING is None)]
-NAMES = [n for n in FACTORIES if n in FIT or n == "spark-export"]
-NAMES = [pytest.param(n, marks=pytest.mark.skip(reason=f"the Spark export: {SPARK_MISSING}"))
-         if n not in FIT else pytest.param(n, marks=pytest.mark.slow) if n == "spark-export" else n
-         for n in NAMES]  # the Spark export starts a Spark session: slow
+NAMES = [n for n in FACTORIES if (n != "lightfm" or HAS_LIGHTFM) and n != "spark-export"]
 
 
-@pytest.fixture(scope="module")
-def data():
+def taste_data():
+    """The contract's data: a taste world's split and its attributes (CSR float32)."""
     split, F = make_taste_world()
     return split, sp.csr_matrix(F, dtype=np.float32)
 
 
-class _Fitted(dict):
+@pytest.fixture(scope="module")
+def data():
+    return taste_data()
+
+
+class Fitted(dict):
     """Each recommender fitted on first use, once per module (a deselected one is never fitted)."""
 
     def __init__(self, data):
@@ -77,14 +64,14 @@ class _Fitted(dict):
         split, F = self.data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # implicit's OpenBLAS advice
-            self[name] = (_spark_export(split.train, F) if name == "spark-export"
+            self[name] = (spark_export(split.train, F) if name == "spark-export"
                           else FACTORIES[name]().fit(split.train, F))
         return self[name]
 
 
 @pytest.fixture(scope="module")
 def fitted(data):
-    return _Fitted(data)
+    return Fitted(data)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -223,7 +210,7 @@ def test_deterministic_refit_evaluator_and_implicit_evaluation(name, data, fitte
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if name == "spark-export":  # a second Spark fit and export
-            again = _spark_export(split.train, F)
+            again = spark_export(split.train, F)
         else:
             again = FACTORIES[name]()
             assert again.fit(split.train, F) is again
@@ -264,3 +251,11 @@ def test_frame_layer_follows_the_contract(data):
         rec.recommend(["nobody"])
     with pytest.raises(ValueError, match="N must be an integer >= 1"):
         rec.recommend([u], N=0)
+
+
+#: The checks above that take a recommender's name: the Spark export runs them too.
+NAMED_CHECKS = tuple(f.__name__ for f in (
+    test_unfitted_raises_and_params_clone, test_shapes_dtypes_and_order, test_filters_and_items,
+    test_short_lists_liked_last_and_padding, test_recommend_errors,
+    test_narrower_user_items_mean_no_interactions_with_the_last_items, test_similar_items,
+    test_deterministic_refit_evaluator_and_implicit_evaluation))

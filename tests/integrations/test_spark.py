@@ -55,6 +55,7 @@ from coldstart.integrations.spark import (  # noqa: E402
     spark_to_factors,
 )
 from tests.conftest import local_spark, without_interactions
+from tests.core.test_recommend_contract import NAMED_CHECKS
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")]
@@ -526,3 +527,24 @@ def test_end_to_end_citeulike(spark, citeulike_split):
     agree = np.mean([len(set(got[int(u)]) & set(ids[j].tolist())) / 20 for j, u in enumerate(users)])
     assert agree > 0.97  # equal up to float32 near-ties
     print(f"top-K check {time.perf_counter() - t2:.0f} s")
+
+
+@pytest.fixture(scope="module")
+def contract_fits(spark):
+    """The recommend contract's data and fits (tests/core/test_recommend_contract.py), here so
+    that the Spark export is fitted on this file's Spark session."""
+    from tests.core import test_recommend_contract as contract
+
+    data = contract.taste_data()
+    return contract, data, contract.Fitted(data)
+
+
+@pytest.mark.parametrize("check", NAMED_CHECKS)
+def test_spark_export_follows_the_recommend_contract(check, contract_fits):
+    """Every named check of the recommend contract, on the Spark model's local export."""
+    import inspect
+
+    contract, data, fitted = contract_fits
+    fn = getattr(contract, check)
+    args = {"name": "spark-export", "data": data, "fitted": fitted}
+    fn(**{p: args[p] for p in inspect.signature(fn).parameters})
