@@ -85,11 +85,11 @@ def validation_users(truth: sp.csr_matrix, rng: np.random.Generator) -> np.ndarr
 class RankingProbe:
     """Recall@K of a fixed set of users ranking a fixed candidate set, for many factor pairs.
 
-    The top K of each user are the K highest scores ``u . v`` among the candidates (ties to
-    the lower candidate position, as :func:`~coldstart.core.topk.top_k`), the excluded items
-    never. Scored in row blocks on all cores: one product and one partition per block, the
-    exclusions written in place (implicit's ``topk`` loops over the excluded rows in Python,
-    which costs more than the ranking on a probe of a few thousand candidates).
+    The top K of each user are :func:`~coldstart.core.topk.top_k`'s (ties to the lower
+    candidate position) over the scores ``u . v`` of the candidates, the excluded items never.
+    Scored in row blocks on all cores, the exclusions written into each block in place
+    (implicit's ``topk`` loops over the excluded rows in Python, which costs more than the
+    ranking on a probe of a few thousand candidates).
 
     Parameters
     ----------
@@ -165,22 +165,17 @@ class RankingProbe:
         """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
         if self.K == 0 or not (self.n_rel > 0).any():
             return 0.0
-        n_cand = self.cand.size
-        tr, tc = self.truth_key // n_cand, self.truth_key % n_cand
+        from coldstart.core.topk import top_k
 
-        def block(lo, S):  # hits of rows lo:lo + len(S): one partition
-            a, b = np.searchsorted(tr, [lo, lo + S.shape[0]])
-            r, c = tr[a:b] - lo, tc[a:b]
-            ts = S[r, c]
-            top = np.partition(S, n_cand - self.K, axis=1)[:, n_cand - self.K:]
-            kth = top[:, 0]
-            got = ts > kth[r]
-            tie = np.flatnonzero((ts == kth[r]) & np.isfinite(ts))
-            if tie.size:  # ties straddle the cut: the lower candidate positions first
-                room = self.K - np.count_nonzero(top > kth[:, None], axis=1)
-                for t in tie:
-                    got[t] = np.count_nonzero(S[r[t], :c[t]] == kth[r[t]]) < room[r[t]]
-            return np.bincount(r[got] + lo, minlength=self.users.size)
+        n_cand = self.cand.size
+
+        def block(lo, S):  # hits of rows lo:lo + len(S)
+            ids, _ = top_k(S, self.K)  # excluded items (-inf) never listed: -1
+            rows = np.repeat(np.arange(lo, lo + S.shape[0], dtype=np.int64), ids.shape[1])
+            ids = ids.ravel()
+            listed = ids >= 0
+            hit = np.isin(rows[listed] * n_cand + ids[listed], self.truth_key)
+            return np.bincount(rows[listed][hit], minlength=self.users.size)
 
         return self._recall(sum(self._blocks(U, V, block)))
 
