@@ -25,7 +25,9 @@ def test_same_numbers_when_cold_items_arrive_through_add_items(citeulike_default
     fitted, ds, split = citeulike_default
     warm = split.warm_items
     cold = split.cold_test_items
-    model = ColdStartRecommender(random_state=0).fit(split.train[:, warm], ds.item_features[warm])
+    # the settings the default chose with the cold items as empty columns: one recipe for both
+    chosen = {s: getattr(fitted, f"{s}_") for s in ("free_sweeps", "map_alpha", "zero_shot_scale")}
+    model = ColdStartRecommender(random_state=0, **chosen).fit(split.train[:, warm], ds.item_features[warm])
     assert model.n_items_ == len(warm)
     idx = model.add_items(ds.item_features[cold])
     np.testing.assert_array_equal(idx, np.arange(len(warm), len(warm) + len(cold)))
