@@ -38,6 +38,18 @@ def n_workers(num_threads: int = 0) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+
+def map_row_slices(fn, cuts, threads: int) -> list:
+    """``[fn(slice(cuts[j], cuts[j + 1])) ...]``: row slices of a batch on a pool of ``threads``,
+    each call on one BLAS thread (its products single-threaded, the slices in parallel: the
+    cores stay busy without BLAS and the pool oversubscribing each other). In slice order."""
+    slices = [slice(int(a), int(b)) for a, b in zip(cuts[:-1], cuts[1:])]
+    with blas_controller().limit(limits=1, user_api="blas"):
+        if len(slices) == 1 or threads <= 1:
+            return [fn(sl) for sl in slices]
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(fn, slices))
+
 class ItemBlocks:
     """Rows (items) cut into blocks of bounded size for a thread pool.
 

@@ -1,6 +1,7 @@
 """Top-K, in one place: over a factor matrix for many queries (``topk_batched``, implicit's
 compiled kernel on all cores) and over dense score blocks (``top_k``, the numpy fallback with
-ties to the lower index, which the baselines, the simulation and the integrations use).
+ties to the lower index, which the baselines, the simulation, the integrations and the
+self-tuning's probes use).
 
 implicit's ``topk`` scores a batch with one BLAS product per block and then selects in
 parallel; on a large catalog the product is the bottleneck and OpenBLAS leaves a core idle
@@ -11,12 +12,11 @@ oversubscribing each other). The results are identical to one ``topk`` call.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.core.runtime import blas_controller, n_workers
+from coldstart.core.runtime import map_row_slices, n_workers
 from coldstart.core.validation import check_int
 
 _MIN_QUERIES_PER_THREAD = 64
@@ -38,17 +38,12 @@ def topk_batched(factors: np.ndarray, queries: np.ndarray, k: int, item_norms: n
     if threads <= 1:
         return topk(factors, queries, k, item_norms=norms, filter_query_items=filter_query_items,
                     filter_items=filter_items, num_threads=num_threads)
-    cuts = np.linspace(0, len(queries), threads + 1).astype(int)
-    slices = [slice(a, b) for a, b in zip(cuts[:-1], cuts[1:])]
-
     def part(sl):
         fq = None if filter_query_items is None else filter_query_items[sl]
         return topk(factors, queries[sl], k, item_norms=norms, filter_query_items=fq,
                     filter_items=filter_items, num_threads=1)
 
-    with blas_controller().limit(limits=1, user_api="blas"):
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(part, slices))
+    parts = map_row_slices(part, np.linspace(0, len(queries), threads + 1).astype(int), threads)
     return np.vstack([p[0] for p in parts]), np.vstack([p[1] for p in parts])
 
 
@@ -120,7 +115,8 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
             room = kk - np.count_nonzero(greater, axis=1)
             r, c = np.nonzero(tie)  # row-major: columns ascending within each row
             rank = np.arange(r.size) - np.searchsorted(r, r)  # place of each tie within its row
-            greater[r[rank < room[r]], c[rank < room[r]]] = True
+            first = rank < room[r]
+            greater[r[first], c[first]] = True
             cols[over] = np.nonzero(greater)[1].reshape(over.size, kk)
         cols = np.sort(cols, axis=1)  # columns ascending: the stable sort below puts ties lower first
     else:

@@ -10,7 +10,6 @@ the remaining pairs: they play the warm test), the shape of the cold-start proto
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +17,8 @@ import scipy.sparse as sp
 
 from coldstart.core.constants import (MAX_VALIDATION_USERS, PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION,
                                       VALIDATION_K)
-from coldstart.core.runtime import blas_controller, n_workers
+from coldstart.core.runtime import map_row_slices, n_workers
+from coldstart.core.topk import top_k
 
 #: Score blocks: at most this many scores each; threads only from this many scores in all.
 _BLOCK_SCORES, _PARALLEL_SCORES = 1 << 22, 1 << 20
@@ -142,20 +142,14 @@ class RankingProbe:
         # row blocks of at most ~4M scores, one per thread at least when there is work for two
         threads = n_workers(0) if n * n_cand >= _PARALLEL_SCORES else 1
         step = max(1, min(-(-n // threads), _BLOCK_SCORES // max(n_cand, 1)))
-        cuts = list(range(0, n, step)) + [n]
 
-        def block(j):
-            lo, hi = cuts[j], cuts[j + 1]
-            S = Uq[lo:hi] @ Vc.T
-            a, b = np.searchsorted(self.filt_rows, [lo, hi])
-            S[self.filt_rows[a:b] - lo, self.filt_cols[a:b]] = -np.inf
-            return fn(lo, S)
+        def block(sl):
+            S = Uq[sl] @ Vc.T
+            a, b = np.searchsorted(self.filt_rows, [sl.start, sl.stop])
+            S[self.filt_rows[a:b] - sl.start, self.filt_cols[a:b]] = -np.inf
+            return fn(sl.start, S)
 
-        with blas_controller().limit(limits=1, user_api="blas"):
-            if len(cuts) == 2:
-                return [block(0)]
-            with ThreadPoolExecutor(threads) as pool:
-                return list(pool.map(block, range(len(cuts) - 1)))
+        return map_row_slices(block, list(range(0, n, step)) + [n], threads)
 
     def _recall(self, hits: np.ndarray) -> float:
         has = self.n_rel > 0
@@ -165,8 +159,6 @@ class RankingProbe:
         """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
         if self.K == 0 or not (self.n_rel > 0).any():
             return 0.0
-        from coldstart.core.topk import top_k
-
         n_cand = self.cand.size
 
         def block(lo, S):  # hits of rows lo:lo + len(S)
@@ -186,8 +178,6 @@ class RankingProbe:
         (ties to the lower candidate position within them)."""
         if self.K == 0 or not (self.n_rel > 0).any():
             return lambda z: 0.0
-        from coldstart.core.topk import top_k
-
         n_cand = self.cand.size
         in_b = np.isin(self.cand, items)
         parts = [np.flatnonzero(~in_b), np.flatnonzero(in_b)]
