@@ -213,8 +213,11 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
             from their zero-shot vector with their interactions — so a refit does not take a
             new item's zero-shot boost away after its first interactions. The other items are
             established: collaborative vectors, and for those without any interaction the
-            attributes' estimate without the ``zero_shot_scale`` boost. Default (None): every
-            item without interactions is new (the cold-start protocol's view).
+            attributes' estimate without the ``zero_shot_scale`` boost (times the fitted scale
+            where it is below 1: attributes not trusted). Default (None): every item without
+            interactions is new (the cold-start protocol's view; a catalog with many old items
+            that never got an interaction should name its new items, since boosted they take
+            the established items' places, ``benchmarks/results/informativeness.md``).
         exposures : sparse matrix of shape (n_users, n_items), optional
             Impressions (nonzero = the user was shown the item), used for ``new_items`` only:
             a new item keeps its zero-shot score for the users who have not seen it yet, and
@@ -329,10 +332,11 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
                                               max(self.prior_weight_, 1e-12), gram=gram_matrix(users),
                                               exposed=shown)
             # established items that never got an interaction: the attributes' estimate without
-            # the new-item boost (and later interactions start from it)
+            # the new-item boost (scale 1, or the fitted scale where it shrinks untrusted
+            # attributes), and later interactions start from it
             old_cold = ~is_new & ~warm
-            prior[old_cold] = content[old_cold]
-            items[old_cold] = content[old_cold]
+            prior[old_cold] = min(1.0, self.zero_shot_scale_) * content[old_cold]
+            items[old_cold] = prior[old_cold]
         self._users = RowBuffer(users)
         self._items = RowBuffer(items)
         self._prior = RowBuffer(prior)

@@ -287,8 +287,15 @@ def test_fit_new_items_get_the_partial_fit_posterior(fitted, clustered):
     a = ColdStartRecommender(**SMALL).fit(ui2, X)
     b = ColdStartRecommender(**SMALL).fit(ui2, X, new_items=[7])
     np.testing.assert_allclose(b.item_factors_[7], a.item_factors_[7], rtol=1e-6)
-    np.testing.assert_allclose(b.item_factors_[8] * a.zero_shot_scale_, a.item_factors_[8], rtol=1e-5, atol=1e-7)
+    z = a.zero_shot_scale_
+    np.testing.assert_allclose(b.item_factors_[8] * z, a.item_factors_[8] * min(1.0, z), rtol=1e-5, atol=1e-7)
     assert b.is_zero_shot_[[7, 8]].all()
+    # a boost is not given to the old items; a scale below 1 (attributes not trusted) still shrinks them
+    for scale, kept in ((4.0, 0.25), (0.25, 1.0)):
+        a = ColdStartRecommender(**SMALL, zero_shot_scale=scale).fit(ui2, X)
+        b = ColdStartRecommender(**SMALL, zero_shot_scale=scale).fit(ui2, X, new_items=[7])
+        np.testing.assert_allclose(b.item_factors_[7], a.item_factors_[7], rtol=1e-6)
+        np.testing.assert_allclose(b.item_factors_[8], a.item_factors_[8] * kept, rtol=1e-5, atol=1e-7)
 
 
 def test_partial_fit_users_adds_new_users(fitted, clustered):
