@@ -73,6 +73,8 @@ class ModelState:
             meta_float(settings, "map_alpha", "a non-negative number", lambda v: v >= 0)
         if "free_sweeps" in settings:
             meta_int(settings, "free_sweeps", 0)
+        if "item_ridge" in settings:
+            meta_float(settings, "item_ridge", "a non-negative number", lambda v: v >= 0)
         # the posterior's spread: absent in older files (and Spark's), then computed below
         noise = 1.0 if meta.get("noise_variance") is None else meta_float(
             meta, "noise_variance", "a positive number", lambda v: v > 0)

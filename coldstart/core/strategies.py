@@ -14,8 +14,9 @@ from threadpoolctl import threadpool_limits
 
 from coldstart.core.calibration import calibrate_lengths, rms
 from coldstart.core.constants import (CC_INIT_ITERS, CC_MAP_ALPHA, CC_MAP_ITERS, COMPLETION_SWEEPS,
-                                      FINAL_USER_CG_STEPS, FREE_SWEEP_PATIENCE, MAP_ALPHA_GRID,
-                                      MAP_ALPHA_START, MAX_FREE_SWEEPS, MIN_ATTRIBUTE_LIFT, PLUGIN_INIT_ITERS,
+                                      FINAL_USER_CG_STEPS, FREE_SWEEP_PATIENCE, ITEM_RIDGE_GAIN, ITEM_RIDGE_GRID,
+                                      ITEM_RIDGE_START,
+                                      MAP_ALPHA_GRID, MAP_ALPHA_START, MAX_FREE_SWEEPS, MIN_ATTRIBUTE_LIFT, PLUGIN_INIT_ITERS,
                                       PLUGIN_MAP_ITERS, TUNED_MAP_ITERS, VALIDATION_K, WARM_TOLERANCE,
                                       ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START)
 from coldstart.core.factorization import (fit_collaborative, implicit_als_class, is_fitted_model, make_als,
@@ -192,6 +193,33 @@ class FitStrategies:
                     break
             U, V = best
             self.free_sweeps_ = best_t
+            # 2b. the items' ridge: the warm items re-solved, users fixed, at ridge reg + c * the
+            # mean eigenvalue of U'U for c on a grid, by the same probe; the users then answer
+            # the chosen items (as the completion's users will) before the map and scale are chosen
+            mean_ev = float(np.einsum("ij,ij->", U, U, dtype=np.float64)) / U.shape[1]
+            # (taken only when it beats plain ALS's item solve by ITEM_RIDGE_GAIN: the backend's
+            # own solve is kept unless the held-out pairs clearly say otherwise)
+            report["item_ridge"] = {0.0: best_s}
+            self.item_ridge_, warm_ref = 0.0, best_s
+            top = [best_s, 0.0, None]
+
+            def ridge_score(c):  # the warm items re-solved at the extra ridge c, users fixed
+                Vc = V.copy()
+                solver(ciu0, Vc, U, reg + c * mean_ev, num_threads=threads)
+                report["item_ridge"][c] = sc = warm_score(U, Vc)
+                if sc > top[0]:
+                    top[:] = sc, c, Vc
+                return sc
+
+            search_grid(ITEM_RIDGE_GRID, ITEM_RIDGE_START, ridge_score)
+            if top[0] >= ITEM_RIDGE_GAIN * best_s and top[2] is not None:
+                warm_ref, self.item_ridge_, best = top
+            item_reg = reg + self.item_ridge_ * mean_ev
+            if self.item_ridge_ > 0:
+                V = best
+                solver(cui0, U, V, reg, num_threads=threads)
+                warm_ref = warm_score(U, V)
+            report["item_ridge_users"] = warm_ref  # the reference of the scale's warm guard
             # 3. the map's penalty on the probe items, users fixed. Zero-shot in the internal fit:
             # the probe items and the items whose every pair is a probe pair (as the protocol's
             # warm items without a training pair).
@@ -232,7 +260,6 @@ class FitStrategies:
             hybrid_probe = RankingProbe(truth, users_h, cand_h, exclude=fit_on)
             warm_probe = RankingProbe(split.probe_pairs, users_w, cand_wz, exclude=fit_on)
 
-            warm_ref = report["free_sweeps"][self.free_sweeps_]  # no zero-shot item among the warm
 
             scaled = []  # one product per probe for every scale: the zero-shot rows' scores scale with z
 
@@ -265,13 +292,13 @@ class FitStrategies:
                 V = np.zeros_like(V)
                 V[warm] = np.asarray(Xc[warm] @ W_joint, dtype=np.float32)
                 solver(cui, U, V, reg, num_threads=threads)
-                solver(ciu, V, U, reg, num_threads=threads)
+                solver(ciu, V, U, item_reg, num_threads=threads)
             else:  # the internal zero-shot items from their attributes first, then free sweeps
                 V[zs0] = np.asarray(Xc[zs0] @ W_sel, dtype=np.float32) * np.float32(rms_warm / max(ref_sel, 1e-12))
-                solver(ciu, V, U, reg, num_threads=threads)
+                solver(ciu, V, U, item_reg, num_threads=threads)
                 for _ in range(COMPLETION_SWEEPS):
                     solver(cui, U, V, reg, num_threads=threads)
-                    solver(ciu, V, U, reg, num_threads=threads)
+                    solver(ciu, V, U, item_reg, num_threads=threads)
             # the users last, on the final items, solved to convergence (as recalculate_user
             # computes a user: an exact solve; users with many interactions FINAL_USER_CG_STEPS CG steps)
             converged_half_step(cui, U, V, reg, num_threads=threads, cg_steps=FINAL_USER_CG_STEPS)

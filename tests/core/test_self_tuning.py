@@ -84,13 +84,34 @@ def test_free_sweeps_follow_the_held_out_warm_recall(fitted):
         assert m.map_alpha_ == max(m.validation_["map_alpha"], key=m.validation_["map_alpha"].get)
 
 
+def test_the_item_ridge_follows_the_held_out_warm_recall(fitted, worlds):
+    for m in fitted.values():
+        scores = m.validation_["item_ridge"]
+        assert 0.0 in scores and set(scores) - {0.0} <= set(C.ITEM_RIDGE_GRID) and len(scores) >= 3
+        best = max(scores, key=lambda c: (scores[c], -c))
+        expected = best if scores[best] >= C.ITEM_RIDGE_GAIN * scores[0.0] else 0.0
+        assert m.item_ridge_ == expected
+    # these 16-factor worlds fitted at 32 factors: a ridge on the items wins the held-out pairs
+    assert fitted[1.0].item_ridge_ > 0
+    # the extra ridge shrinks the established items: their vectors are shorter than a fit
+    # without it (the same fit, with a gain no ridge can reach)
+    w, split = worlds[1.0]
+    m = fitted[1.0]
+    warm = np.diff(split.train.tocsc().indptr) > 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(S, "ITEM_RIDGE_GAIN", np.inf)
+        plain = ColdStartRecommender(random_state=0, factors=32).fit(split.train, w.item_features)
+    assert plain.item_ridge_ == 0.0 and plain.validation_["item_ridge"] == m.validation_["item_ridge"]
+    assert np.linalg.norm(m.item_factors_[warm]) < 0.9 * np.linalg.norm(plain.item_factors_[warm])
+
+
 def test_the_chosen_settings_survive_save_and_load(fitted, worlds, tmp_path):
     m = fitted[1.0]
     w, _ = worlds[1.0]
     m.save(tmp_path / "m.npz")
     back = ColdStartRecommender.load(tmp_path / "m.npz")
-    assert (back.free_sweeps_, back.map_alpha_, back.zero_shot_scale_) == \
-        (m.free_sweeps_, m.map_alpha_, m.zero_shot_scale_)
+    assert (back.free_sweeps_, back.map_alpha_, back.zero_shot_scale_, back.item_ridge_) == \
+        (m.free_sweeps_, m.map_alpha_, m.zero_shot_scale_, m.item_ridge_)
     np.testing.assert_array_equal(back.embed_items(w.item_features[:5]), m.embed_items(w.item_features[:5]))
 
 

@@ -57,7 +57,11 @@ def test_no_attributes_gives_new_items_only_their_exploration_slots_at_arrival(s
 def test_oracle_bounds_and_zero_shot_beats_no_attributes_at_arrival(small):
     world, cfg, res = small
     s = res["strategies"]
-    assert s["oracle"]["new_item_recall"][0] >= s["zero-shot"]["new_item_recall"][0]
+    # the oracle ranks by the world's own relevance: the most clicks of any strategy (a boost
+    # can give new items more of the slots, and so more new-item recall, than the oracle does)
+    for name, out in s.items():
+        assert s["oracle"]["clicks"][0] >= out["clicks"][0], name
+        assert s["oracle"]["overall_recall"][0] >= out["overall_recall"][0], name
     assert s["zero-shot"]["new_item_recall"][0] > 2 * s["no-attributes"]["new_item_recall"][0]
 
 
