@@ -130,7 +130,8 @@ def main() -> int:
             rows += r
             if name == "coldstart":
                 chosen[name] = {"free_sweeps": fitted.free_sweeps_, "map_alpha": fitted.map_alpha_,
-                                "zero_shot_scale": fitted.zero_shot_scale_, "validation": fitted.validation_}
+                                "zero_shot_scale": fitted.zero_shot_scale_, "item_ridge": fitted.item_ridge_,
+                                "validation": fitted.validation_}
             print(f"  {name:26s} fit {r[0]['fit_seconds']:7.2f}s  " + "  ".join(
                 f"{x['setting']} R {x['recall@20']:.4f} N {x['ndcg@20']:.4f}" for x in r), flush=True)
         if ds.user_ids is not None and (args.models is None or "coldstart + ItemFeaturizer" in args.models):
@@ -187,7 +188,8 @@ def render(result: dict) -> str:
             fixed = next((r["fit_seconds"] for r in res["rows"] if r["model"] == "coldstart (fixed)"), None)
             own = next(r["fit_seconds"] for r in res["rows"] if r["model"] == "coldstart")
             lf = next((r["fit_seconds"] for r in res["rows"] if r["model"] == "lightfm"), None)
-            chosen.append(f"| {catalog} | {c['free_sweeps']} | {c['map_alpha']:g} | {c['zero_shot_scale']:g} | "
+            chosen.append(f"| {catalog} | {c['free_sweeps']} | {c.get('item_ridge', 0):g} | {c['map_alpha']:g} | "
+                          f"{c['zero_shot_scale']:g} | "
                           + (f"{own / fixed:.2f}" if fixed else "–") + " | " + (f"{own / lf:.2f}" if lf else "–") + " |")
     hw = result["hardware"]
     return ("# The collection benchmark (EVALUATION.md protocol, K = 20, reference features)\n\n" + head
@@ -199,7 +201,8 @@ def render(result: dict) -> str:
             + "\n".join(ratio_lines)
             + "\n\nWhat the default chose on each catalog (internal split of the training pairs only), and its fit "
               "time over the previous default's (fixed settings) and LightFM's in this run:\n\n"
-              "| catalog | free sweeps | map_alpha | zero_shot_scale | fit / fixed | fit / LightFM |\n|---|---|---|---|---|---|\n"
+              "| catalog | free sweeps | item ridge | map_alpha | zero_shot_scale | fit / fixed | fit / LightFM |\n"
+              "|---|---|---|---|---|---|---|\n"
             + "\n".join(chosen)
             + f"\n\nCommand: `python benchmarks/collection.py`; {result['seconds']:.0f} s in all. Hardware: "
               f"{hw['cpu']}, {hw['cores']} cores, {hw['memory']}; Python {hw['python']}, numpy {hw['numpy']}, "
