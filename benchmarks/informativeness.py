@@ -51,7 +51,7 @@ def main() -> int:
             row = {"informativeness": rho, "model": name, "fit_seconds": round(fit_s, 2),
                    **{f"{s} recall@20": float(res.loc[s, "recall@20"]) for s in settings}}
             if name == "coldstart":
-                row.update(free_sweeps=model.free_sweeps_, map_alpha=model.map_alpha_,
+                row.update(free_sweeps=model.free_sweeps_, item_ridge=model.item_ridge_, map_alpha=model.map_alpha_,
                            zero_shot_scale=model.zero_shot_scale_,
                            attribute_lift=round(model.validation_["attribute_lift"], 2))
                 named = ColdStartRecommender(random_state=0).fit(
@@ -62,9 +62,9 @@ def main() -> int:
             rows.append(row)
             print(row, flush=True)
     lines = ["| informativeness | model | cold R@20 | warm R@20 | hybrid R@20 | warm / hybrid R@20 (new_items named) "
-             "| chosen (sweeps / map_alpha / scale / lift) |", "|---|---|---|---|---|---|---|"]
+             "| chosen (sweeps / item ridge / map_alpha / scale / lift) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        ch = (f"{r['free_sweeps']} / {r['map_alpha']:g} / {r['zero_shot_scale']:g} / {r['attribute_lift']}"
+        ch = (f"{r['free_sweeps']} / {r['item_ridge']:g} / {r['map_alpha']:g} / {r['zero_shot_scale']:g} / {r['attribute_lift']}"
               if r["model"] == "coldstart" else "")
         lines.append(f"| {r['informativeness']} | {r['model']} | {r.get('cold recall@20', float('nan')):.4f} | "
                      f"{r['warm recall@20']:.4f} | {r['hybrid recall@20']:.4f} | "
