@@ -158,6 +158,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         The extra ridge of the established items' final ALS solve, in units of the mean
         eigenvalue of the users' Gram ``U'U`` (0: implicit's ``regularization`` alone), chosen
         by the internal split's warm probe among 0, 1, 3, 10, 30, 100; 0 when nothing is chosen.
+        Every later item solve (warm-up posteriors of ``new_items`` and :meth:`partial_fit_items`,
+        ``recalculate_item``, the posterior spread) uses the same ridge, so an item that warms
+        up is regularised as the established ones are.
     user_mapper_ : fitted RidgeMap or None
         Map from weighted user attributes to user factors (``fit(user_features=...)``; None without).
     user_weighting_ : fitted AttributeWeighting or None
@@ -335,7 +338,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
             if new.size:
                 rows = user_items.T.tocsr()[new]
                 shown = None if exposures is None else exposures.T.tocsr()[new]
-                items[new] = solve_from_prior(rows, users, self._reg(), self._alpha(), prior[new],
+                items[new] = solve_from_prior(rows, users, self._item_reg(), self._alpha(), prior[new],
                                               max(self.prior_weight_, 1e-12), gram=gram_matrix(users),
                                               exposed=shown)
             # established items that never got an interaction: the attributes' estimate without
@@ -362,7 +365,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         self.zero_shot_scale_ = (DEFAULT_ZERO_SHOT_SCALE if is_auto(self.zero_shot_scale)
                                  else float(self.zero_shot_scale))
         self.free_sweeps_ = 0 if is_auto(self.free_sweeps) else int(self.free_sweeps)
-        self.item_ridge_ = 0.0
+        self.item_ridge_, self._item_extra_reg = 0.0, 0.0
         self.validation_ = None
 
     def _alpha_for(self, user_items, als) -> float:
@@ -528,6 +531,11 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
 
     def _reg(self) -> float:
         return self._cf_reg
+
+    def _item_reg(self) -> float:
+        """The ridge of every item solve (the fit's final one, warm-up posteriors, fold-ins):
+        implicit's ``regularization`` plus the chosen extra ridge (``item_ridge_``)."""
+        return self._cf_reg + getattr(self, "_item_extra_reg", 0.0)
 
     def _alpha(self) -> float:
         return self._cf_alpha

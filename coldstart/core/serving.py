@@ -240,11 +240,11 @@ class Serving:
             known = (qids >= 0) & (qids < self.n_items_)
             q = np.empty((len(qids), users.shape[1]), dtype=np.float32)
             if known.any():  # what partial_fit_items would give: the posterior around the prior
-                q[known] = solve_from_prior(rows[np.flatnonzero(known)], users, self._reg(), self._alpha(),
+                q[known] = solve_from_prior(rows[np.flatnonzero(known)], users, self._item_reg(), self._alpha(),
                                             self._prior.view[qids[known]], max(self.prior_weight_, 1e-12),
                                             gram=gram)
             if (~known).any():  # an item the model does not know: plain fold-in (no prior)
-                q[~known] = fold_in(users, rows[np.flatnonzero(~known)], self._reg(), self._alpha(), gram=gram)
+                q[~known] = fold_in(users, rows[np.flatnonzero(~known)], self._item_reg(), self._alpha(), gram=gram)
             qn = np.linalg.norm(q, axis=1)
             q = q / np.where(qn > 0, qn, 1e-10)[:, None]
         else:

@@ -34,7 +34,8 @@ class ModelState:
                      "settings": {k: plain_value(getattr(self, k + "_")) for k in SETTINGS
                                   if getattr(self, k + "_", None) is not None}, **user_meta},
             "collaborative_meta": {"class": None if col is None else type(col).__name__,
-                                   "regularization": self._cf_reg, "alpha": self._cf_alpha},
+                                   "regularization": self._cf_reg, "alpha": self._cf_alpha,
+                                   "item_regularization": self._item_reg()},
         }
 
     def set_state(self, meta: dict, collaborative: dict, arrays: dict, user_map: tuple = (None, None)) -> None:
@@ -64,6 +65,8 @@ class ModelState:
             cn = meta_float(meta, "content_norm", "a non-negative number or None", lambda v: v >= 0)
         cf_reg = meta_float(collaborative, "regularization", "a non-negative number", lambda v: v >= 0)
         cf_alpha = meta_float(collaborative, "alpha", "a positive number", lambda v: v > 0)
+        item_reg = cf_reg if collaborative.get("item_regularization") is None else meta_float(
+            collaborative, "item_regularization", f"a number >= regularization ({cf_reg})", lambda v: v >= cf_reg)
         settings = meta.get("settings", {})
         if not isinstance(settings, dict) or set(settings) - set(SETTINGS):
             raise ValueError(f"settings must map some of {SETTINGS}; received {settings!r}")
@@ -111,14 +114,15 @@ class ModelState:
         self._user_sq = float(np.einsum("ij,ij->", users, users, dtype=np.float64)) / max(n_users, 1)
         if variance is None:  # zero-shot items on their prior, the others as established
             ev, _ = user_eigen(gram_matrix(users))
-            est = noise * float(np.sum(ev / np.maximum(ev + cf_reg, 1e-30))) / max(n_users, 1)
-            variance = np.where(zero, noise * self._user_sq / (cf_reg + max(prior_weight, 1e-12)), est)
+            est = noise * float(np.sum(ev / np.maximum(ev + item_reg, 1e-30))) / max(n_users, 1)
+            variance = np.where(zero, noise * self._user_sq / (item_reg + max(prior_weight, 1e-12)), est)
             share = zero.astype(np.float32)
         self._variance = RowBuffer(np.asarray(variance, dtype=np.float32))
         self._share = RowBuffer(np.asarray(share, dtype=np.float32))
         self._resolve_settings()  # files without settings (and Spark's shells): the parameters
         for k, v in settings.items():  # the settings fit chose
             setattr(self, k + "_", v)
+        self._item_extra_reg = item_reg - cf_reg
         self.collaborative_ = None  # the factors are what serving needs; refit to get the object back
         if not hasattr(self, "featurizer_"):
             self.featurizer_ = None

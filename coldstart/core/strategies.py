@@ -215,6 +215,7 @@ class FitStrategies:
             if top[0] >= ITEM_RIDGE_GAIN * best_s and top[2] is not None:
                 warm_ref, self.item_ridge_, best = top
             item_reg = reg + self.item_ridge_ * mean_ev
+            self._item_extra_reg = item_reg - reg  # every later item solve uses the same ridge
             if self.item_ridge_ > 0:
                 V = best
                 solver(cui0, U, V, reg, num_threads=threads)

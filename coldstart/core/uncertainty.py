@@ -30,7 +30,7 @@ class Uncertainty:
         ciu = user_items.T.tocsr()
         self._noise = noise_variance(user_items, users, items, self._alpha(), gram=G, ciu=ciu)
         self._user_sq = float(np.trace(G)) / max(n_users, 1)
-        lam_new = self._reg() + max(self.prior_weight_, 1e-12)
+        lam_new = self._item_reg() + max(self.prior_weight_, 1e-12)
         var = np.full(n_items, self._zero_shot_variance(), dtype=np.float64)
         share = np.ones(n_items)
         warm = np.diff(ciu.indptr) > 0
@@ -45,7 +45,7 @@ class Uncertainty:
             F2 = np.square(np.asarray(users, dtype=np.float32) @ Q.astype(np.float32))
             for lo in range(0, est.size, SPREAD_BLOCK):
                 b = est[lo:lo + SPREAD_BLOCK]
-                v, _ = spread(ciu[b], None, F2, ev, self._reg(), self._alpha(), established=True)
+                v, _ = spread(ciu[b], None, F2, ev, self._item_reg(), self._alpha(), established=True)
                 var[b], share[b] = scale * v, 0.0
             del F2
         if new_items is not None:
@@ -77,7 +77,7 @@ class Uncertainty:
     def _zero_shot_variance(self) -> float:
         """Score variance, for a typical user, of an item on its attribute prior alone:
         ``noise * mean |u|^2 / (regularization + prior_weight_)`` (the prior is isotropic)."""
-        lam = self._reg() + max(self.prior_weight_, 1e-12)
+        lam = self._item_reg() + max(self.prior_weight_, 1e-12)
         return float(getattr(self, "_noise", 1.0) * getattr(self, "_user_sq", 0.0) / lam)
 
     @property

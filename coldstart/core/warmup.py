@@ -116,7 +116,7 @@ class Warmup:
             if item_exposures.shape[0] != len(ids):
                 raise ValueError(f"item_exposures must have one row per item in itemids ({len(ids)}); "
                                  f"received shape {item_exposures.shape}")
-        V = solve_from_prior(item_users, users, self._reg(), self._alpha(), self._prior.view[ids],
+        V = solve_from_prior(item_users, users, self._item_reg(), self._alpha(), self._prior.view[ids],
                              max(self.prior_weight_, 1e-12), gram=self._gram_users, exposed=item_exposures)
         has = np.diff(item_users.indptr) > 0
         if item_exposures is not None:  # shown without an interaction: moved too (still zero-shot:
@@ -131,7 +131,7 @@ class Warmup:
             ev, Q = user_eigen(self._gram_users)
             var[has], share[has] = self._spread_of(
                 item_users[has], None if item_exposures is None else item_exposures[has], users, ev, Q,
-                self._reg() + max(self.prior_weight_, 1e-12))
+                self._item_reg() + max(self.prior_weight_, 1e-12))
         with self._gate().publishing():  # readers see all of these rows changed, or none
             self._items.view[ids] = V
             self._zero_shot.view[ids] = zero

@@ -1,5 +1,7 @@
 """The self-tuning default: what it chooses, from what, and that the choice is kept."""
 
+import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -103,6 +105,29 @@ def test_the_item_ridge_follows_the_held_out_warm_recall(fitted, worlds):
         plain = ColdStartRecommender(random_state=0, factors=32).fit(split.train, w.item_features)
     assert plain.item_ridge_ == 0.0 and plain.validation_["item_ridge"] == m.validation_["item_ridge"]
     assert np.linalg.norm(m.item_factors_[warm]) < 0.9 * np.linalg.norm(plain.item_factors_[warm])
+
+
+def test_every_item_solve_uses_the_chosen_ridge(fitted, worlds, tmp_path, monkeypatch):
+    """Warm-up posteriors, item fold-ins and the spread solve items at the fit's own ridge, so
+    an item that warms up is regularised as the established ones are; it is saved."""
+    import coldstart.core.serving as serving
+    import coldstart.core.warmup as warmup
+
+    m = fitted[1.0]
+    assert m.item_ridge_ > 0 and m._item_reg() > m._reg()
+    w, split = worlds[1.0]
+    seen = []
+    for mod in (warmup, serving):
+        real = mod.solve_from_prior
+        monkeypatch.setattr(mod, "solve_from_prior", lambda *a, real=real, **k: seen.append(a[2]) or real(*a, **k))
+    ids = np.asarray(split.cold_test_items[:3])
+    rows = sp.csr_matrix((np.ones(3, np.float32), (np.arange(3), np.arange(3))), shape=(3, m.n_users_))
+    m2 = copy.deepcopy(m)
+    m2.partial_fit_items(ids, rows)
+    m2.similar_items(ids, N=3, recalculate_item=True, item_users=rows)
+    assert seen == [m._item_reg(), m._item_reg()]
+    m.save(tmp_path / "r.npz")
+    assert ColdStartRecommender.load(tmp_path / "r.npz")._item_reg() == pytest.approx(m._item_reg())
 
 
 def test_the_chosen_settings_survive_save_and_load(fitted, worlds, tmp_path):
