@@ -15,9 +15,8 @@ from threadpoolctl import threadpool_limits
 from coldstart.core.calibration import calibrate_lengths, rms
 from coldstart.core.constants import (CC_INIT_ITERS, CC_MAP_ALPHA, CC_MAP_ITERS, COMPLETION_SWEEPS,
                                       FINAL_USER_CG_STEPS, FREE_SWEEP_PATIENCE, ITEM_RIDGE_GAIN, ITEM_RIDGE_GRID,
-                                      ITEM_RIDGE_START,
-                                      MAP_ALPHA_GRID, MAP_ALPHA_START, MAX_FREE_SWEEPS, MIN_ATTRIBUTE_LIFT, PLUGIN_INIT_ITERS,
-                                      PLUGIN_MAP_ITERS, TUNED_MAP_ITERS, VALIDATION_K, WARM_TOLERANCE,
+                                      ITEM_RIDGE_START, MAP_ALPHA_GRID, MAP_ALPHA_START, MAX_FREE_SWEEPS,
+                                      MIN_ATTRIBUTE_LIFT, PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS, TUNED_MAP_ITERS, VALIDATION_K, WARM_TOLERANCE,
                                       ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START)
 from coldstart.core.factorization import (fit_collaborative, implicit_als_class, is_fitted_model, make_als,
                                           to_numpy_factors)
@@ -139,12 +138,14 @@ class FitStrategies:
         1. Content-constrained sweeps on the internal training pairs (:meth:`_constrained_sweeps`).
         2. Free ALS sweeps from there while the probe pairs' Recall@K improves: how far the warm
            items may leave their attributes' image (none where the attributes explain the
-           interactions, several where they are coarse).
+           interactions, several where they are coarse), then the established items' extra
+           ridge by the same Recall@K (``item_ridge_``), and the users re-solved against them.
         3. The map's penalty, refitted on the ALS loss with those users, by the probe items'
            Recall@K (cold ranking).
         4. The zero-shot scale by the Recall@K of probe pairs and probe items in one list (mixed
            ranking).
-        5. The chosen model completed on every training pair, and the chosen map refitted.
+        5. The chosen model completed on every training pair (items at the chosen ridge), and
+           the chosen map refitted.
         Returns ``(U, V, content)``; the scores behind each choice are in ``validation_``.
         """
         als = copy.deepcopy(als)
@@ -194,11 +195,11 @@ class FitStrategies:
             U, V = best
             self.free_sweeps_ = best_t
             # 2b. the items' ridge: the warm items re-solved, users fixed, at ridge reg + c * the
-            # mean eigenvalue of U'U for c on a grid, by the same probe; the users then answer
-            # the chosen items (as the completion's users will) before the map and scale are chosen
+            # mean eigenvalue of U'U for c walked on a grid, by the same probe; taken only when it
+            # beats plain ALS's item solve by ITEM_RIDGE_GAIN (the backend's own solve is kept
+            # unless the held-out pairs clearly say otherwise). The users then answer the chosen
+            # items (as the completion's users will) before the map and the scale are chosen.
             mean_ev = float(np.einsum("ij,ij->", U, U, dtype=np.float64)) / U.shape[1]
-            # (taken only when it beats plain ALS's item solve by ITEM_RIDGE_GAIN: the backend's
-            # own solve is kept unless the held-out pairs clearly say otherwise)
             report["item_ridge"] = {0.0: best_s}
             self.item_ridge_, warm_ref = 0.0, best_s
             top = [best_s, 0.0, None]
@@ -260,7 +261,6 @@ class FitStrategies:
             report["zero_shot_scale_warm"] = {}
             hybrid_probe = RankingProbe(truth, users_h, cand_h, exclude=fit_on)
             warm_probe = RankingProbe(split.probe_pairs, users_w, cand_wz, exclude=fit_on)
-
 
             scaled = []  # one product per probe for every scale: the zero-shot rows' scores scale with z
 
