@@ -30,11 +30,10 @@ CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
 MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 5, 2
 MAP_ALPHA_GRID, MAP_ALPHA_START = (1.0, 3.0, 10.0, 30.0, 100.0), 2
 ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0), 5
-#: The items' extra ridge the self-tuning default tries after the free sweeps (walked from
-#: ``_START``, as the other grids), in units of the
-#: mean eigenvalue of ``U'U`` (0, plain ALS's item solve, is always a candidate): a strong ridge
-#: puts the established items' scores on what many users agree on (``benchmarks/ABLATION.md``,
-#: session 8).
+#: The items' extra ridge the self-tuning default tries after the free sweeps, in units of the
+#: mean eigenvalue of ``U'U``, walked from ``_START`` as the other grids (0, plain ALS's item
+#: solve, is always a candidate): a strong ridge puts the established items' scores on what
+#: many users agree on (``benchmarks/ABLATION.md``, session 8).
 ITEM_RIDGE_GRID, ITEM_RIDGE_START = (1.0, 3.0, 10.0, 30.0, 100.0), 1
 #: ... taken only when its held-out warm recall beats plain ALS's item solve by this factor.
 ITEM_RIDGE_GAIN = 1.05

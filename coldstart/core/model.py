@@ -537,6 +537,11 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         implicit's ``regularization`` plus the chosen extra ridge (``item_ridge_``)."""
         return self._cf_reg + getattr(self, "_item_extra_reg", 0.0)
 
+    def _prior_precision(self) -> float:
+        """Per-dimension precision of an item on its attribute prior alone (before any user has
+        seen it): the items' ridge plus ``prior_weight_``."""
+        return self._item_reg() + max(self.prior_weight_, 1e-12)
+
     def _alpha(self) -> float:
         return self._cf_alpha
 

@@ -30,7 +30,7 @@ class Uncertainty:
         ciu = user_items.T.tocsr()
         self._noise = noise_variance(user_items, users, items, self._alpha(), gram=G, ciu=ciu)
         self._user_sq = float(np.trace(G)) / max(n_users, 1)
-        lam_new = self._item_reg() + max(self.prior_weight_, 1e-12)
+        lam_new = self._prior_precision()
         var = np.full(n_items, self._zero_shot_variance(), dtype=np.float64)
         share = np.ones(n_items)
         warm = np.diff(ciu.indptr) > 0
@@ -76,8 +76,8 @@ class Uncertainty:
 
     def _zero_shot_variance(self) -> float:
         """Score variance, for a typical user, of an item on its attribute prior alone:
-        ``noise * mean |u|^2 / (regularization + prior_weight_)`` (the prior is isotropic)."""
-        lam = self._item_reg() + max(self.prior_weight_, 1e-12)
+        ``noise * mean |u|^2 / (items' ridge + prior_weight_)`` (the prior is isotropic)."""
+        lam = self._prior_precision()
         return float(getattr(self, "_noise", 1.0) * getattr(self, "_user_sq", 0.0) / lam)
 
     @property

@@ -131,7 +131,7 @@ class Warmup:
             ev, Q = user_eigen(self._gram_users)
             var[has], share[has] = self._spread_of(
                 item_users[has], None if item_exposures is None else item_exposures[has], users, ev, Q,
-                self._item_reg() + max(self.prior_weight_, 1e-12))
+                self._prior_precision())
         with self._gate().publishing():  # readers see all of these rows changed, or none
             self._items.view[ids] = V
             self._zero_shot.view[ids] = zero
