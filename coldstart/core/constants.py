@@ -42,8 +42,10 @@ WARM_TOLERANCE = 0.98
 #: Attributes are trusted when the map ranks the probe items at least this many times better
 #: than chance (noise attributes: about 1; the collection's catalogs: 4 to 60).
 MIN_ATTRIBUTE_LIFT = 1.5
-#: Free sweeps on every training pair after the internal fit, when it chose free sweeps.
-COMPLETION_SWEEPS = 2
+#: Free sweeps on every training pair after the internal fit, when it chose free sweeps; none
+#: when the free sweeps after the chosen one lost more than ``1 - OVERFIT_DROP`` of its held-out
+#: warm recall and no items' ridge was taken (they would go past the peak the probe found).
+COMPLETION_SWEEPS, OVERFIT_DROP = 2, 0.95
 #: ``recommend(exploration=...)``: Thompson sampling of the score, or its upper confidence bound.
 EXPLORATION_MODES = ("thompson", "ucb")
 #: ``recommend``'s default ``exploration_weight`` (see there).

@@ -16,7 +16,7 @@ from coldstart.core.calibration import calibrate_lengths, rms
 from coldstart.core.constants import (CC_INIT_ITERS, CC_MAP_ALPHA, CC_MAP_ITERS, COMPLETION_SWEEPS,
                                       FINAL_USER_CG_STEPS, FREE_SWEEP_PATIENCE, ITEM_RIDGE_GAIN, ITEM_RIDGE_GRID,
                                       ITEM_RIDGE_START, MAP_ALPHA_GRID, MAP_ALPHA_START, MAX_FREE_SWEEPS,
-                                      MIN_ATTRIBUTE_LIFT, PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS, TUNED_MAP_ITERS, VALIDATION_K, WARM_TOLERANCE,
+                                      MIN_ATTRIBUTE_LIFT, OVERFIT_DROP, PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS, TUNED_MAP_ITERS, VALIDATION_K, WARM_TOLERANCE,
                                       ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START)
 from coldstart.core.factorization import (fit_collaborative, implicit_als_class, is_fitted_model, make_als,
                                           to_numpy_factors)
@@ -144,8 +144,9 @@ class FitStrategies:
            Recall@K (cold ranking).
         4. The zero-shot scale by the Recall@K of probe pairs and probe items in one list (mixed
            ranking).
-        5. The chosen model completed on every training pair (items at the chosen ridge), and
-           the chosen map refitted.
+        5. The chosen model completed on every training pair (items at the chosen ridge; no
+           free sweep of its own where the free sweeps overfit without a ridge), and the chosen
+           map refitted.
         Returns ``(U, V, content)``; the scores behind each choice are in ``validation_``.
         """
         als = copy.deepcopy(als)
@@ -217,6 +218,12 @@ class FitStrategies:
                 warm_ref, self.item_ridge_, best = top
             item_reg = reg + self.item_ridge_ * mean_ev
             self._item_extra_reg = item_reg - reg  # every later item solve uses the same ridge
+            # the sweeps past the chosen one overfit (the probe fell by more than 1 - OVERFIT_DROP)
+            # and no ridge holds the items back: the completion adds no free sweep of its own, which
+            # would go past the peak the probe found
+            last = report["free_sweeps"][max(report["free_sweeps"])]
+            overfit = auto and self.item_ridge_ == 0 and last < OVERFIT_DROP * report["free_sweeps"][best_t]
+            report["completion_sweeps"] = completion_sweeps = 0 if overfit else COMPLETION_SWEEPS
             if self.item_ridge_ > 0:
                 V = best
                 solver(cui0, U, V, reg, num_threads=threads)
@@ -297,7 +304,7 @@ class FitStrategies:
             else:  # the internal zero-shot items from their attributes first, then free sweeps
                 V[zs0] = np.asarray(Xc[zs0] @ W_sel, dtype=np.float32) * np.float32(rms_warm / max(ref_sel, 1e-12))
                 solver(ciu, V, U, item_reg, num_threads=threads)
-                for _ in range(COMPLETION_SWEEPS):
+                for _ in range(completion_sweeps):
                     solver(cui, U, V, reg, num_threads=threads)
                     solver(ciu, V, U, item_reg, num_threads=threads)
             # the users last, on the final items, solved to convergence (as recalculate_user

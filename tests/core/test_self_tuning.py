@@ -107,6 +107,29 @@ def test_the_item_ridge_follows_the_held_out_warm_recall(fitted, worlds):
     assert np.linalg.norm(m.item_factors_[warm]) < 0.9 * np.linalg.norm(plain.item_factors_[warm])
 
 
+def test_no_completion_sweeps_past_an_overfitting_peak(worlds, monkeypatch):
+    """Coarse attributes (4 categories) at 64 factors: free sweeps help, then overfit, and no
+    ridge is taken. The completion then adds no free sweep of its own (it would go past the
+    probe's peak), and the held-out warm recall is better for it than with the sweeps."""
+    from coldstart.evaluation.protocol import evaluate
+
+    w, split = worlds[1.0]
+    cat = np.random.default_rng(0).integers(4, size=w.item_features.shape[0])
+    X = sp.csr_matrix((np.ones(cat.size, np.float32), (np.arange(cat.size), cat)), shape=(cat.size, 4))
+    m = ColdStartRecommender(random_state=0, factors=64).fit(split.train, X)
+    curve = m.validation_["free_sweeps"]
+    assert m.free_sweeps_ >= 1 and m.item_ridge_ == 0.0
+    assert curve[max(curve)] < C.OVERFIT_DROP * curve[m.free_sweeps_]
+    assert m.validation_["completion_sweeps"] == 0
+    monkeypatch.setattr(S, "OVERFIT_DROP", 0.0)  # never overfit: the completion sweeps as before
+    swept = ColdStartRecommender(random_state=0, factors=64).fit(split.train, X)
+    assert swept.validation_["completion_sweeps"] == C.COMPLETION_SWEEPS > 0
+    assert swept.validation_["free_sweeps"] == curve
+    warm = [evaluate(x, split, settings=("warm",), K=20, metrics=("recall",)).loc["warm", "recall@20"]
+            for x in (m, swept)]
+    assert warm[0] > 1.05 * warm[1]
+
+
 def test_every_item_solve_uses_the_chosen_ridge(fitted, worlds, tmp_path, monkeypatch):
     """Warm-up posteriors, item fold-ins and the spread solve items at the fit's own ridge, so
     an item that warms up is regularised as the established ones are; it is saved."""
