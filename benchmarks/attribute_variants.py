@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,12 +34,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from citeulike import hardware  # noqa: E402
-from collection import load  # noqa: E402
+from collection import cell, load, run_model  # noqa: E402
 
 from coldstart import ColdStartRecommender  # noqa: E402
 from coldstart.evaluation.baselines import ALSRidgeRecommender  # noqa: E402
 from coldstart.evaluation.datasets.attributes import featurizer_features  # noqa: E402
-from coldstart.evaluation.protocol import evaluate  # noqa: E402
 
 #: (catalog, items.csv columns through ItemFeaturizer, or the share of reference columns kept)
 VARIANTS = (("ml-latest-small", ("genres",)), ("ml-latest-small", ("title", "genres")),
@@ -73,13 +71,11 @@ def features(ds, spec):
     return X[:, keep].tocsr()
 
 
-def score(model, split, X) -> dict:
-    t = time.perf_counter()
-    model.fit(split.train, X)
-    fit_s = time.perf_counter() - t
-    r = evaluate(model, split, settings=("cold", "warm", "hybrid"), K=20, metrics=("recall", "ndcg"))
-    out = {f"{s} {m}": float(r.loc[s, m]) for s, m in COLUMNS}
-    out["fit_seconds"] = round(fit_s, 2)
+def score(name: str, model, split, X) -> dict:
+    """``{"<setting> <metric>": value, "fit_seconds": s}`` from the collection's ``run_model``."""
+    rows, _ = run_model(name, model, split, X)
+    out = {f"{s} {m}": cell(rows, name, s, m) for s, m in COLUMNS}
+    out["fit_seconds"] = round(rows[0]["fit_seconds"], 2)
     return out
 
 
@@ -102,8 +98,8 @@ def main() -> int:
         # ALS + ridge's tf-idf needs non-negative input: dense vectors are given to it as |X|
         row = {"variant": name, "features": X.shape[1],
                "per_item": X.shape[1] if dense else round(X.nnz / X.shape[0], 2),
-               "default": score(default, split, X),
-               "als-ridge": score(ALSRidgeRecommender(random_state=0), split, np.abs(X) if dense else X),
+               "default": score("default", default, split, X),
+               "als-ridge": score("als-ridge", ALSRidgeRecommender(random_state=0), split, np.abs(X) if dense else X),
                "chosen": {"free_sweeps": default.free_sweeps_, "item_ridge": default.item_ridge_,
                           "map_alpha": default.map_alpha_, "zero_shot_scale": default.zero_shot_scale_,
                           "attribute_lift": round(float(default.validation_["attribute_lift"]), 2)}}

@@ -173,7 +173,8 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         The internal split's scores behind each choice: ``{"free_sweeps": {t: warm recall},
         "item_ridge": {c: warm recall}, "item_ridge_users": warm recall after the users'
         re-solve, "completion_sweeps": free sweeps on every training pair after the internal fit
-        (none where the free sweeps overfit and no ridge was taken), "map_alpha": {alpha: cold recall}, "zero_shot_scale": {scale: mixed-list recall},
+        (none where the free sweeps overfit and no ridge was taken), "map_alpha": {alpha: cold
+        recall}, "zero_shot_scale": {scale: mixed-list recall},
         "zero_shot_scale_warm": {scale: warm recall with the zero-shot items among the
         candidates}, "attribute_lift": the probe items' Recall@K over a random ranking's, K a
         tenth of the probe items up to 20}`` (Recall@20, at most 1,000 users each); None when
