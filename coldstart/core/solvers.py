@@ -28,7 +28,7 @@ _DOTS = {None: "ij,ij->", 0: "ij,ij->j", 1: "ij,ij->i"}
 
 def pcg(op: Callable[[np.ndarray], np.ndarray], X: np.ndarray, R: np.ndarray, minv: np.ndarray | None,
         iters: int, *, axis: int | None = None, tol: float = 0.0, norm0: np.ndarray | None = None,
-        floor: float = 0.0) -> int:
+        floor: float = 0.0, residual: bool = True) -> int:
     """Preconditioned conjugate gradients on independent SPD systems that share ``op``.
 
     ``X`` (n, k) float32 is the iterate and ``R = B - op(X)`` its residual, both updated in place;
@@ -36,7 +36,9 @@ def pcg(op: Callable[[np.ndarray], np.ndarray], X: np.ndarray, R: np.ndarray, mi
     one system is: None all entries (one scalar step), 0 each column (k steps), 1 each row (n
     steps). Stops after ``iters`` steps or, with ``tol`` (axis 0), when every column's residual
     norm is at most ``tol * norm0`` (k,); with ``floor`` (axis 1) a row whose squared residual
-    falls below it stops moving (implicit's ``least_squares_cg`` rule). Returns the steps run.
+    falls below it stops moving (implicit's ``least_squares_cg`` rule). ``residual=False``: the
+    caller does not read ``R`` afterwards, so the last step leaves it (one update less). The
+    (n, k) updates run in place in two reused buffers. Returns the steps run.
     """
     spec = _DOTS[axis]
 
@@ -53,6 +55,7 @@ def pcg(op: Callable[[np.ndarray], np.ndarray], X: np.ndarray, R: np.ndarray, mi
 
     Z = R if minv is None else minv * R
     P = Z.copy()
+    tmp = np.empty_like(P)
     rz = dot(R, Z)
     active = rz >= floor if floor else None
     it = 0
@@ -61,15 +64,19 @@ def pcg(op: Callable[[np.ndarray], np.ndarray], X: np.ndarray, R: np.ndarray, mi
             break
         AP = op(P)
         a = ratio(rz, dot(P, AP), active)
-        X += a * P
-        R -= a * AP
+        X += np.multiply(a, P, out=tmp)
+        if it == iters and not residual and not tol:
+            break
+        R -= np.multiply(a, AP, out=tmp)
         if tol and np.all(np.linalg.norm(R, axis=0) <= tol * norm0):
             break
-        Z = R if minv is None else minv * R
+        if minv is not None:
+            np.multiply(minv, R, out=Z)
         rz_new = dot(R, Z)
         if active is not None:
             active &= rz_new >= floor
-        P = Z + ratio(rz_new, rz) * P
+        P *= ratio(rz_new, rz)
+        P += Z
         rz = rz_new
     return it
 
@@ -148,12 +155,14 @@ class RidgeCG:
         return (ybar - self.mu @ self.B).astype(np.float32)
 
 
-def pair_dots(Vb: np.ndarray, Cb: sp.csr_matrix, Ut: np.ndarray, chunk: int = 1024) -> np.ndarray:
+def pair_dots(Vb: np.ndarray, Cb: sp.csr_matrix, Ut: np.ndarray, chunk: int | None = None) -> np.ndarray:
     """``v_i . u_u`` for every stored pair (i, u) of ``Cb`` in storage order, shape (nnz,);
-    computed ``chunk`` pairs at a time in two reused (chunk, k) buffers (small enough to stay
-    in cache: 1,024 pairs run about twice as fast as 16,384)."""
+    computed ``chunk`` pairs at a time in two reused (chunk, k) buffers, by default of 65,536
+    floats each (small enough to stay in cache: at 256 factors 256 pairs a chunk run twice as
+    fast as 1,024)."""
     indptr, indices = Cb.indptr, Cb.indices
     nnz, k = Cb.nnz, Ut.shape[1]
+    chunk = max(64, 65536 // max(k, 1)) if chunk is None else chunk
     out = np.empty(nnz, np.float32)
     if nnz == 0:
         return out
@@ -252,7 +261,7 @@ def map_path(Xw: sp.csr_matrix, Ciu: sp.csr_matrix | None, U: np.ndarray, W0: np
     start = blocks.reduce(lambda Xb, Cb, sl: map_block_start(Xb, Cb, Ut, evf, Wt0, sq[sl.start]), 2 * k)
 
     def fit(lam_rel: float, iters: int) -> np.ndarray:
-        Wt = map_cg(start.copy(), lambda P: blocks.reduce(lambda Xb, Cb, _: map_block_op(Xb, Cb, Ut, evf, P), k),
+        Wt = map_cg(start, lambda P: blocks.reduce(lambda Xb, Cb, _: map_block_op(Xb, Cb, Ut, evf, P), k),
                      Wt0.copy(), float(lam_rel) * mean_ev, iters)
         with blas_controller().limit(limits=n_workers(num_threads), user_api="blas"):
             return np.ascontiguousarray(Wt @ Q.T, dtype=np.float32)
@@ -279,7 +288,7 @@ def map_cg(start, op, Wt: np.ndarray, lam: float, iters: int) -> np.ndarray:
     """The preconditioned CG of :func:`fit_map_on_interactions`, eigenbasis, data products given.
 
     ``start(Wt)``: the sum over item blocks of :func:`map_block_start` at ``Wt`` (n_features, 2k),
-    or that array itself (consumed);
+    or that array itself (read, not changed: one first pass serves several penalties);
     ``op(P)``: the sum over item blocks of :func:`map_block_op` at ``P`` (n_features, k). The
     local fit sums them over a thread pool, ``coldstart.integrations.spark`` over Spark partitions.
     ``iters`` steps from ``Wt`` (n_features, k) float32, updated in place and returned.
@@ -287,17 +296,18 @@ def map_cg(start, op, Wt: np.ndarray, lam: float, iters: int) -> np.ndarray:
     """
     k = Wt.shape[1]
     start_ = start(Wt) if callable(start) else start  # an array: the first pass, already made
-    r = start_[:, :k] - lam * Wt
-    minv = start_[:, k:]
-    minv += lam
+    r = np.multiply(Wt, -lam, dtype=np.float32)
+    r += start_[:, :k]
+    minv = np.add(start_[:, k:], np.float32(lam), dtype=np.float32)
     np.reciprocal(minv, out=minv)
+    lam32 = np.float32(lam)
 
     def full_op(P):
         ap = op(P)
-        ap += lam * P
+        ap += lam32 * P
         return ap
 
-    pcg(full_op, Wt, r, minv, iters)
+    pcg(full_op, Wt, r, minv, iters, residual=False)
     return Wt
 
 
