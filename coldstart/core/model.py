@@ -153,7 +153,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     content_constrained_ : bool
         Whether the factors were learned content-constrained (no free sweep).
     free_sweeps_, map_alpha_, zero_shot_scale_ : int, float, float
-        The settings in use (chosen, given, or the fixed defaults of plug-in mode).
+        The settings in use (chosen, given, or the fixed defaults of plug-in mode). Free sweeps
+        are chosen only when the best of them beats the content-constrained fit's held-out warm
+        recall by 5 %.
     item_ridge_ : float
         The extra ridge of the established items' final ALS solve, in units of the mean
         eigenvalue of the users' Gram ``U'U`` (0: implicit's ``regularization`` alone), chosen
@@ -176,7 +178,8 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         (none where the free sweeps overfit and no ridge was taken), "map_alpha": {alpha: cold
         recall}, "zero_shot_scale": {scale: mixed-list recall},
         "zero_shot_scale_warm": {scale: warm recall with the zero-shot items among the
-        candidates}, "attribute_lift": the probe items' Recall@K over a random ranking's, K a
+        candidates}, "warm_guard": the best of those and "item_ridge_users" (a scale must keep
+        98 % of it), "attribute_lift": the probe items' Recall@K over a random ranking's, K a
         tenth of the probe items up to 20}`` (Recall@20, at most 1,000 users each); None when
         nothing was chosen. Attributes with a lift below 1.5 are
         not trusted: their zero-shot vectors get the smallest scale.

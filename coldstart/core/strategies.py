@@ -14,8 +14,8 @@ from threadpoolctl import threadpool_limits
 
 from coldstart.core.calibration import calibrate_lengths, rms
 from coldstart.core.constants import (CC_INIT_ITERS, CC_MAP_ALPHA, CC_MAP_ITERS, COMPLETION_SWEEPS,
-                                      FINAL_USER_CG_STEPS, FREE_SWEEP_PATIENCE, ITEM_RIDGE_GAIN, ITEM_RIDGE_GRID,
-                                      ITEM_RIDGE_START, MAP_ALPHA_GRID, MAP_ALPHA_START, MAX_FREE_SWEEPS,
+                                      FINAL_USER_CG_STEPS, FREE_SWEEP_GAIN, FREE_SWEEP_PATIENCE, ITEM_RIDGE_GAIN,
+                                      ITEM_RIDGE_GRID, ITEM_RIDGE_START, MAP_ALPHA_GRID, MAP_ALPHA_START, MAX_FREE_SWEEPS,
                                       MIN_ATTRIBUTE_LIFT, OVERFIT_DROP, PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS,
                                       TUNED_MAP_ITERS, VALIDATION_K, WARM_TOLERANCE, ZERO_SHOT_SCALE_GRID,
                                       ZERO_SHOT_SCALE_START)
@@ -139,12 +139,14 @@ class FitStrategies:
         1. Content-constrained sweeps on the internal training pairs (:meth:`_constrained_sweeps`).
         2. Free ALS sweeps from there while the probe pairs' Recall@K improves: how far the warm
            items may leave their attributes' image (none where the attributes explain the
-           interactions, several where they are coarse), then the established items' extra
-           ridge by the same Recall@K (``item_ridge_``), and the users re-solved against them.
+           interactions, several where they are coarse; only when they beat the constrained fit
+           by ``FREE_SWEEP_GAIN``), then the established items' extra ridge by the same Recall@K
+           (``item_ridge_``), and the users re-solved against them.
         3. The map's penalty, refitted on the ALS loss with those users, by the probe items'
            Recall@K (cold ranking).
         4. The zero-shot scale by the Recall@K of probe pairs and probe items in one list (mixed
-           ranking).
+           ranking), as long as the warm probe keeps ``WARM_TOLERANCE`` of its best over the
+           scales.
         5. The chosen model completed on every training pair (items at the chosen ridge; no
            free sweep of its own where the free sweeps overfit without a ridge), and the chosen
            map refitted.
@@ -183,6 +185,7 @@ class FitStrategies:
             warm_score = RankingProbe(split.probe_pairs, users_w, cand_w, exclude=fit_on).score
 
             best_t, best_s, best = 0, warm_score(U, V), (U.copy(), V.copy())
+            constrained = best_s, best
             report["free_sweeps"][0] = best_s
             auto = is_auto(self.free_sweeps)
             for t in range(1, (MAX_FREE_SWEEPS if auto else self.free_sweeps_) + 1):
@@ -194,6 +197,11 @@ class FitStrategies:
                     best_t, best_s, best = t, s, (U.copy(), V.copy())
                 elif t - best_t >= FREE_SWEEP_PATIENCE:
                     break
+            if auto and best_t > 0 and best_s < FREE_SWEEP_GAIN * constrained[0]:
+                # the warm items leave their attributes' image only when the held-out pairs
+                # clearly ask for it (as the items' ridge below)
+                best_t, (best_s, best) = 0, constrained
+            del constrained
             U, V = best
             self.free_sweeps_ = best_t
             # 2b. the items' ridge: the warm items re-solved, users fixed, at ridge reg + c * the
@@ -276,9 +284,16 @@ class FitStrategies:
                 if not scaled:
                     Vh[zs0] = Z_sel
                     scaled.extend((hybrid_probe.scaled(U, Vh, zs0), warm_probe.scaled(U, Vh, zs0)))
+                    # the established lists' reference: their best held-out recall, without the
+                    # zero-shot items or with them at any scale of the grid (as served lists hold
+                    # them; some of their pairs are probe pairs, so a boost can first gain there and
+                    # then lose more on the established items)
+                    for g in ZERO_SHOT_SCALE_GRID:
+                        report["zero_shot_scale_warm"][g] = scaled[1](g)
+                    report["warm_guard"] = max(warm_ref, *report["zero_shot_scale_warm"].values())
                 h = report["zero_shot_scale"][z] = scaled[0](z)
-                w = report["zero_shot_scale_warm"][z] = scaled[1](z)
-                return h if w >= WARM_TOLERANCE * warm_ref else w / max(warm_ref, 1e-12) - 2.0
+                w, ref = report["zero_shot_scale_warm"][z], report["warm_guard"]
+                return h if w >= WARM_TOLERANCE * ref else w / max(ref, 1e-12) - 2.0
 
             # attributes that rank the probe items no better than chance are not trusted: their
             # zero-shot vectors get the smallest scale (a boost would only buy the protocol's

@@ -241,13 +241,13 @@ def test_partial_fit_items_counts_each_interaction_once(fitted, clustered):
     z = m.embed_items(X[:3]).astype(np.float64)
     U = m.user_factors_.astype(np.float64)
     G = U.T @ U
-    pw, k = m.prior_weight_, G.shape[0]
-    mean = z + (z @ (G + m._reg() * np.eye(k))) / pw
+    pw, k, reg = m.prior_weight_, G.shape[0], m._item_reg()  # every item solve's ridge (item_ridge_)
+    mean = z + (z @ (G + reg * np.eye(k))) / pw
     rows = sp.csr_matrix(rows)
     exact = np.empty_like(first)
     for r in range(rows.shape[0]):  # dense normal equations, row by row
         F, c = U[rows[r].indices], m._alpha() * rows[r].data
-        A = G + (m._reg() + pw) * np.eye(k) + (F * (c - 1.0)[:, None]).T @ F
+        A = G + (reg + pw) * np.eye(k) + (F * (c - 1.0)[:, None]).T @ F
         exact[r] = np.linalg.solve(A, c @ F + pw * mean[r])
     np.testing.assert_allclose(first, exact, rtol=2e-3, atol=2e-3 * np.abs(exact).max())
 
