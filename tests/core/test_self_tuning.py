@@ -12,6 +12,7 @@ from coldstart import ColdStartRecommender
 from coldstart.evaluation.splits import protocol_split
 from coldstart.simulation.synthetic import make_world
 from coldstart.core.tuning import RankingProbe, internal_split
+from tests.conftest import make_clustered
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +129,32 @@ def test_no_completion_sweeps_past_an_overfitting_peak(worlds, monkeypatch):
     warm = [evaluate(x, split, settings=("warm",), K=20, metrics=("recall",)).loc["warm", "recall@20"]
             for x in (m, swept)]
     assert warm[0] > 1.05 * warm[1]
+
+
+def test_free_sweeps_need_a_clear_gain(monkeypatch):
+    """On the clustered world one free sweep beats the content-constrained fit on the held-out
+    warm pairs by less than FREE_SWEEP_GAIN: the fit stays content-constrained; without the
+    rule it takes the sweep."""
+    ui, X, _, _ = make_clustered()
+    kw = dict(factors=8, iterations=10, regularization=0.05, random_state=0)
+    m = ColdStartRecommender(**kw).fit(ui, X)
+    curve = m.validation_["free_sweeps"]
+    assert m.free_sweeps_ == 0 and m.content_constrained_
+    assert curve[0] < max(curve.values()) < C.FREE_SWEEP_GAIN * curve[0]
+    monkeypatch.setattr(S, "FREE_SWEEP_GAIN", 1.0)
+    assert ColdStartRecommender(**kw).fit(ui, X).free_sweeps_ > 0
+
+
+def test_zero_shot_scale_keeps_the_warm_lists_best(fitted):
+    """The scale's warm guard is the warm probe's best, with the internal zero-shot items among
+    the candidates at any scale of the grid or without them, and the chosen scale keeps
+    WARM_TOLERANCE of it."""
+    m = fitted[1.0]
+    v = m.validation_
+    w = v["zero_shot_scale_warm"]
+    assert set(w) == set(C.ZERO_SHOT_SCALE_GRID)
+    assert v["warm_guard"] == max(v["item_ridge_users"], *w.values())
+    assert w[m.zero_shot_scale_] >= C.WARM_TOLERANCE * v["warm_guard"]
 
 
 def test_every_item_solve_uses_the_chosen_ridge(fitted, worlds, tmp_path, monkeypatch):
