@@ -195,9 +195,11 @@ class FitStrategies:
                 report["free_sweeps"][t] = s = warm_score(U, V)
                 if s > best_s or not auto:
                     best_t, best_s, best = t, s, (U.copy(), V.copy())
+                    if constrained is not None and best_s >= FREE_SWEEP_GAIN * constrained[0]:
+                        constrained = None  # never taken back: its copies go
                 elif t - best_t >= FREE_SWEEP_PATIENCE:
                     break
-            if auto and best_t > 0 and best_s < FREE_SWEEP_GAIN * constrained[0]:
+            if auto and constrained is not None and best_t > 0:
                 # the warm items leave their attributes' image only when the held-out pairs
                 # clearly ask for it (as the items' ridge below)
                 best_t, (best_s, best) = 0, constrained
