@@ -144,10 +144,10 @@ def main() -> int:
                   f"{c['free_sweeps']} / {c['item_ridge']:g} / {c['map_alpha']:g} / {c['zero_shot_scale']:g} | "
                   f"{d['fit_seconds']} |")
     hw = result["hardware"]
-    md += ["", "Bold: below ALS + ridge" + (f" on the mean over random_state {args.seeds} (in brackets: the worst "
-           "seed's ratio; the recall columns and the choices are the first seed's)" if many else "")
-           + ". Warm recall of ALS + ridge is plain implicit ALS's (128 factors, 15 iterations): the backend's own "
-           "recommendations.", "", f"Hardware: {hw}.", "", f"Command: `{command}`."]
+    over = (f" on the mean over random_state {args.seeds} (in brackets: the worst seed's ratio; the recall "
+            "columns and the choices are the first seed's)") if many else ""
+    md += ["", f"Bold: below ALS + ridge{over}. Warm recall of ALS + ridge is plain implicit ALS's (128 factors, "
+           "15 iterations): the backend's own recommendations.", "", f"Hardware: {hw}.", "", f"Command: `{command}`."]
     (out / "attribute_variants.md").write_text("\n".join(md) + "\n", encoding="utf-8")
     return 0
 
