@@ -125,14 +125,22 @@ def main() -> int:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     (out / "attribute_variants.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    many = len(seeds) > 1
+    (out / "attribute_variants.md").write_text(render(result), encoding="utf-8")
+    return 0
+
+
+def render(result: dict) -> str:
+    """The markdown table of a run (``attribute_variants.json``'s content)."""
+    rows, many = result["rows"], len(result["seeds"]) > 1
     md = ["# The default on attribute variants of the collection (ratio to implicit ALS + ridge on the same attributes)",
           "", "| variant | features | per item | cold R | cold NDCG | warm R | hybrid R | default cold R / warm / hybrid | "
           "ALS + ridge cold R / warm / hybrid | free sweeps / ridge / map_alpha / scale | fit s |",
           "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def ratio_cell(r, key):
-        text = ("**%.2f**" if r["ratio"][key] < 1 else "%.2f") % r["ratio"][key]
+        v = r["ratio"][key]  # below 1 in bold, with the decimals that show it
+        digits = next(d for d in range(2, 7) if round(v, d) < 1 or d == 6)
+        text = "%.2f" % v if v >= 1 else f"**{v:.{digits}f}**"
         return text + (" (%.2f)" % r["worst"][key] if many else "")
 
     for r in rows:
@@ -144,12 +152,13 @@ def main() -> int:
                   f"{c['free_sweeps']} / {c['item_ridge']:g} / {c['map_alpha']:g} / {c['zero_shot_scale']:g} | "
                   f"{d['fit_seconds']} |")
     hw = result["hardware"]
-    over = (f" on the mean over random_state {args.seeds} (in brackets: the worst seed's ratio; the recall "
-            "columns and the choices are the first seed's)") if many else ""
+    seeds = ",".join(map(str, result["seeds"]))
+    over = (f" on the mean over random_state {seeds} (in brackets: the worst seed's ratio; the recall columns "
+            "and the choices are the first seed's)") if many else ""
     md += ["", f"Bold: below ALS + ridge{over}. Warm recall of ALS + ridge is plain implicit ALS's (128 factors, "
-           "15 iterations): the backend's own recommendations.", "", f"Hardware: {hw}.", "", f"Command: `{command}`."]
-    (out / "attribute_variants.md").write_text("\n".join(md) + "\n", encoding="utf-8")
-    return 0
+           "15 iterations): the backend's own recommendations.", "", f"Hardware: {hw}.", "",
+           f"Command: `{result['command']}`."]
+    return "\n".join(md) + "\n"
 
 
 if __name__ == "__main__":

@@ -48,9 +48,13 @@ def main() -> int:
     data_dir = Path(args.data_dir)
     seeds = [int(s) for s in args.seeds.split(",")]
     published = published_baselines(data_dir.parent / "EVALUATION.md")
-    result = {"seeds": seeds, "catalogs": {}, "hardware": hardware(),
-              "command": "python benchmarks/seeds.py" + ("" if args.seeds == "0,1,2,3" else f" --seeds {args.seeds}")}
+    command = "python benchmarks/seeds.py" + ("" if args.seeds == "0,1,2,3" else f" --seeds {args.seeds}") + (
+        "" if args.catalogs == ",".join(CATALOGS) else f" --catalogs {args.catalogs}")
+    result = {"seeds": seeds, "catalogs": {}, "hardware": hardware(), "command": command}
     for catalog in args.catalogs.split(","):
+        if not published.get(catalog):
+            print(f"{catalog}: no published baseline in EVALUATION.md to compare with; skipped", flush=True)
+            continue
         ds, split = load(catalog, data_dir)
         best = {c: max(v[c] for v in published[catalog].values()) for c in COLUMNS}
         runs = []
@@ -58,7 +62,7 @@ def main() -> int:
             rows, model = run_model("coldstart", ColdStartRecommender(random_state=seed), split, ds.item_features)
             values = {f"{s} {m}": next(r[m] for r in rows if r["setting"] == s) for s, m in COLUMNS}
             runs.append({"seed": seed, "values": values,
-                         "ratios": {f"{s} {m}": round(values[f"{s} {m}"] / best[(s, m)], 3) for s, m in COLUMNS},
+                         "ratios": {f"{s} {m}": values[f"{s} {m}"] / best[(s, m)] for s, m in COLUMNS},
                          "chosen": [int(model.free_sweeps_), float(model.item_ridge_), float(model.map_alpha_),
                                     float(model.zero_shot_scale_)],
                          "fit_seconds": rows[0]["fit_seconds"]})
@@ -82,8 +86,11 @@ def render(result: dict) -> str:
              "| catalog | seed | " + " | ".join(LABELS) + " | values | chosen | fit s |",
              "|---|---|---|---|---|---|---|---|---|"]
 
-    def fmt(v, target):
-        return f"**{v:.2f}**" if v < target else f"{v:.2f}"
+    def fmt(v, target):  # below the target in bold, with the decimals that show it
+        if v >= target:
+            return f"{v:.2f}"
+        digits = next(d for d in range(2, 7) if round(v, d) < target or d == 6)
+        return f"**{v:.{digits}f}**"
 
     summary = ["", "| catalog | worst seed: " + " / ".join(LABELS) + " | mean | every seed at the targets |",
                "|---|---|---|---|"]

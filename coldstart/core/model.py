@@ -106,8 +106,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         Multiplier of the mapped vectors of items without interactions. Ridge predictions are
         shrunk toward the mean; scaling them up lets new items compete with established ones
         in mixed lists. "auto": chosen in [0.25, 4] by the Recall@20 of probe pairs and probe
-        items ranked together, among the scales that cost the established items' held-out
-        recall less than 2 % (items without training pairs are boosted too); 2 in plug-in mode.
+        items ranked together, among the scales that keep 98 % of the established items' best
+        held-out recall over the scales (items without training pairs are among their
+        candidates and boosted too, as new items are in served lists); 2 in plug-in mode.
     zero_shot_norm_power : float in [0, 1]
         How far each zero-shot vector's length is pulled toward the typical length ``r`` (the
         RMS length of the map's predictions for the items with interactions, ``content_norm_``):
@@ -132,7 +133,8 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         Free ALS sweeps (users and items both unconstrained) after the content-constrained
         ones: 0 keeps warm items near ``x_i W`` (attributes that explain the interactions);
         more let them move to what their interactions say (coarse attributes). "auto": as long
-        as the probe pairs' Recall@20 improves (at most 5, stopped after 2 without gain).
+        as the probe pairs' Recall@20 improves (at most 5, stopped after 2 without gain), and
+        none unless the best beats the content-constrained fit's by 5 %.
 
     Attributes
     ----------
@@ -175,11 +177,11 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         The internal split's scores behind each choice: ``{"free_sweeps": {t: warm recall},
         "item_ridge": {c: warm recall}, "item_ridge_users": warm recall after the users'
         re-solve, "completion_sweeps": free sweeps on every training pair after the internal fit
-        (none where the free sweeps overfit and no ridge was taken), "map_alpha": {alpha: cold
+        (none where none was chosen, or where the free sweeps overfit and no ridge was taken), "map_alpha": {alpha: cold
         recall}, "zero_shot_scale": {scale: mixed-list recall},
         "zero_shot_scale_warm": {scale: warm recall with the zero-shot items among the
         candidates}, "warm_guard": the best of those and "item_ridge_users" (a scale must keep
-        98 % of it), "attribute_lift": the probe items' Recall@K over a random ranking's, K a
+        98 % of it; both only when the scale was searched), "attribute_lift": the probe items' Recall@K over a random ranking's, K a
         tenth of the probe items up to 20}`` (Recall@20, at most 1,000 users each); None when
         nothing was chosen. Attributes with a lift below 1.5 are
         not trusted: their zero-shot vectors get the smallest scale.

@@ -201,7 +201,7 @@ def map_block_op(Xb: sp.csr_matrix, Cb: sp.csr_matrix, Ut: np.ndarray, ev: np.nd
               P: np.ndarray) -> np.ndarray:
     """``X_b' (V_b diag(ev) + T_b U)`` with ``V_b = X_b P`` and ``T_ui = (c_ui - 1) v_i . u_u``
     on the block's observed pairs: one block's share of the operator (n_features, k).
-    Extra memory O(rows of the block × k + 65,536 × k)."""
+    Extra memory O(rows of the block × k + 2 × 65,536) floats (:func:`pair_dots`' buffers)."""
     Vb = np.asarray(Xb @ P)
     t = pair_dots(Vb, Cb, Ut) * (Cb.data - 1.0)
     Vb *= ev

@@ -185,9 +185,9 @@ class FitStrategies:
             warm_score = RankingProbe(split.probe_pairs, users_w, cand_w, exclude=fit_on).score
 
             best_t, best_s, best = 0, warm_score(U, V), (U.copy(), V.copy())
-            constrained = best_s, best
             report["free_sweeps"][0] = best_s
             auto = is_auto(self.free_sweeps)
+            constrained = (best_s, best) if auto else None  # to go back to (FREE_SWEEP_GAIN)
             for t in range(1, (MAX_FREE_SWEEPS if auto else self.free_sweeps_) + 1):
                 solver(cui0, U, V, reg, num_threads=threads)
                 solver(ciu0, V, U, reg, num_threads=threads)
@@ -199,7 +199,7 @@ class FitStrategies:
                         constrained = None  # never taken back: its copies go
                 elif t - best_t >= FREE_SWEEP_PATIENCE:
                     break
-            if auto and constrained is not None and best_t > 0:
+            if constrained is not None and best_t > 0:
                 # the warm items leave their attributes' image only when the held-out pairs
                 # clearly ask for it (as the items' ridge below)
                 best_t, (best_s, best) = 0, constrained
@@ -234,7 +234,8 @@ class FitStrategies:
             # would go past the peak the probe found
             last = report["free_sweeps"][max(report["free_sweeps"])]
             overfit = auto and self.item_ridge_ == 0 and last < OVERFIT_DROP * best_s
-            report["completion_sweeps"] = completion_sweeps = 0 if overfit else COMPLETION_SWEEPS
+            completion_sweeps = 0 if overfit or self.free_sweeps_ == 0 else COMPLETION_SWEEPS
+            report["completion_sweeps"] = completion_sweeps  # the content-constrained model: none
             if self.item_ridge_ > 0:
                 V = best
                 solver(cui0, U, V, reg, num_threads=threads)

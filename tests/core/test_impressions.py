@@ -67,6 +67,19 @@ def test_scores_of_shown_items_fall_and_unshown_rows_stay():
     np.testing.assert_array_equal(same, U.astype(np.float32))
 
 
+def test_impressions_lower_the_shown_items_of_the_default_model():
+    """The default (self-tuned) model too: a shown, passed-over top item scores lower."""
+    ui, X, _, _ = make_clustered()
+    m = ColdStartRecommender(**SMALL).fit(ui, X)
+    users = np.arange(12)
+    rows = ui[users]
+    plain_ids, plain_scores = m.recommend(users, rows, N=5)
+    shown = sp.csr_matrix((np.ones(len(users)), (users, plain_ids[:, 0])), shape=rows.shape)
+    after = np.einsum("ij,ij->i", m._discounted_users(m.user_factors_[users], rows, shown),
+                      m.item_factors_[plain_ids[:, 0]])
+    assert np.all(after < plain_scores[:, 0])
+
+
 def test_recommend_with_impressions(world):
     m, ui = world
     users = np.arange(12)
