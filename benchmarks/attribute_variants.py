@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from citeulike import hardware  # noqa: E402
-from collection import cell, load, run_model  # noqa: E402
+from collection import cell, load, ratio_text, run_model  # noqa: E402
 
 from coldstart import ColdStartRecommender  # noqa: E402
 from coldstart.evaluation.baselines import ALSRidgeRecommender  # noqa: E402
@@ -138,10 +138,7 @@ def render(result: dict) -> str:
           "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def ratio_cell(r, key):
-        v = r["ratio"][key]  # below 1 in bold, with the decimals that show it
-        digits = next(d for d in range(2, 7) if round(v, d) < 1 or d == 6)
-        text = "%.2f" % v if v >= 1 else f"**{v:.{digits}f}**"
-        return text + (" (%.2f)" % r["worst"][key] if many else "")
+        return ratio_text(r["ratio"][key], 1.0) + (" (%.2f)" % r["worst"][key] if many else "")
 
     for r in rows:
         d, b, c = r["default"], r["als-ridge"], r["chosen"]

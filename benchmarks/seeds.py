@@ -29,7 +29,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from citeulike import hardware  # noqa: E402
-from collection import CATALOGS, COLUMNS, TARGETS, load, published_baselines, run_model  # noqa: E402
+from collection import (CATALOGS, COLUMNS, TARGETS, load, published_baselines, ratio_text,  # noqa: E402
+                        run_model)
 
 from coldstart import ColdStartRecommender  # noqa: E402
 
@@ -86,18 +87,12 @@ def render(result: dict) -> str:
              "| catalog | seed | " + " | ".join(LABELS) + " | values | chosen | fit s |",
              "|---|---|---|---|---|---|---|---|---|"]
 
-    def fmt(v, target):  # below the target in bold, with the decimals that show it
-        if v >= target:
-            return f"{v:.2f}"
-        digits = next(d for d in range(2, 7) if round(v, d) < target or d == 6)
-        return f"**{v:.{digits}f}**"
-
     summary = ["", "| catalog | worst seed: " + " / ".join(LABELS) + " | mean | every seed at the targets |",
                "|---|---|---|---|"]
     for catalog, res in result["catalogs"].items():
         for run in res["runs"]:
             lines.append(f"| {catalog} | {run['seed']} | "
-                         + " | ".join(fmt(run["ratios"][k], TARGETS[c]) for k, c in zip(keys, COLUMNS))
+                         + " | ".join(ratio_text(run["ratios"][k], TARGETS[c]) for k, c in zip(keys, COLUMNS))
                          + " | " + " / ".join(f"{run['values'][k]:.4f}" for k in keys)
                          + f" | {' / '.join(f'{x:g}' for x in run['chosen'])} | {run['fit_seconds']:.1f} |")
         ratios = np.array([[run["ratios"][k] for k in keys] for run in res["runs"]])
@@ -105,7 +100,7 @@ def render(result: dict) -> str:
         if catalog == "citeulike-t":
             ok = ok and all(run["values"][k] >= CITEULIKE_FLOORS[c] for run in res["runs"]
                             for k, c in zip(keys, COLUMNS))
-        summary.append(f"| {catalog} | " + " / ".join(fmt(v, TARGETS[c]) for v, c in zip(ratios.min(axis=0), COLUMNS))
+        summary.append(f"| {catalog} | " + " / ".join(ratio_text(v, TARGETS[c]) for v, c in zip(ratios.min(axis=0), COLUMNS))
                        + " | " + " / ".join(f"{v:.2f}" for v in ratios.mean(axis=0)) + f" | {'yes' if ok else 'no'} |")
     hw = result["hardware"]
     return ("\n".join(lines + summary) + "\n\nciteulike-t's absolute targets (cold 0.42, NDCG 0.26, warm 0.24, "
