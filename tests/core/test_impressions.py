@@ -67,16 +67,22 @@ def test_scores_of_shown_items_fall_and_unshown_rows_stay():
     np.testing.assert_array_equal(same, U.astype(np.float32))
 
 
-def test_impressions_lower_the_shown_items_of_the_default_model():
-    """The default (self-tuned) model too: a shown, passed-over top item scores lower."""
-    ui, X, _, _ = make_clustered()
-    m = ColdStartRecommender(**SMALL).fit(ui, X)
-    users = np.arange(12)
+def _pass_over_top_items(m, ui, users):
+    """Each user's top 5 without impressions, the impressions of each top item, and the top
+    item's score for the user's vector discounted by them."""
     rows = ui[users]
     plain_ids, plain_scores = m.recommend(users, rows, N=5)
     shown = sp.csr_matrix((np.ones(len(users)), (users, plain_ids[:, 0])), shape=rows.shape)
     after = np.einsum("ij,ij->i", m._discounted_users(m.user_factors_[users], rows, shown),
                       m.item_factors_[plain_ids[:, 0]])
+    return plain_ids, plain_scores, shown, after
+
+
+def test_impressions_lower_the_shown_items_of_the_default_model():
+    """The default (self-tuned) model too: a shown, passed-over top item scores lower."""
+    ui, X, _, _ = make_clustered()
+    m = ColdStartRecommender(**SMALL).fit(ui, X)
+    _, plain_scores, _, after = _pass_over_top_items(m, ui, np.arange(12))
     assert np.all(after < plain_scores[:, 0])
 
 
@@ -84,15 +90,12 @@ def test_recommend_with_impressions(world):
     m, ui = world
     users = np.arange(12)
     rows = ui[users]
-    plain_ids, plain_scores = m.recommend(users, rows, N=5)
+    plain_ids, plain_scores, shown, after = _pass_over_top_items(m, ui, users)
     none = m.recommend(users, rows, N=5, exposures=sp.csr_matrix(rows.shape, dtype=np.float32))
     np.testing.assert_array_equal(none[0], plain_ids)
     np.testing.assert_allclose(none[1], plain_scores, rtol=1e-5)
-    shown = sp.csr_matrix((np.ones(len(users)), (users, plain_ids[:, 0])), shape=rows.shape)
     ids, scores = m.recommend(users, rows, N=5, exposures=shown)
     # each user's top item, shown and passed over, now scores lower and no longer leads everywhere
-    after = np.einsum("ij,ij->i", m._discounted_users(m.user_factors_[users], rows, shown),
-                      m.item_factors_[plain_ids[:, 0]])
     assert np.all(after < plain_scores[:, 0])
     assert (ids[:, 0] != plain_ids[:, 0]).any()
     # a matrix built before add_items (fewer columns) and the other serving modes work with it
