@@ -182,9 +182,11 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         "zero_shot_scale_warm": {scale: warm recall with the zero-shot items among the
         candidates}, "warm_guard": the best of those and "item_ridge_users" (a scale must keep
         98 % of it; both only when the scale was searched), "attribute_lift": the probe items' Recall@K over a random ranking's, K a
-        tenth of the probe items up to 20}`` (Recall@20, at most 1,000 users each); None when
-        nothing was chosen. Attributes with a lift below 1.5 are
-        not trusted: their zero-shot vectors get the smallest scale.
+        tenth of the probe items up to 20, "seconds": {stage: wall seconds} of the internal fit,
+        free sweeps, item ridge, map_alpha, zero_shot_scale and completion stages (what the
+        self-tuning costs)}`` (Recall@20, at most 1,000 users each); None when nothing was
+        chosen. Attributes with a lift below 1.5 are not trusted: their zero-shot vectors get
+        the smallest scale.
     """
 
     def __init__(self, factors: int = 256, regularization: float = 0.1, alpha: Any = "auto",

@@ -158,6 +158,12 @@ class FitStrategies:
         threads, solver = self.num_threads, als.solver
         rs = self.random_state
         rng = np.random.default_rng(None if rs is None else [int(rs), 1])
+        clock = [time.perf_counter()]
+        seconds = {}
+
+        def lap(stage):  # the seconds each stage took (validation_["seconds"])
+            now = time.perf_counter()
+            seconds[stage], clock[0] = now - clock[0], now
         split = internal_split(user_items, rng)
         fit_on = user_items if split is None else split.train
         cui0 = (alpha * fit_on).astype(np.float32).tocsr()
@@ -169,6 +175,7 @@ class FitStrategies:
         V = M.copy()
         solver(ciu0, V, U, reg, num_threads=threads)
         report = {"free_sweeps": {}, "map_alpha": {}, "zero_shot_scale": {}}
+        lap("internal_fit")
         if split is None:  # too small to hold anything out: the fixed defaults
             for _ in range(self.free_sweeps_):
                 solver(cui0, U, V, reg, num_threads=threads)
@@ -206,6 +213,7 @@ class FitStrategies:
             del constrained
             U, V = best
             self.free_sweeps_ = best_t
+            lap("free_sweeps")
             # 2b. the items' ridge: the warm items re-solved, users fixed, at ridge reg + c * the
             # mean eigenvalue of U'U for c walked on a grid, by the same probe; taken only when it
             # beats plain ALS's item solve by ITEM_RIDGE_GAIN (the backend's own solve is kept
@@ -241,6 +249,7 @@ class FitStrategies:
                 solver(cui0, U, V, reg, num_threads=threads)
                 warm_ref = warm_score(U, V)
             report["item_ridge_users"] = warm_ref  # the reference of the scale's warm guard
+            lap("item_ridge")
             # 3. the map's penalty on the probe items, users fixed. Zero-shot in the internal fit:
             # the probe items and the items whose every pair is a probe pair (as the protocol's
             # warm items without a training pair).
@@ -267,6 +276,7 @@ class FitStrategies:
             else:
                 cold_score(self.map_alpha_)
             W_sel, ref_sel, Z_sel = found[self.map_alpha_]
+            lap("map_alpha")
             # 4. the zero-shot scale on mixed lists: probe pairs and probe items together
             truth = (split.probe_pairs + split.probe_item_pairs).tocsr()
             users_h = validation_users(truth, rng)
@@ -311,6 +321,7 @@ class FitStrategies:
             if is_auto(self.zero_shot_scale):
                 self.zero_shot_scale_ = (ZERO_SHOT_SCALE_GRID[0] if lift < MIN_ATTRIBUTE_LIFT else
                                          search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score))
+            lap("zero_shot_scale")
             # 5. completion on every training pair, from the chosen state
             cui = (alpha * user_items).astype(np.float32).tocsr()
             ciu = cui.T.tocsr()
@@ -338,6 +349,9 @@ class FitStrategies:
         W = fit_map_on_interactions(X_warm, ciu[np.flatnonzero(warm)], U, self.map_alpha_, W,
                                     iters=TUNED_MAP_ITERS, num_threads=threads)
         self.mapper_ = self._fitted_map(W, cols, d)
+        if split is not None:
+            lap("completion")
+            report["seconds"] = seconds
         als.user_factors, als.item_factors = U, V
         self.collaborative_ = als
         self.validation_ = report

@@ -79,6 +79,25 @@ def test_trusts_informative_attributes_and_not_noise(fitted):
     assert informative.zero_shot_scale_ in informative.validation_["zero_shot_scale"]
 
 
+def test_validation_reports_what_each_stage_cost(worlds):
+    """validation_["seconds"]: one entry per stage of the self-tuning, in order, that together
+    account for the strategy's time (the rest of fit: checks, weighting, the posterior spread)."""
+    import time
+
+    w, split = worlds[1.0]
+    t = time.perf_counter()
+    m = ColdStartRecommender(random_state=0, factors=16, iterations=2).fit(split.train, w.item_features)
+    total = time.perf_counter() - t
+    sec = m.validation_["seconds"]
+    assert list(sec) == ["internal_fit", "free_sweeps", "item_ridge", "map_alpha", "zero_shot_scale",
+                         "completion"]
+    assert all(v >= 0 for v in sec.values()) and sum(sec.values()) <= total
+    assert sec["internal_fit"] > 0 and sec["completion"] > 0
+    fixed = ColdStartRecommender(random_state=0, factors=16, iterations=2, free_sweeps=0, map_alpha=3,
+                                 zero_shot_scale=2).fit(split.train, w.item_features)
+    assert fixed.validation_ is None  # nothing chosen, nothing timed
+
+
 def test_free_sweeps_follow_the_held_out_warm_recall(fitted):
     for m in fitted.values():
         scores = m.validation_["free_sweeps"]
