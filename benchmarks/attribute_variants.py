@@ -9,7 +9,8 @@ title + genres: the issue's "new user on MovieLens" case), a random share of the
 feature columns (10 % and 30 % of amazon-beauty's category and brand ids, 5 % of citeulike-t's
 words), and dense 64-d unit vectors (a truncated SVD of the reference features: a stand-in for
 precomputed embeddings; ALS + ridge, whose tf-idf needs non-negative input, gets their absolute
-values). For each, the default model and ``ALSRidgeRecommender`` (plain implicit ALS for the warm
+values), and the reference features with 30 % of the items left without any attribute (missing
+metadata: those items are constrained to nothing, and a cold one has no zero-shot vector). For each, the default model and ``ALSRidgeRecommender`` (plain implicit ALS for the warm
 items: the backend the plugin must never make worse) are fitted and scored (cold / warm /
 hybrid Recall@20, cold NDCG@20), with the ratio of the default to ALS + ridge on each column.
 With ``--seeds 0,1,2`` both are fitted at each ``random_state`` and the table gives the mean
@@ -47,19 +48,23 @@ VARIANTS = (("ml-latest-small", ("genres",)), ("ml-latest-small", ("title", "gen
             ("ml-latest-small", ("title",)), ("ml-latest-small", ("tags",)),
             ("book-crossing", ("author",)), ("book-crossing", ("publisher",)), ("book-crossing", ("title",)),
             ("amazon-beauty", 0.3), ("amazon-beauty", 0.1), ("citeulike-t", 0.05),
-            ("ml-latest-small", "svd64"), ("amazon-beauty", "svd64"))
+            ("ml-latest-small", "svd64"), ("amazon-beauty", "svd64"),
+            ("citeulike-t", "missing30"), ("ml-latest-small", "missing30"), ("book-crossing", "missing30"),
+            ("amazon-beauty", "missing30"))
 COLUMNS = (("cold", "recall@20"), ("cold", "ndcg@20"), ("warm", "recall@20"), ("hybrid", "recall@20"))
 
 
 def variant_name(catalog: str, spec) -> str:
     if spec == "svd64":
         return f"{catalog}: dense 64-d vectors (SVD of the reference features)"
+    if spec == "missing30":
+        return f"{catalog}: reference features, 30% of the items without any"
     return f"{catalog}: " + ("+".join(spec) if isinstance(spec, tuple) else f"{spec:.0%} of the reference columns")
 
 
 def features(ds, spec):
     """The variant's attribute matrix: sparse, or dense (n_items, 64) unit rows for "svd64" (a
-    stand-in for precomputed embeddings)."""
+    stand-in for precomputed embeddings); "missing30" empties a random 30 % of the rows."""
     if isinstance(spec, tuple):
         X, _, _ = featurizer_features(ds.item_table()[list(spec)], {c: ds.kinds[c] for c in spec})
         return X
@@ -69,6 +74,11 @@ def features(ds, spec):
         E = TruncatedSVD(64, random_state=0).fit_transform(sp.csr_matrix(ds.item_features)).astype(np.float32)
         return E / (np.linalg.norm(E, axis=1, keepdims=True) + 1e-9)
     X = sp.csr_matrix(ds.item_features)
+    if spec == "missing30":  # a random 30 % of the rows emptied
+        rows = (np.random.default_rng(0).random(X.shape[0]) >= 0.3).astype(X.dtype)
+        X = (sp.diags(rows) @ X).tocsr()
+        X.eliminate_zeros()
+        return X
     keep = np.flatnonzero(np.random.default_rng(0).random(X.shape[1]) < spec)
     return X[:, keep].tocsr()
 
