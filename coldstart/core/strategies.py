@@ -158,12 +158,12 @@ class FitStrategies:
         threads, solver = self.num_threads, als.solver
         rs = self.random_state
         rng = np.random.default_rng(None if rs is None else [int(rs), 1])
-        clock = [time.perf_counter()]
-        seconds = {}
+        seconds, stage_start = {}, time.perf_counter()
 
         def lap(stage):  # the seconds each stage took (validation_["seconds"])
+            nonlocal stage_start
             now = time.perf_counter()
-            seconds[stage], clock[0] = now - clock[0], now
+            seconds[stage], stage_start = now - stage_start, now
         split = internal_split(user_items, rng)
         fit_on = user_items if split is None else split.train
         cui0 = (alpha * fit_on).astype(np.float32).tocsr()
