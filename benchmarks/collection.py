@@ -17,6 +17,7 @@ Usage (from the repository root)::
 
     python benchmarks/collection.py [--data-dir ../shared/data] [--catalogs ml-latest-small,...]
         [--models coldstart,als-ridge,...] [--no-lightfm]
+    python benchmarks/collection.py --render   # the ratios and tables again from collection.json
 """
 
 from __future__ import annotations
@@ -100,6 +101,23 @@ def ratio_text(v: float, target: float) -> str:
     return f"**{v:.{digits}f}**"
 
 
+def ratios_of(rows: list[dict], published_best: dict) -> dict:
+    """``{coldstart model: {"<setting> <metric>": {"vs_run", "vs_published"}}}``: each column of each
+    coldstart row over the best baseline of the same run and over the best published one,
+    unrounded (the tables round once: 1.1054 shows as 1.11, not as a rounded 1.105's 1.10)."""
+    ratios = {}
+    for name in sorted({r["model"] for r in rows if r["model"].startswith("coldstart")}):
+        ratios[name] = {}
+        for setting, metric in COLUMNS:
+            mine = cell(rows, name, setting, metric)
+            run_best = max((v for b in BASELINES if (v := cell(rows, b, setting, metric)) is not None),
+                           default=None)
+            pub = published_best.get(f"{setting} {metric}")
+            ratios[name][f"{setting} {metric}"] = {"vs_run": None if not run_best else mine / run_best,
+                                                   "vs_published": None if not pub else mine / pub}
+    return ratios
+
+
 def cell(rows: list[dict], model: str, setting: str, metric: str):
     for r in rows:
         if r["model"] == model and r["setting"] == setting:
@@ -114,9 +132,18 @@ def main() -> int:
     p.add_argument("--models", default=None, help="comma-separated subset (default: all)")
     p.add_argument("--no-lightfm", action="store_true")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    p.add_argument("--render", action="store_true",
+                   help="recompute the ratios and the markdown from the results folder's collection.json")
     args = p.parse_args()
     data_dir, out = Path(args.data_dir), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        result = json.loads((out / "collection.json").read_text())
+        for res in result["catalogs"].values():
+            res["ratios"] = ratios_of(res["rows"], res["published_best"])
+        (out / "collection.json").write_text(json.dumps(result, indent=1, default=float) + "\n")
+        (out / "collection.md").write_text(render(result))
+        return 0
     published = published_baselines(data_dir.parent / "EVALUATION.md")
     t_all = time.perf_counter()
     result: dict = {"catalogs": {}, "hardware": None}
@@ -149,21 +176,10 @@ def main() -> int:
             rows += r
             print(f"  {'coldstart + ItemFeaturizer':26s} fit {r[0]['fit_seconds']:7.2f}s  " + "  ".join(
                 f"{x['setting']} R {x['recall@20']:.4f} N {x['ndcg@20']:.4f}" for x in r), flush=True)
-        ratios = {}
-        for name in {r["model"] for r in rows if r["model"].startswith("coldstart")}:
-            ratios[name] = {}
-            for setting, metric in COLUMNS:
-                mine = cell(rows, name, setting, metric)
-                run_best = max((v for b in BASELINES if (v := cell(rows, b, setting, metric)) is not None),
-                               default=None)
-                pub = [v[(setting, metric)] for v in published.get(catalog, {}).values()]
-                ratios[name][f"{setting} {metric}"] = {
-                    "vs_run": None if not run_best else round(mine / run_best, 3),
-                    "vs_published": None if not pub else round(mine / max(pub), 3)}
-        result["catalogs"][catalog] = {"rows": rows, "ratios": ratios, "chosen": chosen,
-                                       "published_best": {f"{s} {m}": max((v[(s, m)] for v in
-                                                                           published.get(catalog, {}).values()),
-                                                                          default=None) for s, m in COLUMNS}}
+        best = {f"{s} {m}": max((v[(s, m)] for v in published.get(catalog, {}).values()), default=None)
+                for s, m in COLUMNS}
+        result["catalogs"][catalog] = {"rows": rows, "ratios": ratios_of(rows, best), "chosen": chosen,
+                                       "published_best": best}
     result["hardware"] = hardware()
     result["seconds"] = round(time.perf_counter() - t_all, 1)
     md = render(result)

@@ -4,11 +4,12 @@
 default model, save, load, add 1,000 items. The map keeps coefficients for the active columns
 only, so memory and file size follow the attributes in use, not the declared width.
 
-    /usr/bin/time -v python benchmarks/wide_attributes.py   # "Maximum resident set size"
+    python benchmarks/wide_attributes.py   # also writes benchmarks/results/wide_attributes.json
 """
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sys
@@ -19,6 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from coldstart import ColdStartRecommender
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "wide_attributes.json")
 
 
 def main(d: int = 5_000_000, n_items: int = 2_000, n_users: int = 1_000, per_item: int = 20) -> None:
@@ -48,10 +51,17 @@ def main(d: int = 5_000_000, n_items: int = 2_000, n_users: int = 1_000, per_ite
     assert np.all(np.isfinite(back.item_factors_[idx]))
     mp = m.mapper_
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"declared columns {d:,}; active columns {len(mp.columns_) if mp.columns_ is not None else d:,}; "
-          f"stored map {mp.coef_active_.shape} ({mp.coef_active_.nbytes / 2**20:.1f} MiB; dense would be "
-          f"{d * mp.coef_active_.shape[1] * 4 / 2**30:.1f} GiB); fit {fit_s:.1f} s; file {size / 2**20:.1f} MiB; "
-          f"peak RSS {peak:.0f} MiB", file=sys.stdout)
+    active = len(mp.columns_) if mp.columns_ is not None else d
+    result = {"declared_columns": d, "active_columns": active, "map_shape": list(mp.coef_active_.shape),
+              "map_mib": round(mp.coef_active_.nbytes / 2**20, 1),
+              "dense_map_gib": round(d * mp.coef_active_.shape[1] * 4 / 2**30, 1), "fit_seconds": round(fit_s, 1),
+              "file_mib": round(size / 2**20, 1), "peak_rss_mib": round(peak),
+              "command": "python benchmarks/wide_attributes.py"}
+    print(f"declared columns {d:,}; active columns {active:,}; stored map {mp.coef_active_.shape} "
+          f"({result['map_mib']} MiB; dense would be {result['dense_map_gib']} GiB); fit {fit_s:.1f} s; "
+          f"file {result['file_mib']} MiB; peak RSS {peak:.0f} MiB", file=sys.stdout)
+    with open(OUT, "w", encoding="utf-8") as f:
+        json.dump(result, f, indent=1)
 
 
 if __name__ == "__main__":
