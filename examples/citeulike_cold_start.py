@@ -3,7 +3,7 @@
 Fits the default model (its settings chosen on an internal split of the training pairs) on
 the fixed training split,
 evaluates it on cold, warm and hybrid items (Recall@20 / NDCG@20), adds brand-new articles
-from their words and tags, and saves/loads the model (one pickle-free file).
+from their words, and saves/loads the model (one pickle-free file).
 
 Run from the repository root (about 15 s on 2 cores)::
 

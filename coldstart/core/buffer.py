@@ -13,8 +13,8 @@ PLAIN_PAGES_BYTES = 1 << 26  # arrays from 64 MiB on: see fresh_array
 def fresh_array(shape: tuple, dtype=np.float32) -> np.ndarray:
     """``np.empty(shape, dtype)``; from 64 MiB on in anonymous memory without numpy's huge-page
     hint. Where the kernel compacts memory to find huge pages on the first touch (THP defrag
-    'madvise', a common default), writing a fresh GiB of numpy's memory took 1-6 s of wall time
-    on a busy 2-core machine, against 0.3-0.8 s in plain pages."""
+    'madvise', a common default), writing a fresh GiB of numpy's memory took several times as
+    long on a busy 2-core machine as in plain pages."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if nbytes < PLAIN_PAGES_BYTES or not hasattr(mmap, "MAP_ANONYMOUS"):

@@ -44,7 +44,7 @@ ITEM_RIDGE_GAIN = 1.05
 #: (without the zero-shot items among the candidates, or with them at any scale of the grid).
 WARM_TOLERANCE = 0.98
 #: Attributes are trusted when the map ranks the probe items at least this many times better
-#: than chance (noise attributes: about 1; the collection's catalogs: 4 to 60).
+#: than chance (noise attributes: about 1; the collection's catalogs: 3.7 to 46).
 MIN_ATTRIBUTE_LIFT = 1.5
 #: Free sweeps on every training pair after the internal fit, when it chose free sweeps; none
 #: when the free sweeps after the chosen one lost more than ``1 - OVERFIT_DROP`` of its held-out

@@ -86,8 +86,8 @@ class Serving:
             in a batch).
         exploration_weight : float >= 0, default 0.3
             Standard deviations of the posterior spread (1 would be the posterior itself; the
-            spread's noise scale is a rough estimate, and 0.3 gave the most clicks among 0.1 /
-            0.3 / 1 in the default world's 20-step simulation, ``benchmarks/live_cold_start.py``).
+            spread's noise scale is a rough estimate, and 0.3 gave the most clicks among 0.2 /
+            0.3 / 0.5 in the default world's 20-step simulation, ``benchmarks/ABLATION.md``).
         random_state : int, optional
             Seed of the Thompson draws (the same seed gives the same lists).
         exposures : csr_matrix of shape (n_users, n) with n <= n_items_, optional
