@@ -503,14 +503,17 @@ def test_end_to_end_citeulike(spark, citeulike_split):
     spark_recall = evaluate(local_export, split, settings=("cold",), K=20).loc["cold", "recall@20"]
     t1 = time.perf_counter()
 
-    reference = ColdStartRecommender(factors=64, random_state=0).fit(split.train, ds.item_features)
+    # the local fit Spark reproduces: the fixed settings (Spark does not self-tune)
+    reference = ColdStartRecommender(factors=64, random_state=0, free_sweeps=0, map_alpha=3,
+                                     zero_shot_scale=2).fit(split.train, ds.item_features)
     local_recall = evaluate(reference, split, settings=("cold",), K=20).loc["cold", "recall@20"]
     t2 = time.perf_counter()
-    print(f"cold recall@20 (64 factors): spark {spark_recall:.4f} ({t1 - t0:.0f} s), local default "
+    print(f"cold recall@20 (64 factors): spark {spark_recall:.4f} ({t1 - t0:.0f} s), local fixed settings "
           f"{local_recall:.4f} ({t2 - t1:.0f} s)")
-    # Measured on two cores (64 factors): Spark 0.367, local default 0.368; with the full defaults
-    # (256 factors) 0.424 both (benchmarks/spark_fit.py). Margins of 0.02.
-    assert spark_recall >= 0.347
+    # Measured on two cores (64 factors): Spark 0.401, the local fixed-settings fit 0.402 (the
+    # self-tuned default 0.393); at 256 factors 0.432 and 0.430 (benchmarks/spark_fit.py).
+    # Margins of 0.02.
+    assert spark_recall >= 0.38
     assert spark_recall >= local_recall - 0.02
 
     # Spark top-20 among the cold test items for some users = the exported model's recommend
