@@ -18,7 +18,9 @@ def test_default_model_cold_recall_when_cold_items_are_empty_columns(citeulike_d
     model, ds, split = citeulike_default
     res = evaluate(model, split, settings=("cold",), K=20, metrics=("recall",))
     assert res.loc["cold", "users"] > 3000
-    assert res.loc["cold", "recall@20"] >= 0.35
+    # issue 13's floor for citeulike-t (content profile alone reaches 0.38; without the attribute
+    # weighting the default falls to 0.35)
+    assert res.loc["cold", "recall@20"] >= 0.42
 
 
 def test_same_numbers_when_cold_items_arrive_through_add_items(citeulike_default):
@@ -38,5 +40,5 @@ def test_same_numbers_when_cold_items_arrive_through_add_items(citeulike_default
     recall_added = np.nanmean(recall_at_k(ids - len(warm), truth[users], 20))
     recall_columns = evaluate(fitted, split, settings=("cold",), K=20,
                               metrics=("recall",)).loc["cold", "recall@20"]
-    assert recall_added >= 0.35
+    assert recall_added >= 0.41
     assert abs(recall_added - recall_columns) < 0.02

@@ -52,7 +52,9 @@ def test_citeulike_example():
     recall = {m.group(1): float(m.group(2))
               for m in re.finditer(r"^(cold|warm|hybrid)\s+\d+\s+([0-9.]+)", table, flags=re.M)}
     assert set(recall) == {"cold", "warm", "hybrid"}
-    assert recall["cold"] > 0.15  # random ranking of the 2,558 cold items gives ~0.01
+    # the default at seed 0 (issue 13's floor 0.42; random ranking of the 2,558 cold items ~0.01,
+    # content profile alone 0.38)
+    assert recall["cold"] >= 0.42
     assert "added articles [25975, 25976]" in out
     assert "same top-10 for 100 users = True" in out
 

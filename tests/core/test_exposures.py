@@ -31,11 +31,18 @@ def _rows(n_users, lists):
     return sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(len(lists), n_users))
 
 
-def test_without_exposures_nothing_changes(world):
+def test_impressions_beyond_the_clicks_are_what_changes_something(world):
+    """An impression log that holds nothing but the clicks (an interaction counts as seen) says
+    nothing new: the same vectors as an empty log. Impressions move the new items only."""
     m, ui, X, uc, ic, cold = world
-    a = ColdStartRecommender(**SMALL).fit(ui, X, new_items=cold)
-    b = ColdStartRecommender(**SMALL).fit(ui, X, new_items=cold, exposures=None)
-    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+    none = ColdStartRecommender(**SMALL).fit(ui, X, new_items=cold)
+    empty = ColdStartRecommender(**SMALL).fit(ui, X, new_items=cold,
+                                              exposures=sp.csr_matrix(ui.shape, dtype=np.float32))
+    clicks = ColdStartRecommender(**SMALL).fit(ui, X, new_items=cold, exposures=ui)
+    np.testing.assert_array_equal(empty.item_factors_, clicks.item_factors_)
+    old = np.setdiff1d(np.arange(ui.shape[1]), cold)
+    np.testing.assert_array_equal(empty.item_factors_[old], none.item_factors_[old])
+    np.testing.assert_array_equal(empty.user_factors_, none.user_factors_)
 
 
 def test_shown_without_a_click_lowers_the_score_for_the_users_who_saw_it(world):

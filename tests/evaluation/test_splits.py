@@ -16,7 +16,7 @@ from coldstart.evaluation.splits import (
     write_split,
 )
 
-SHARED_SPLIT = "/work/shared/data/citeulike-t/split"
+from tests.conftest import CITEULIKE
 
 
 @pytest.fixture(scope="module")
@@ -154,9 +154,8 @@ def test_read_missing_folder(tmp_path):
         read_split(tmp_path / "nope")
 
 
-@pytest.mark.skipif(not os.path.isdir(SHARED_SPLIT), reason="shared citeulike-t split not present")
 def test_shared_citeulike_split_counts():
-    s = read_split(SHARED_SPLIT, shape=(7947, 25975))
+    s = read_split(CITEULIKE / "split", shape=(7947, 25975))  # ../shared's copy, else the bundled one
     assert (s.train.nnz, s.warm_test.nnz, s.cold_val.nnz, s.cold_test.nnz) == (96883, 10764, 13399, 13814)
     assert s.cold_val_items.size == s.cold_test_items.size == 2558  # floor(0.1 * 25584)
 

@@ -291,8 +291,23 @@ def test_calibrated_serving_gives_new_items_less_of_the_lists_than_the_boost(sma
     world, cfg, res = small
     s = res["strategies"]
     assert s["calibrated"]["new_item_exposure"][0] < s["zero-shot"]["new_item_exposure"][0]
-    # exploration spends extra exposure on the uncertain new items
     assert s["ucb"]["new_item_exposure"][0] >= s["calibrated"]["new_item_exposure"][0]
+
+
+def test_exploration_spends_exposure_on_the_uncertain_new_items(small):
+    """One step of the same world: without an exploration weight ucb and thompson serve what
+    calibrated serving does; with a large one both give the new items many times its exposure."""
+    world, _, _ = small
+    exposure = {}
+    for w in (0.0, 2.0):
+        cfg = SimulationConfig(n_steps=1, items_per_step=40, users_per_step=200, exploration_weight=w,
+                               model_params={"factors": 16, "random_state": 0})
+        res = simulate(world, config=cfg, strategies=["calibrated", "ucb", "thompson"])["strategies"]
+        exposure[w] = {name: r["new_item_exposure"][0] for name, r in res.items()}
+    assert exposure[0.0]["ucb"] == exposure[0.0]["thompson"] == exposure[0.0]["calibrated"]
+    assert exposure[2.0]["calibrated"] == exposure[0.0]["calibrated"]
+    assert exposure[2.0]["ucb"] > 10 * exposure[2.0]["calibrated"]
+    assert exposure[2.0]["thompson"] > 10 * exposure[2.0]["calibrated"]
 
 
 def test_cli_simulate_20_steps_on_the_default_world(tmp_path, capsys):
