@@ -99,9 +99,16 @@ def test_recommend_with_impressions(world):
     assert np.all(after < plain_scores[:, 0])
     assert (ids[:, 0] != plain_ids[:, 0]).any()
     # a matrix built before add_items (fewer columns) and the other serving modes work with it
-    narrow = shown[:, :m.n_items_ - 1] if plain_ids[:, 0].max() < m.n_items_ - 1 else shown
-    m.recommend(users, rows, N=5, exposures=narrow.tocsr(), calibrated=True, exploration="ucb")
-    m.recommend(users, rows, N=5, exposures=shown, recalculate_user=True)
+    assert plain_ids[:, 0].max() < m.n_items_ - 1  # so that the narrow matrix drops no impression
+    narrow = shown[:, :m.n_items_ - 1].tocsr()
+    a = m.recommend(users, rows, N=5, exposures=narrow, calibrated=True, exploration="ucb")
+    b = m.recommend(users, rows, N=5, exposures=shown, calibrated=True, exploration="ucb")
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-6)
+    # recalculated users are discounted too: their passed-over top items lose the lead somewhere
+    recalc_ids, _ = m.recommend(users, rows, N=5, recalculate_user=True)
+    seen_ids, _ = m.recommend(users, rows, N=5, exposures=shown, recalculate_user=True)
+    assert (seen_ids[:, 0] != recalc_ids[:, 0]).any()
 
 
 def test_bad_impressions_are_refused(world):

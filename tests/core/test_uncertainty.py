@@ -200,9 +200,13 @@ def test_a_users_thompson_list_is_the_same_alone_or_in_a_batch(world):
         alone = m.recommend(int(u), train[u], N=10, calibrated=True, exploration="thompson", random_state=5)
         np.testing.assert_array_equal(alone[0], batch[0][r])
         np.testing.assert_allclose(alone[1], batch[1][r], rtol=1e-6)
-    # recalculated users are served too
+    # recalculated users are served too, with the same draws (the same integer ids)
     ids, _ = m.recommend(users, train[users], N=10, recalculate_user=True, exploration="thompson", random_state=5)
     assert ids.shape == (3, 10) and (ids >= 0).all()
+    other, _ = m.recommend(users, train[users], N=10, recalculate_user=True, exploration="thompson", random_state=6)
+    np.testing.assert_array_equal(ids, m.recommend(users, train[users], N=10, recalculate_user=True,
+                                                   exploration="thompson", random_state=5)[0])
+    assert (other != ids).any()  # another seed, other draws
 
 
 def test_exploration_leaves_established_items_without_interactions_alone(world):
