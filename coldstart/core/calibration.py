@@ -1,5 +1,7 @@
 """Length calibration of zero-shot vectors: the map's predictions shrink toward the mean
-(ridge), so their lengths are pulled toward the established items' typical length."""
+(ridge), so their lengths are pulled toward the map's typical length on the established items
+(``content_norm_``, the RMS of its predictions there; ``zero_shot_scale_`` then sets where that
+length stands against the established items' own vectors)."""
 
 from __future__ import annotations
 
