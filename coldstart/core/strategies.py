@@ -409,12 +409,19 @@ def check_finite(U: np.ndarray, V: np.ndarray) -> None:
 def search_grid(grid: tuple, start: int, score) -> Any:
     """The best value of an ordered ``grid`` for ``score(value)`` (higher is better), by a
     walk from ``grid[start]`` toward the better neighbour while it improves: a unimodal score
-    costs about three evaluations instead of ``len(grid)``. Ties keep the smaller value."""
+    costs about three evaluations instead of ``len(grid)``. Ties keep the smaller value. A flat
+    start (the next value scores exactly the same: nothing the value changes has moved yet, e.g.
+    zero-shot items below every list at both scales) looks further up until the score moves,
+    and walks on from there if it rose."""
     s = {start: score(grid[start])}
     if start + 1 < len(grid):
         s[start + 1] = score(grid[start + 1])
-    step = 1 if s.get(start + 1, -np.inf) > s[start] else -1
-    i = start + 1 if step == 1 else start
+    top = start + 1
+    while top + 1 < len(grid) and s[top] == s[start]:
+        top += 1
+        s[top] = score(grid[top])
+    step = 1 if s.get(top, -np.inf) > s[start] else -1
+    i = top if step == 1 else start
     while 0 <= i + step < len(grid):
         s[i + step] = score(grid[i + step])
         if s[i + step] <= s[i]:

@@ -242,7 +242,20 @@ def test_search_grid_walks_to_the_best_value():
         calls.clear()
         assert S.search_grid(grid, 2, peak_at(target)) == target
         assert len(calls) <= 2 + abs(target - 3) + 1
-    assert S.search_grid(grid, 2, lambda v: 0.0) == 2  # flat: one step down, the smallest value seen
+    # flat everywhere: up to the end, one step down, and the smallest value seen
+    assert S.search_grid(grid, 2, lambda v: 0.0) == 2
+
+
+def test_search_grid_looks_past_a_flat_start():
+    """A score that has not moved yet at the start (zero-shot items below every list at the
+    first scales) is followed up until it moves: a rise is walked on, a fall walks down."""
+    grid = (1, 2, 3, 4, 5, 6, 7)
+    plateau = {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.0, 5: 5.0, 6: 3.0, 7: 1.0}
+    assert S.search_grid(grid, 2, plateau.get) == 5
+    ends_lower = {1: 0.5, 2: 0.0, 3: 1.0, 4: 1.0, 5: -1.0, 6: 2.0, 7: 0.0}
+    seen = []
+    assert S.search_grid(grid, 2, lambda v: seen.append(v) or ends_lower[v]) == 3
+    assert 6 not in seen  # the walk went down from the start once the plateau fell
 
 
 def test_ranking_probe_recall_and_chance():
