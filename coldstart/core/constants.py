@@ -25,8 +25,9 @@ CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
 #: What the self-tuning default chooses among (``benchmarks/ABLATION.md``, session 4): free
 #: ALS sweeps after the content-constrained ones (stop after ``FREE_SWEEP_PATIENCE`` sweeps
 #: without a better held-out warm recall), the map's relative penalty, the zero-shot scale
-#: (each grid walked from its ``_START`` index, see :func:`_search_grid`). At most 5 free
-#: sweeps (session 6: a sixth never won on the collection and cost a sweep and a probe).
+#: (each grid walked from its ``_START`` index, see :func:`~coldstart.core.strategies.search_grid`).
+#: At most 5 free sweeps (session 6: a sixth never won on the collection and cost a sweep and a
+#: probe).
 MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 5, 2
 #: ... taken only when the best of them beats the content-constrained fit's held-out warm recall
 #: by this factor (a free sweep's 2 % on citeulike-t's probe cost 4 % of its test warm recall).
