@@ -32,7 +32,7 @@ from collection import CATALOGS, load  # noqa: E402
 FILED = "4d1895b"  # the last commit before issue 13's work: the default fit "today"
 
 CHILD = r"""
-import sys, time, numpy as np, scipy.sparse as sp
+import json, sys, time, numpy as np, scipy.sparse as sp
 sys.path.insert(0, sys.argv[1])
 import coldstart
 assert coldstart.__file__.startswith(sys.argv[1]), coldstart.__file__
@@ -43,7 +43,6 @@ ColdStartRecommender(factors=8, iterations=1, random_state=0).fit(ui[:300], X)
 t = time.perf_counter()
 m = ColdStartRecommender(random_state=0).fit(ui, X)
 took = time.perf_counter() - t
-import json
 print(json.dumps((getattr(m, "validation_", None) or {}).get("seconds")))
 print(took)
 """
@@ -73,16 +72,16 @@ def main() -> int:
                 sp.save_npz(ui, sp.csr_matrix(split.train))
                 sp.save_npz(X, sp.csr_matrix(ds.item_features))
                 times: dict = {args.against: [], head: []}
-                stages: dict = {args.against: [], head: []}
+                stages = []  # the head revision's validation_["seconds"] per run
                 for _ in range(args.runs):
                     for rev, root in ((args.against, old), (head, ROOT)):
                         out = subprocess.run([sys.executable, "-c", CHILD, str(root), str(ui), str(X)],
-                                             capture_output=True, text=True, check=True).stdout.split("\n")
-                        out = [line for line in out if line.strip()]
+                                             capture_output=True, text=True, check=True).stdout.splitlines()
                         times[rev].append(round(float(out[-1]), 2))
-                        stages[rev].append(json.loads(out[-2]))
+                        if rev == head:
+                            stages.append(json.loads(out[-2]))
                 before, now = min(times[args.against]), min(times[head])
-                fastest = stages[head][times[head].index(now)]
+                fastest = stages[times[head].index(now)]
                 rows.append({"catalog": cat, "seconds": times, "ratio_of_fastest": round(now / before, 2),
                              "stages": None if fastest is None else {k: round(v, 2) for k, v in fastest.items()}})
                 print(rows[-1], flush=True)
