@@ -1,7 +1,8 @@
 """Top-K, in one place: over a factor matrix for many queries (``topk_batched``, implicit's
 compiled kernel on all cores) and over dense score blocks (``top_k``, the numpy fallback with
 ties to the lower index, which the baselines, the simulation, the integrations and the
-self-tuning's probes use).
+self-tuning's probes use), and the ranking metrics of such lists (``metric_from_hits``: the
+protocol's metrics and the probes' scores are one computation).
 
 implicit's ``topk`` scores a batch with one BLAS product per block and then selects in
 parallel; on a large catalog the product is the bottleneck and OpenBLAS leaves a core idle
@@ -20,6 +21,9 @@ from coldstart.core.runtime import map_row_slices, n_workers
 from coldstart.core.validation import check_int
 
 _MIN_QUERIES_PER_THREAD = 64
+
+#: Names accepted by :func:`metric_from_hits` (and ``coldstart.evaluation.metrics.ranking_metrics``).
+RANKING_METRICS: tuple[str, ...] = ("recall", "precision", "ndcg", "map", "hit_rate")
 
 
 def topk_batched(factors: np.ndarray, queries: np.ndarray, k: int, item_norms: np.ndarray | None = None,
@@ -129,3 +133,31 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     out_ids[:, :kk] = np.where(valid, cols, -1)
     out_val[:, :kk] = np.where(valid, vals, -np.inf)
     return (out_ids[0], out_val[0]) if one_d else (out_ids, out_val)
+
+
+def metric_from_hits(name: str, hits: np.ndarray, n_rel: np.ndarray, k: int) -> np.ndarray:
+    """Per-user ranking metric ``name`` (n_users,) float64 from ``hits`` (n_users, k) bool (whether
+    each position of a top-k list is relevant, in rank order) and each user's number of relevant
+    items ``n_rel`` (n_users,); NaN where a recall-type metric has no relevant item. NDCG uses
+    binary gains, the ideal list holding ``min(k, n_rel)`` hits."""
+    n_hits = hits.sum(axis=1).astype(np.float64)
+    has_rel = n_rel > 0
+    safe_rel = np.where(has_rel, n_rel, 1.0)
+    if name == "recall":
+        return np.where(has_rel, n_hits / safe_rel, np.nan)
+    if name == "precision":
+        return n_hits / k
+    if name == "hit_rate":
+        return (n_hits > 0).astype(np.float64)
+    if name == "ndcg":
+        disc = 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
+        dcg = hits @ disc
+        ideal = np.concatenate([[0.0], np.cumsum(disc)])
+        idcg = ideal[np.minimum(n_rel, k).astype(np.int64)]
+        return np.where(has_rel, dcg / np.where(has_rel, idcg, 1.0), np.nan)
+    if name == "map":
+        ranks = np.arange(1, k + 1, dtype=np.float64)
+        prec_at_j = np.cumsum(hits, axis=1) / ranks
+        ap = (prec_at_j * hits).sum(axis=1)
+        return np.where(has_rel, ap / np.minimum(safe_rel, k), np.nan)
+    raise ValueError(f"unknown metric {name!r}; expected one of {RANKING_METRICS}")

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from coldstart.core.constants import (MAX_VALIDATION_USERS, PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION,
                                       VALIDATION_K)
 from coldstart.core.runtime import map_row_slices, n_workers
-from coldstart.core.topk import top_k
+from coldstart.core.topk import metric_from_hits, top_k
 
 #: Score blocks: at most this many scores each; threads only from this many scores in all.
 _BLOCK_SCORES, _PARALLEL_SCORES = 1 << 22, 1 << 20
@@ -151,25 +151,24 @@ class RankingProbe:
 
         return map_row_slices(block, list(range(0, n, step)) + [n], threads)
 
-    def _recall(self, hits: np.ndarray) -> float:
-        has = self.n_rel > 0
-        return float(np.mean(hits[has] / self.n_rel[has]))
-
     def score(self, U: np.ndarray, V: np.ndarray) -> float:
         """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
         if self.K == 0 or not (self.n_rel > 0).any():
             return 0.0
         n_cand = self.cand.size
 
-        def block(lo, S):  # hits of rows lo:lo + len(S)
+        def block(lo, S):  # whether each of the top K of rows lo:lo + len(S) is relevant
             ids, _ = top_k(S, self.K)  # excluded items (-inf) never listed: -1
-            rows = np.repeat(np.arange(lo, lo + S.shape[0], dtype=np.int64), ids.shape[1])
-            ids = ids.ravel()
-            listed = ids >= 0
-            hit = np.isin(rows[listed] * n_cand + ids[listed], self.truth_key)
-            return np.bincount(rows[listed][hit], minlength=self.users.size)
+            rows = np.arange(lo, lo + S.shape[0], dtype=np.int64)[:, None]
+            return (ids >= 0) & np.isin(rows * n_cand + np.maximum(ids, 0), self.truth_key)
 
-        return self._recall(sum(self._blocks(U, V, block)))
+        return self._recall(np.vstack(self._blocks(U, V, block)))
+
+    def _recall(self, hits: np.ndarray) -> float:
+        """The users' mean recall from their hits (n_users, K) bool (the protocol's metric), users
+        without a relevant item left out."""
+        has = self.n_rel > 0
+        return float(np.mean(metric_from_hits("recall", hits[has], self.n_rel[has], self.K)))
 
     def scaled(self, U: np.ndarray, V: np.ndarray, items: np.ndarray):
         """``z -> `` Mean Recall@K with the rows ``items`` of ``V`` scaled by ``z > 0``, from one
@@ -207,6 +206,6 @@ class RankingProbe:
             vals = np.take_along_axis(np.hstack([va, np.float32(z) * vb]), by_pos, axis=1)
             best = np.argsort(-vals, axis=1, kind="stable")[:, :self.K]
             hit = np.take_along_axis(pos_rel, best, axis=1) & np.isfinite(np.take_along_axis(vals, best, axis=1))
-            return self._recall(np.count_nonzero(hit, axis=1))
+            return self._recall(hit)
 
         return at

@@ -33,7 +33,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.core.topk import top_k
+from coldstart.core.topk import RANKING_METRICS, metric_from_hits, top_k
 from coldstart.core.validation import check_int
 
 __all__ = [
@@ -52,10 +52,6 @@ __all__ = [
     "new_item_mean_rank",
     "RANKING_METRICS",
 ]
-
-#: Names accepted by :func:`ranking_metrics`.
-RANKING_METRICS: tuple[str, ...] = ("recall", "precision", "ndcg", "map", "hit_rate")
-
 
 #: Parameter text shared by the docstrings (filled in by :func:`_doc`).
 _DOC = {
@@ -197,41 +193,13 @@ def _hits(rec: np.ndarray, rel: sp.csr_matrix) -> np.ndarray:
     return row_membership(rec, rel) & _first_occurrence(rec)
 
 
-def _discounts(k: int) -> np.ndarray:
-    return 1.0 / np.log2(np.arange(2, k + 2, dtype=np.float64))
-
-
-def _metric_from_hits(name: str, hits: np.ndarray, n_rel: np.ndarray, k: int) -> np.ndarray:
-    n_hits = hits.sum(axis=1).astype(np.float64)
-    has_rel = n_rel > 0
-    safe_rel = np.where(has_rel, n_rel, 1.0)
-    if name == "recall":
-        return np.where(has_rel, n_hits / safe_rel, np.nan)
-    if name == "precision":
-        return n_hits / k
-    if name == "hit_rate":
-        return (n_hits > 0).astype(np.float64)
-    if name == "ndcg":
-        disc = _discounts(k)
-        dcg = hits @ disc
-        ideal = np.concatenate([[0.0], np.cumsum(disc)])
-        idcg = ideal[np.minimum(n_rel, k).astype(np.int64)]
-        return np.where(has_rel, dcg / np.where(has_rel, idcg, 1.0), np.nan)
-    if name == "map":
-        ranks = np.arange(1, k + 1, dtype=np.float64)
-        prec_at_j = np.cumsum(hits, axis=1) / ranks
-        ap = (prec_at_j * hits).sum(axis=1)
-        return np.where(has_rel, ap / np.minimum(safe_rel, k), np.nan)
-    raise ValueError(f"unknown metric {name!r}; expected one of {RANKING_METRICS}")
-
-
 def _per_user_metric(name: str, doc: str):
     """The public per-user function of metric ``name``: ``f(recommended, relevant, k)`` -> (n_users,)."""
     def metric(recommended: np.ndarray, relevant: sp.spmatrix, k: int) -> np.ndarray:
         k = check_int(k, "k")
         rel = _check_relevant(relevant)
         rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
-        return _metric_from_hits(name, _hits(rec, rel), _n_relevant(rel), k)
+        return metric_from_hits(name, _hits(rec, rel), _n_relevant(rel), k)
 
     metric.__name__ = metric.__qualname__ = f"{name}_at_k"
     metric.__doc__ = doc
@@ -302,7 +270,7 @@ def ranking_metrics(recommended: np.ndarray, relevant: sp.spmatrix, k: int,
     rec = _check_recommended(recommended, k, n_items=rel.shape[1], n_users=rel.shape[0])
     hits = _hits(rec, rel)
     n_rel = _n_relevant(rel)
-    return {m: _metric_from_hits(m, hits, n_rel, k) for m in names}
+    return {m: metric_from_hits(m, hits, n_rel, k) for m in names}
 
 
 # --------------------------------------------------------------------------------------
