@@ -6,8 +6,9 @@ float32 ``csr_matrix`` of shape (n_items, n_features_out_) whose columns are gro
 regresses onto the collaborative factor space, so brand-new items only need attributes.  This
 module holds the orchestration and the fitted state; each column kind lives in its own module:
 
-``numeric``       (:mod:`~coldstart.features.numeric`) log1p if skewed, median imputation with a
-                  ``<col>_missing`` indicator, standard scaling;
+``numeric``       (:mod:`~coldstart.features.numeric`) one-hot of the value's quantile bin (or,
+                  with ``numeric_bins=0``, log1p if skewed, median imputation, standard
+                  scaling), a ``<col>_missing`` indicator;
 ``categorical``   (:mod:`~coldstart.features.categorical`) one-hot of stripped strings;
 ``multilabel``    (:mod:`~coldstart.features.categorical`) L2-normalised label indicators;
 ``text``          (:mod:`~coldstart.features.text`) sublinear tf-idf;
@@ -156,9 +157,15 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         (rule 3e) or an integer code column (rule 2).
     text_min_words : float, default 2.5
         Inference: mean words per value from which strings are text (3f).
+    numeric_bins : int, default 10
+        Numeric columns are encoded as the one-hot of their quantile bin,
+        at most this many bins (cut points at the quantiles of the fit
+        values): each bin gets its own vector in the map, so an era or a
+        price band need not act linearly (``coldstart.features.numeric``).
+        ``0``: one standard-scaled column instead.
     skew_threshold : float or None, default 1.0
-        Non-negative numeric columns whose skewness (of the observed fit
-        values) exceeds this are
+        With ``numeric_bins=0``: non-negative numeric columns whose skewness
+        (of the observed fit values) exceeds this are
         ``log1p``-transformed (negative values at transform are clipped to
         0 first).  ``None`` disables.
     n_jobs : int or None, default None
@@ -209,6 +216,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         delimiters: Sequence[str] = ("|", ";", ","),
         categorical_max_unique: int = 1000,
         text_min_words: float = 2.5,
+        numeric_bins: int = 10,
         skew_threshold: float | None = 1.0,
         n_jobs: int | None = None,
     ) -> None:
@@ -216,7 +224,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         self.balance, self.text_params, self.min_count = balance, text_params, min_count
         self.multilabel_norm, self.delimiters = multilabel_norm, delimiters
         self.categorical_max_unique, self.text_min_words = categorical_max_unique, text_min_words
-        self.skew_threshold, self.n_jobs = skew_threshold, n_jobs
+        self.numeric_bins, self.skew_threshold, self.n_jobs = numeric_bins, skew_threshold, n_jobs
 
     # ------------------------------------------------------------- sklearn API
     def fit(self, X: pd.DataFrame, y: Any = None) -> "ItemFeaturizer":
@@ -341,6 +349,9 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         if self.multilabel_norm not in ("l2", "l1", None):
             raise ValueError(f"multilabel_norm must be 'l2', 'l1' or None, got "
                              f"{self.multilabel_norm!r}")
+        nb = self.numeric_bins
+        if isinstance(nb, bool) or not isinstance(nb, (int, np.integer)) or not 0 <= nb <= 10_000:
+            raise ValueError(f"numeric_bins must be an integer in [0, 10000]; received {nb!r}")
         if int(self.min_count) < 1:
             raise ValueError(f"min_count must be >= 1, got {self.min_count!r}")
         delims = [self.delimiters] if isinstance(self.delimiters, str) else list(self.delimiters)
@@ -355,6 +366,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
             "delimiters": delims,
             "categorical_max_unique": int(self.categorical_max_unique),
             "text_min_words": float(self.text_min_words),
+            "numeric_bins": int(self.numeric_bins),
             "skew_threshold": None if self.skew_threshold is None else float(self.skew_threshold),
             "text_params": tp,
         }
@@ -594,7 +606,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         arrays : dict of str -> ndarray
             ``block_scales``, ``block_coverage``, ``block_mean_sq_norm``
             (float64, one per block) and, per block ``i``,
-            ``block{i}_<field>``: numeric ``stats`` = [median, mean, scale];
+            ``block{i}_<field>``: numeric ``cuts`` (bins) or ``stats`` = [median,
+            mean, scale] (scaled);
             categorical ``categories``; multilabel ``labels``; text
             ``vocabulary`` (+ ``idf``); vector ``mean``.  Only float64 and
             fixed-width ``np.str_`` arrays (never object).
@@ -654,6 +667,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         if int(meta.get("version", -1)) != _VERSION:
             raise ValueError(f"unsupported ItemFeaturizer export version {meta.get('version')!r}")
         params = dict(meta["params"])
+        params.setdefault("numeric_bins", 0)  # exports from before the bins scaled every number
         if params.get("delimiters") is not None:
             params["delimiters"] = tuple(params["delimiters"])
         if params.get("text_params"):

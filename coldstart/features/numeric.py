@@ -1,12 +1,23 @@
-"""Numeric columns (numbers, booleans, dates and durations) -> one scaled column each.
+"""Numeric columns (numbers, booleans, dates and durations) -> the one-hot of each value's
+quantile bin (default) or one scaled column.
 
 Values are read as float64 (:func:`to_float`: dates become days since 1970-01-01 UTC, durations
-days, unparseable or non-finite values missing).  A non-negative column whose skewness exceeds
-``skew_threshold`` is ``log1p``-transformed, so a few huge values (view counts, prices) do not
-squeeze every other item to the same scaled value.  Missing values get the fit median
-(:class:`~sklearn.impute.SimpleImputer`) plus a ``<col>_missing`` indicator column when the
-column had missing values at fit time; then :class:`~sklearn.preprocessing.StandardScaler`.
-Features: ``col`` and ``col_missing``.
+days, unparseable or non-finite values missing).
+
+Bins (``numeric_bins`` > 0, default 10): the cut points are the quantiles of the observed fit
+values (ties merged), so each bin holds about as many items on any scale (years, prices,
+counts, dates) and a new item's value, however far out, falls in an edge bin. The map learns
+one vector per bin: a release era or a price band can point anywhere in the factor space, which
+one linear coefficient on a scaled number cannot (movies' years: cold Recall@20 .18 -> .24 on
+ml-latest-small, ``benchmarks/ABLATION.md``). Features: ``col<a``, ``col=[a,b)``, ``col>=b``.
+
+Scaled (``numeric_bins=0``): a non-negative column whose skewness exceeds ``skew_threshold`` is
+``log1p``-transformed, so a few huge values do not squeeze every other item to the same scaled
+value; missing values get the fit median (:class:`~sklearn.impute.SimpleImputer`); then
+:class:`~sklearn.preprocessing.StandardScaler`. Feature: ``col``.
+
+Either way a ``<col>_missing`` indicator column is added when the column had missing values at
+fit time (a missing value has no bin).
 """
 
 from __future__ import annotations
@@ -62,8 +73,9 @@ def to_float(s: pd.Series, source: str = "number") -> np.ndarray:
 
 
 class NumericBlock(Block):
-    """One numeric column -> (n_items, 1) scaled values, plus (n_items, 1) missing indicator
-    when the column had missing values at fit time.
+    """One numeric column -> (n_items, n_bins) one-hot of its quantile bin, or (n_items, 1)
+    scaled values (``numeric_bins=0``), plus (n_items, 1) missing indicator when the column had
+    missing values at fit time.
 
     ``source`` (``"number"``, ``"datetime"``, ``"timedelta"``) says how :func:`to_float`
     reads the column.
@@ -76,6 +88,7 @@ class NumericBlock(Block):
         self.source = source
         self.log = False
         self.has_indicator = False
+        self.cuts: np.ndarray | None = None  # bin mode: inner cut points (float64, ascending)
 
     def _read(self, X: pd.DataFrame) -> np.ndarray:
         """The column as float64 (n_items,), NaN where missing (before the log)."""
@@ -90,10 +103,18 @@ class NumericBlock(Block):
         obs = x[~np.isnan(x)]
         if obs.size == 0:
             raise ValueError(f"numeric column {self.columns[0]!r} has no finite value")
+        self.has_indicator = bool(obs.size < x.size)
+        n_bins = cfg.get("numeric_bins", 0)
+        if n_bins:
+            # cut points are observed values (a value equal to a cut starts its bin): a column of
+            # few distinct values (years, ratings, flags) gets one bin per value, none empty
+            cuts = np.unique(np.quantile(obs, np.linspace(0.0, 1.0, n_bins + 1)[1:-1], method="inverted_cdf"))
+            self.cuts = cuts[cuts > obs.min()]  # the lowest bin starts at the smallest value
+            self.n_features = self.cuts.size + 1 + int(self.has_indicator)
+            return self._encode(x)
         thr = cfg["skew_threshold"]
         if thr is not None and obs.size > 2 and obs.min() >= 0 and np.ptp(obs) > 0:
             self.log = bool(_skew(obs) > thr)
-        self.has_indicator = bool(obs.size < x.size)
         x = self._log(x)
         self.imputer = SimpleImputer(strategy="median", add_indicator=self.has_indicator)
         self.imputer.fit(x[:, None])
@@ -106,6 +127,15 @@ class NumericBlock(Block):
 
     def _encode(self, x: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
         present = ~np.isnan(x)
+        if self.cuts is not None:
+            rows = np.arange(x.size)
+            cols = np.searchsorted(self.cuts, x, side="right")  # NaN sorts last: its row is dropped
+            if self.has_indicator:
+                cols = np.where(present, cols, self.n_features - 1)  # the missing indicator
+            else:
+                rows, cols = rows[present], cols[present]
+            return sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)),
+                                 shape=(x.size, self.n_features)), present
         imp = self.imputer.transform(x[:, None])
         D = np.empty((x.size, self.n_features), dtype=np.float32)
         D[:, 0] = np.clip(self.scaler.transform(imp[:, :1])[:, 0], -MAX_ABS_OUTPUT, MAX_ABS_OUTPUT)
@@ -115,20 +145,46 @@ class NumericBlock(Block):
 
     def feature_names(self):
         col = self.name
-        return [col] + ([f"{col}_missing"] if self.has_indicator else [])
+        missing = [f"{col}_missing"] if self.has_indicator else []
+        if self.cuts is None:
+            return [col] + missing
+        c = [self._label(v) for v in self.cuts]
+        if not c:
+            return [col] + missing
+        names = [f"{col}<{c[0]}"] + [f"{col}=[{a},{b})" for a, b in zip(c[:-1], c[1:])] + [f"{col}>={c[-1]}"]
+        if len(set(names)) < len(names):  # cut points closer than the labels' precision
+            names = [f"{col}_bin{j}" for j in range(len(names))]
+        return names + missing
+
+    def _label(self, v: float) -> str:
+        """A cut point as written in a feature name (dates as dates)."""
+        if self.source == "datetime":
+            return str((pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(v))).date())
+        return f"{v:.6g}"
 
     def get_state(self):
+        meta = self.state_meta(source=self.source, log=self.log, has_indicator=self.has_indicator)
+        if self.cuts is not None:
+            return meta, {"cuts": np.asarray(self.cuts, dtype=np.float64)}
         stats = np.array(
             [self.imputer.statistics_[0], self.scaler.mean_[0], self.scaler.scale_[0]],
             dtype=np.float64,
         )
-        return self.state_meta(source=self.source, log=self.log,
-                               has_indicator=self.has_indicator), {"stats": stats}
+        return meta, {"stats": stats}
 
     @classmethod
     def from_state(cls, meta, arrays):
         b = cls(meta["name"], list(meta["columns"]), meta["source"])
         b.log, b.has_indicator = bool(meta["log"]), bool(meta["has_indicator"])
+        b.n_features = int(meta["n_features"])
+        if "cuts" in arrays:
+            cuts = np.asarray(arrays["cuts"], dtype=np.float64).ravel()
+            if cuts.size + 1 + int(b.has_indicator) != b.n_features or not np.all(np.isfinite(cuts)) \
+                    or np.any(np.diff(cuts) <= 0):
+                raise ValueError(f"corrupt numeric block {b.name!r}: its cut points do not match its width "
+                                 "or are not finite and increasing")
+            b.cuts = cuts
+            return b
         median, mean, scale = (float(v) for v in arrays["stats"])
         fit_x = np.array([[median], [np.nan]] if b.has_indicator else [[median]])
         b.imputer = SimpleImputer(strategy="median", add_indicator=b.has_indicator).fit(fit_x)
@@ -138,5 +194,4 @@ class NumericBlock(Block):
         b.scaler.var_ = np.array([scale**2])
         b.scaler.n_features_in_ = 1
         b.scaler.n_samples_seen_ = np.int64(1)
-        b.n_features = int(meta["n_features"])
         return b
