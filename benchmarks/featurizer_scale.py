@@ -11,7 +11,7 @@ Generates a synthetic catalog (default 1,000,000 items) with
 
 then times ``fit``, ``transform`` (same rows; serial and ``n_jobs=2``), ``transform``
 of 10 % "new" rows
-with unseen values, and ``to_dict``/``from_dict``; optionally a per-column
+with unseen values, and ``get_state``/``from_state``; optionally a per-column
 breakdown (``--per-column``).  Prints a table and writes JSON to
 ``benchmarks/results/featurizer_scale.json``.
 
@@ -143,11 +143,11 @@ def run(rows: int, per_column: bool, seed: int = 0) -> dict:
     del Xp
     Xn, t_new = _time(feat.transform, new)
     cpu_new = _cpu(Xn)
-    (meta, arrays), t_dump = _time(feat.to_dict)
-    feat2, t_load = _time(ItemFeaturizer.from_dict, json.loads(json.dumps(meta)), arrays)
+    (meta, arrays), t_dump = _time(feat.get_state)
+    feat2, t_load = _time(ItemFeaturizer.from_state, json.loads(json.dumps(meta)), arrays)
     Xn2 = feat2.transform(new)
     same = (Xn2 != Xn).nnz == 0
-    assert same, "from_dict round trip changed the output"
+    assert same, "get_state / from_state round trip changed the output"
     assert X.shape[1] == Xn.shape[1] == feat.n_features_out_
 
     stages = [
@@ -155,8 +155,8 @@ def run(rows: int, per_column: bool, seed: int = 0) -> dict:
         ("transform (fit rows)", rows, t_tr, cpu_tr),
         ("transform (fit rows, n_jobs=2)", rows, t_par, float("nan")),
         ("transform (new rows, 20% unseen values)", len(new), t_new, cpu_new),
-        ("to_dict", None, t_dump, float("nan")),
-        ("from_dict", None, t_load, float("nan")),
+        ("get_state", None, t_dump, float("nan")),
+        ("from_state", None, t_load, float("nan")),
     ]
     per_col = []
     if per_column:
