@@ -45,3 +45,9 @@ def test_numeric_bins_are_quantiles_of_the_fit_values():
         assert counts.size == n and counts.min() > 0, col
     assert list(feat.get_feature_names_out()[feat.block_slices_["stars"]]) == [
         "stars<2", "stars=[2,3)", "stars=[3,4)", "stars=[4,5)", "stars>=5"]
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "10", None])
+def test_bad_numeric_bins_is_refused_by_name(items, bad):
+    with pytest.raises(ValueError, match=r"numeric_bins must be an integer in \[0, 10000\]; received"):
+        ItemFeaturizer(numeric_bins=bad).fit(items)
