@@ -65,4 +65,7 @@ def main(d: int = 5_000_000, n_items: int = 2_000, n_users: int = 1_000, per_ite
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options; --help answers
     main()
