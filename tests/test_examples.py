@@ -6,12 +6,14 @@ the bundled citeulike-t data): all are marked ``slow``; ``pytest -m "not slow"``
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,14 +68,11 @@ def test_movielens_catalog():
     # the new movie leads the list of the user it is recommended to first
     first = out.split("the first one's list:")[1].splitlines()[2]
     assert "toy-story-5" in first and "Toy Story 5" in first
-    # its nearest movies are animated films (of its era: the year's bin is part of its vector)
-    import ast
-
-    import pandas as pd
-
+    # its nearest movies are animated films (of its era: the year's bin is part of its vector;
+    # 6 % of the catalog is animated)
     near = ast.literal_eval(out.split("nearest movies:")[1].splitlines()[0].strip())
     genres = pd.read_csv(ML_SMALL / "items.csv").set_index("title")["genres"]
-    assert len(near) == 5 and sum("Animation" in str(genres.get(t, "")) for t in near) >= 2, near  # 6 % of the catalog is animated
+    assert len(near) == 5 and sum("Animation" in str(genres.get(t, "")) for t in near) >= 2, near
     # explained by its own attributes
     why = out.split("why, its attributes:")[1].split("why, for user")[0]
     assert "tags=pixar" in why and "genres=" in why

@@ -104,7 +104,7 @@ class NumericBlock(Block):
         if obs.size == 0:
             raise ValueError(f"numeric column {self.columns[0]!r} has no finite value")
         self.has_indicator = bool(obs.size < x.size)
-        n_bins = cfg.get("numeric_bins", 0)
+        n_bins = cfg["numeric_bins"]
         if n_bins:
             # cut points are observed values (a value equal to a cut starts its bin): a column of
             # few distinct values (years, ratings, flags) gets one bin per value, none empty
