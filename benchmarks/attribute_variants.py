@@ -17,9 +17,17 @@ With ``--seeds 0,1,2`` both are fitted at each ``random_state`` and the table gi
 ratio and the worst seed's (the default tunes on a random internal split: one seed can be lucky
 or unlucky). Writes ``benchmarks/results/attribute_variants.{json,md}``.
 
+``--set sizes`` scores catalogs of other sizes and densities instead, made from the same four
+(reference features): a random 30 % of the users (fewer users, the same long histories), a
+random 30 % of the items (a smaller catalog), the 10-core (every user and item with at least 10
+interactions: denser) and a random half of the pairs (sparser), each split anew by the protocol
+(:func:`~coldstart.evaluation.splits.protocol_split`, seed 2026). Writes
+``benchmarks/results/size_variants.{json,md}``.
+
 Usage (from the repository root)::
 
     python benchmarks/attribute_variants.py [--data-dir ../shared/data] [--only genres,cols10] [--seeds 0]
+    python benchmarks/attribute_variants.py --set sizes [--seeds 0,1,2]
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from collection import cell, load, ratio_text, run_model  # noqa: E402
 from coldstart import ColdStartRecommender  # noqa: E402
 from coldstart.evaluation.baselines import ALSRidgeRecommender  # noqa: E402
 from coldstart.evaluation.datasets.attributes import featurizer_features  # noqa: E402
+from coldstart.evaluation.splits import protocol_split  # noqa: E402
 
 #: (catalog, items.csv columns through ItemFeaturizer, or the share of reference columns kept)
 VARIANTS = (("ml-latest-small", ("genres",)), ("ml-latest-small", ("title", "genres")),
@@ -51,10 +60,17 @@ VARIANTS = (("ml-latest-small", ("genres",)), ("ml-latest-small", ("title", "gen
             ("ml-latest-small", "svd64"), ("amazon-beauty", "svd64"),
             ("citeulike-t", "missing30"), ("ml-latest-small", "missing30"), ("book-crossing", "missing30"),
             ("amazon-beauty", "missing30"))
+SIZES = ("users30", "items30", "core10", "pairs50")
+SIZE_VARIANTS = tuple((c, v) for c in ("citeulike-t", "ml-latest-small", "book-crossing", "amazon-beauty")
+                      for v in SIZES)
+SIZE_NAMES = {"users30": "30% of the users", "items30": "30% of the items", "core10": "10-core",
+              "pairs50": "50% of the pairs"}
 COLUMNS = (("cold", "recall@20"), ("cold", "ndcg@20"), ("warm", "recall@20"), ("hybrid", "recall@20"))
 
 
 def variant_name(catalog: str, spec) -> str:
+    if spec in SIZE_NAMES:
+        return f"{catalog}: {SIZE_NAMES[spec]}"
     if spec == "svd64":
         return f"{catalog}: dense 64-d vectors (SVD of the reference features)"
     if spec == "missing30":
@@ -83,6 +99,36 @@ def features(ds, spec):
     return X[:, keep].tocsr()
 
 
+def resized(split, X, spec):
+    """``(split, X)`` of a size variant: every interaction of the catalog (the fixed split's four
+    parts) subsampled by ``spec`` (:data:`SIZES`, random draws of seed 0), users and items left
+    without any interaction dropped, split anew by the protocol (seed 2026)."""
+    R = (split.train + split.warm_test + split.cold_val + split.cold_test).tocsr()
+    R.data[:] = 1.0
+    X = sp.csr_matrix(X)
+    rng = np.random.default_rng(0)
+    if spec == "users30":
+        R = R[rng.random(R.shape[0]) < 0.3]
+    elif spec == "items30":
+        keep = rng.random(R.shape[1]) < 0.3
+        R, X = R[:, keep], X[keep]
+    elif spec == "pairs50":
+        C = R.tocoo()
+        m = rng.random(C.nnz) < 0.5
+        R = sp.csr_matrix((C.data[m], (C.row[m], C.col[m])), shape=R.shape)
+    elif spec == "core10":  # drop users and items with fewer than 10 interactions until none is left
+        while True:
+            nu, ni = np.diff(R.indptr), np.bincount(R.indices, minlength=R.shape[1])
+            if np.all((nu >= 10) | (nu == 0)) and np.all((ni >= 10) | (ni == 0)):
+                break
+            R = (sp.diags((nu >= 10).astype(np.float32)) @ R @ sp.diags((ni >= 10).astype(np.float32))).tocsr()
+            R.eliminate_zeros()
+    R = R.tocsr()
+    users, items = np.diff(R.indptr) > 0, np.bincount(R.indices, minlength=R.shape[1]) > 0
+    R = R[users][:, items].tocsr()
+    return protocol_split(R, random_state=2026), X[items].tocsr()
+
+
 def score(name: str, model, split, X) -> dict:
     """``{"<setting> <metric>": value, "fit_seconds": s}`` from the collection's ``run_model``."""
     rows, _ = run_model(name, model, split, X)
@@ -97,17 +143,21 @@ def main() -> int:
     p.add_argument("--only", default=None, help="comma-separated substrings of the variant names")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     p.add_argument("--seeds", default="0", help="comma-separated random_state values")
+    p.add_argument("--set", default="attributes", choices=("attributes", "sizes"),
+                   help="attribute variants, or catalogs of other sizes and densities")
     args = p.parse_args()
     data_dir, out = Path(args.data_dir), Path(args.out)
     seeds = [int(x) for x in args.seeds.split(",")]
-    command = "python benchmarks/attribute_variants.py" + ("" if seeds == [0] else f" --seeds {args.seeds}")
+    sizes = args.set == "sizes"
+    command = ("python benchmarks/attribute_variants.py" + (" --set sizes" if sizes else "")
+               + ("" if seeds == [0] else f" --seeds {args.seeds}"))
     rows = []
-    for catalog, spec in VARIANTS:
+    for catalog, spec in SIZE_VARIANTS if sizes else VARIANTS:
         name = variant_name(catalog, spec)
         if args.only and not any(w in name for w in args.only.split(",")):
             continue
         ds, split = load(catalog, data_dir)
-        X = features(ds, spec)
+        split, X = resized(split, ds.item_features, spec) if sizes else (split, features(ds, spec))
         dense = not sp.issparse(X)
         runs = []
         for seed in seeds:
@@ -122,7 +172,8 @@ def main() -> int:
             run["ratio"] = {k: run["default"][k] / max(run["als-ridge"][k], 1e-12)
                             for k in run["default"] if k != "fit_seconds"}
             runs.append(run)
-        row = {"variant": name, "features": X.shape[1],
+        row = {"variant": name, "features": X.shape[1], "shape": [*split.train.shape],
+               "pairs": int(split.train.nnz + split.warm_test.nnz + split.cold_val.nnz + split.cold_test.nnz),
                "per_item": X.shape[1] if dense else round(X.nnz / X.shape[0], 2), **runs[0],
                "ratio": {k: float(np.mean([r["ratio"][k] for r in runs])) for k in runs[0]["ratio"]},
                "worst": {k: float(min(r["ratio"][k] for r in runs)) for k in runs[0]["ratio"]}, "seeds": runs}
@@ -130,29 +181,37 @@ def main() -> int:
         rows.append(row)
         print(f"{name:44s} " + "  ".join(f"{k} {v:.2f} ({row['worst'][k]:.2f})" for k, v in row["ratio"].items())
               + f"  chosen {row['chosen']}", flush=True)
-    result = {"rows": rows, "seeds": seeds, "hardware": hardware(), "command": command}
+    result = {"rows": rows, "seeds": seeds, "set": args.set, "hardware": hardware(), "command": command}
     if args.only:
         return 0
     out.mkdir(parents=True, exist_ok=True)
-    (out / "attribute_variants.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    (out / "attribute_variants.md").write_text(render(result), encoding="utf-8")
+    stem = "size_variants" if sizes else "attribute_variants"
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    (out / f"{stem}.md").write_text(render(result), encoding="utf-8")
     return 0
 
 
 def render(result: dict) -> str:
-    """The markdown table of a run (``attribute_variants.json``'s content)."""
+    """The markdown table of a run (``attribute_variants.json`` / ``size_variants.json``'s content)."""
     rows, many = result["rows"], len(result["seeds"]) > 1
-    md = ["# The default on attribute variants of the collection (ratio to implicit ALS + ridge on the same attributes)",
-          "", "| variant | features | per item | cold R | cold NDCG | warm R | hybrid R | default cold R / warm / hybrid | "
+    sizes = result.get("set") == "sizes"
+    title = ("catalogs of other sizes and densities made from the collection (ratio to implicit ALS + ridge, "
+             "reference features)" if sizes else
+             "attribute variants of the collection (ratio to implicit ALS + ridge on the same attributes)")
+    shape_head = "users | items | pairs" if sizes else "features | per item"
+    md = [f"# The default on {title}",
+          "", f"| variant | {shape_head} | cold R | cold NDCG | warm R | hybrid R | default cold R / warm / hybrid | "
           "ALS + ridge cold R / warm / hybrid | free sweeps / ridge / map_alpha / scale | fit s |",
-          "|---|---|---|---|---|---|---|---|---|---|---|"]
+          "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if sizes else "")]
 
     def ratio_cell(r, key):
         return ratio_text(r["ratio"][key], 1.0) + (" (%.2f)" % r["worst"][key] if many else "")
 
     for r in rows:
         d, b, c = r["default"], r["als-ridge"], r["chosen"]
-        md.append(f"| {r['variant']} | {r['features']:,} | {r['per_item']} | "
+        shape = (f"{r['shape'][0]:,} | {r['shape'][1]:,} | {r['pairs']:,}" if sizes
+                 else f"{r['features']:,} | {r['per_item']}")
+        md.append(f"| {r['variant']} | {shape} | "
                   + " | ".join(ratio_cell(r, f"{s} {m}") for s, m in COLUMNS)
                   + f" | {d['cold recall@20']:.4f} / {d['warm recall@20']:.4f} / {d['hybrid recall@20']:.4f} | "
                   f"{b['cold recall@20']:.4f} / {b['warm recall@20']:.4f} / {b['hybrid recall@20']:.4f} | "
@@ -162,7 +221,9 @@ def render(result: dict) -> str:
     seeds = ",".join(map(str, result["seeds"]))
     over = (f" on the mean over random_state {seeds} (in brackets: the worst seed's ratio; the recall columns "
             "and the choices are the first seed's)") if many else ""
-    md += ["", f"Bold: below ALS + ridge{over}. Warm recall of ALS + ridge is plain implicit ALS's (128 factors, "
+    resplit = (" Each catalog is split anew by the protocol (seed 2026) after the subsampling (random draws of "
+               "seed 0)." if sizes else "")
+    md += ["", f"Bold: below ALS + ridge{over}.{resplit} Warm recall of ALS + ridge is plain implicit ALS's (128 factors, "
            "15 iterations): the backend's own recommendations.", "", f"Hardware: {hw}.", "",
            f"Command: `{result['command']}`."]
     return "\n".join(md) + "\n"
