@@ -72,8 +72,12 @@ SETTINGS = ("zero_shot_scale", "map_alpha", "free_sweeps", "item_ridge")
 #: Share of the items with interactions held out as probe items, and of the remaining pairs
 #: held out as probe pairs.
 PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION = 0.1, 0.1
-#: At most this many users are scored per validation (a random, fixed sample).
-MAX_VALIDATION_USERS = 1000
+#: Users scored per validation: a random, fixed sample of this many, grown (more users drawn at
+#: random) until it holds ``VALIDATION_PAIRS`` held-out pairs. A recall's noise follows the pairs
+#: it averages: at recall 0.1, 4,000 pairs put one standard error at about the 5 % gain the
+#: choices ask for (``FREE_SWEEP_GAIN``, ``ITEM_RIDGE_GAIN``); 1,000 users of a sparse catalog
+#: hold about 1,400 (``benchmarks/ABLATION.md``, session 13).
+MAX_VALIDATION_USERS, VALIDATION_PAIRS = 1000, 4000
 #: Cut-off of the validation rankings (the protocol's K).
 VALIDATION_K = 20
 #: Share of the users with interactions held out as probe users when the user map's penalty

@@ -184,7 +184,8 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         98 % of it; both only when the scale was searched), "attribute_lift": the probe items' Recall@K over a random ranking's, K a
         tenth of the probe items up to 20, "seconds": {stage: wall seconds} of the internal fit,
         free sweeps, item ridge, map_alpha, zero_shot_scale and completion stages (what the
-        self-tuning costs)}`` (Recall@20, at most 1,000 users each); None when nothing was
+        self-tuning costs)}`` (Recall@20, each over 1,000 random users with a held-out pair, more
+        where those hold fewer than 4,000 held-out pairs); None when nothing was
         chosen. Attributes with a lift below 1.5 are not trusted: their zero-shot vectors get
         the smallest scale.
     """

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from coldstart.core.constants import (MAX_VALIDATION_USERS, PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION,
-                                      VALIDATION_K)
+                                      VALIDATION_K, VALIDATION_PAIRS)
 from coldstart.core.runtime import map_row_slices, n_workers
 from coldstart.core.topk import metric_from_hits, top_k
 
@@ -75,11 +75,21 @@ def internal_split(user_items: sp.csr_matrix, rng: np.random.Generator) -> Inter
 
 
 def validation_users(truth: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
-    """Users with at least one relevant item, at most ``MAX_VALIDATION_USERS`` of them."""
-    users = np.flatnonzero(np.diff(truth.indptr) > 0)
+    """Users with at least one relevant item in ``truth`` (n_users, n_items): all of them, or a
+    random ``MAX_VALIDATION_USERS`` and, while they hold fewer than ``VALIDATION_PAIRS`` relevant
+    pairs, more users drawn at random until they do (a sparse catalog's users hold one or two
+    pairs each). Sorted int64."""
+    per_user = np.diff(truth.indptr)
+    users = np.flatnonzero(per_user > 0)
     if users.size > MAX_VALIDATION_USERS:
-        users = np.sort(rng.choice(users, size=MAX_VALIDATION_USERS, replace=False))
-    return users
+        picked = rng.choice(users, size=MAX_VALIDATION_USERS, replace=False)
+        short = VALIDATION_PAIRS - int(per_user[picked].sum())
+        if short > 0:
+            rest = rng.permutation(np.setdiff1d(users, picked))
+            n_more = int(np.searchsorted(np.cumsum(per_user[rest]), short)) + 1
+            picked = np.concatenate([picked, rest[:n_more]])
+        users = np.sort(picked)
+    return users.astype(np.int64)
 
 
 class RankingProbe:

@@ -11,7 +11,7 @@ import coldstart.core.strategies as S
 from coldstart import ColdStartRecommender
 from coldstart.evaluation.splits import protocol_split
 from coldstart.simulation.synthetic import make_world
-from coldstart.core.tuning import RankingProbe, internal_split
+from coldstart.core.tuning import RankingProbe, internal_split, validation_users
 from tests.conftest import make_clustered
 
 
@@ -47,6 +47,34 @@ def test_internal_split_partitions_the_training_pairs():
     assert set(cols) <= set(s.probe_items) and s.train[:, s.probe_items].nnz == 0
     assert s.probe_pairs[:, s.probe_items].nnz == 0
     assert internal_split(X[:, :10], rng) is None  # too few items to hold any out
+
+
+def test_validation_users_hold_enough_held_out_pairs():
+    def truth(n_users, per_user):  # n_users users with per_user relevant items each, 50 without any
+        rows = np.repeat(np.arange(n_users), per_user)
+        cols = np.tile(np.arange(per_user), n_users)
+        return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(n_users + 50, 100))
+
+    def pairs(T, users):
+        return int(np.diff(T.indptr)[users].sum())
+
+    # a sparse catalog: one held-out pair per user; the first MAX_VALIDATION_USERS would hold
+    # 1,000 pairs, so users are added until VALIDATION_PAIRS
+    T = truth(10_000, 1)
+    users = validation_users(T, np.random.default_rng(0))
+    assert users.dtype == np.int64 and np.all(np.diff(users) > 0)  # sorted, distinct
+    assert np.all(np.diff(T.indptr)[users] > 0)  # only users with a relevant item
+    assert pairs(T, users) == C.VALIDATION_PAIRS == len(users)
+    # a dense one: MAX_VALIDATION_USERS users already hold enough pairs
+    T = truth(5_000, 8)
+    users = validation_users(T, np.random.default_rng(0))
+    assert len(users) == C.MAX_VALIDATION_USERS and pairs(T, users) >= C.VALIDATION_PAIRS
+    # the same draw as before the rule where it changes nothing: the first sample is kept
+    first = np.sort(np.random.default_rng(0).choice(np.arange(5_000), size=C.MAX_VALIDATION_USERS, replace=False))
+    assert np.array_equal(users, first)
+    # fewer users than either bound, or fewer pairs than asked in all: every user with a pair
+    T = truth(2_500, 1)
+    assert len(validation_users(T, np.random.default_rng(0))) == 2_500
 
 
 def test_the_internal_validation_sees_only_training_pairs(worlds, monkeypatch):
