@@ -78,7 +78,7 @@ def validation_users(truth: sp.csr_matrix, rng: np.random.Generator) -> np.ndarr
     """Users with at least one relevant item in ``truth`` (n_users, n_items): all of them, or a
     random ``MAX_VALIDATION_USERS`` and, while they hold fewer than ``VALIDATION_PAIRS`` relevant
     pairs, more users drawn at random until they do (a sparse catalog's users hold one or two
-    pairs each). Sorted int64."""
+    pairs each; never more than ``VALIDATION_PAIRS`` users then). Sorted int64."""
     per_user = np.diff(truth.indptr)
     users = np.flatnonzero(per_user > 0)
     if users.size > MAX_VALIDATION_USERS:
