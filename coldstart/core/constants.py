@@ -77,7 +77,7 @@ PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION = 0.1, 0.1
 #: it averages: at recall 0.1, 4,000 pairs put one standard error at about the 5 % gain the
 #: choices ask for (``FREE_SWEEP_GAIN``, ``ITEM_RIDGE_GAIN``); 1,000 users of a sparse catalog
 #: hold about 1,400 (``benchmarks/ABLATION.md``, session 13).
-MAX_VALIDATION_USERS, VALIDATION_PAIRS = 1000, 4000
+MIN_VALIDATION_USERS, VALIDATION_PAIRS = 1000, 4000
 #: Cut-off of the validation rankings (the protocol's K).
 VALIDATION_K = 20
 #: Share of the users with interactions held out as probe users when the user map's penalty

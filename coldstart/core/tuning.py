@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.core.constants import (MAX_VALIDATION_USERS, PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION,
+from coldstart.core.constants import (MIN_VALIDATION_USERS, PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION,
                                       VALIDATION_K, VALIDATION_PAIRS)
 from coldstart.core.runtime import map_row_slices, n_workers
 from coldstart.core.topk import metric_from_hits, top_k
@@ -76,13 +76,13 @@ def internal_split(user_items: sp.csr_matrix, rng: np.random.Generator) -> Inter
 
 def validation_users(truth: sp.csr_matrix, rng: np.random.Generator) -> np.ndarray:
     """Users with at least one relevant item in ``truth`` (n_users, n_items): all of them, or a
-    random ``MAX_VALIDATION_USERS`` and, while they hold fewer than ``VALIDATION_PAIRS`` relevant
+    random ``MIN_VALIDATION_USERS`` and, while they hold fewer than ``VALIDATION_PAIRS`` relevant
     pairs, more users drawn at random until they do (a sparse catalog's users hold one or two
     pairs each; never more than ``VALIDATION_PAIRS`` users then). Sorted int64."""
     per_user = np.diff(truth.indptr)
     users = np.flatnonzero(per_user > 0)
-    if users.size > MAX_VALIDATION_USERS:
-        picked = rng.choice(users, size=MAX_VALIDATION_USERS, replace=False)
+    if users.size > MIN_VALIDATION_USERS:
+        picked = rng.choice(users, size=MIN_VALIDATION_USERS, replace=False)
         short = VALIDATION_PAIRS - int(per_user[picked].sum())
         if short > 0:
             rest = rng.permutation(np.setdiff1d(users, picked))

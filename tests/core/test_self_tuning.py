@@ -58,19 +58,19 @@ def test_validation_users_hold_enough_held_out_pairs():
     def pairs(T, users):
         return int(np.diff(T.indptr)[users].sum())
 
-    # a sparse catalog: one held-out pair per user; the first MAX_VALIDATION_USERS would hold
+    # a sparse catalog: one held-out pair per user; the first MIN_VALIDATION_USERS would hold
     # 1,000 pairs, so users are added until VALIDATION_PAIRS
     T = truth(10_000, 1)
     users = validation_users(T, np.random.default_rng(0))
     assert users.dtype == np.int64 and np.all(np.diff(users) > 0)  # sorted, distinct
     assert np.all(np.diff(T.indptr)[users] > 0)  # only users with a relevant item
     assert pairs(T, users) == C.VALIDATION_PAIRS == len(users)
-    # a dense one: MAX_VALIDATION_USERS users already hold enough pairs
+    # a dense one: MIN_VALIDATION_USERS users already hold enough pairs
     T = truth(5_000, 8)
     users = validation_users(T, np.random.default_rng(0))
-    assert len(users) == C.MAX_VALIDATION_USERS and pairs(T, users) >= C.VALIDATION_PAIRS
+    assert len(users) == C.MIN_VALIDATION_USERS and pairs(T, users) >= C.VALIDATION_PAIRS
     # the same draw as before the rule where it changes nothing: the first sample is kept
-    first = np.sort(np.random.default_rng(0).choice(np.arange(5_000), size=C.MAX_VALIDATION_USERS, replace=False))
+    first = np.sort(np.random.default_rng(0).choice(np.arange(5_000), size=C.MIN_VALIDATION_USERS, replace=False))
     assert np.array_equal(users, first)
     # fewer users than either bound, or fewer pairs than asked in all: every user with a pair
     T = truth(2_500, 1)
