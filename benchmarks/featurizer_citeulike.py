@@ -137,7 +137,6 @@ def main(argv: list[str] | None = None) -> dict:
     used = np.diff(X[:, feat.block_slices_["n_links"]].tocsc().indptr) > 0
     checks["n_links in quantile bins"] = bool(links_block.cuts is not None and 2 <= links_block.cuts.size + 1 <= 10
                                               and used.all())
-    q = np.asarray(X.multiply(X).sum(axis=1)).ravel()
     per_block = {}
     for name, sl in feat.block_slices_.items():
         B = X[:, sl]

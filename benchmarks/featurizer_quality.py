@@ -81,8 +81,8 @@ from featurizer_citeulike import DEFAULT_DATA, load_catalog  # noqa: E402
 from coldstart import ColdStartRecommender, ItemFeaturizer  # noqa: E402
 from coldstart.evaluation.datasets import load_citeulike  # noqa: E402
 from coldstart.evaluation.protocol import evaluate  # noqa: E402
-from coldstart.features.featurizer import ColumnIgnoredWarning  # noqa: E402
 from coldstart.evaluation.splits import protocol_split  # noqa: E402
+from coldstart.features.featurizer import ColumnIgnoredWarning  # noqa: E402
 from coldstart.simulation.synthetic import make_world  # noqa: E402
 
 SETTINGS = ("cold", "cold-val")

@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from coldstart.evaluation.datasets import load_dataset  # noqa: E402
 from coldstart.cli.tables import markdown_table  # noqa: E402
+from coldstart.evaluation.datasets import load_dataset  # noqa: E402
 from coldstart.integrations.plotting import plot_simulation  # noqa: E402
 from coldstart.simulation.simulator import SimulationConfig, default_world, simulate  # noqa: E402
 

@@ -258,9 +258,9 @@ def _instrument_fit(timer: CallTimer) -> None:
     from implicit.cpu.als import AlternatingLeastSquares
 
     import coldstart.core.factorization as factorization
-    import coldstart.core.solvers as solvers
     import coldstart.core.mapping as mapping
     import coldstart.core.model as model_module
+    import coldstart.core.solvers as solvers
     import coldstart.core.weighting as weighting
 
     for name in ("least_squares", "least_squares_cg"):
@@ -318,8 +318,6 @@ def _numpy_topn(F: np.ndarray, u: np.ndarray, N: int):
 def run_size(n_items: int, args) -> dict:
     from threadpoolctl import threadpool_limits
 
-    import coldstart.core.mapping as mapping
-    import coldstart.core.weighting as weighting
     from coldstart import ColdStartRecommender
 
     quick = args.quick
@@ -348,7 +346,6 @@ def run_size(n_items: int, args) -> dict:
     if args.serving_only:  # realistic-shaped factors fast: 1 ALS sweep, 3 CG steps for the map
         from coldstart.core.mapping import RidgeMap
 
-        base = ColdStartRecommender()
         model = ColdStartRecommender(random_state=0, iterations=1, mapper=RidgeMap(alpha=3.0, max_iter=3))
         out["serving_only"] = True
     else:
@@ -695,8 +692,9 @@ def hardware() -> dict:
     except OSError:
         pass
     try:
-        import hnswlib  # noqa: F401
         from importlib.metadata import version
+
+        import hnswlib  # noqa: F401
         hv = version("hnswlib")
     except Exception:
         hv = None

@@ -29,8 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from citeulike import hardware  # noqa: E402
-from collection import (CATALOGS, COLUMNS, TARGETS, load, published_baselines, ratio_text,  # noqa: E402
-                        run_model)
+from collection import CATALOGS, COLUMNS, TARGETS, load, published_baselines, ratio_text, run_model  # noqa: E402
 
 from coldstart import ColdStartRecommender  # noqa: E402
 

@@ -45,11 +45,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from coldstart import AttributeWeighting, ColdStartRecommender, RidgeMap  # noqa: E402
-from coldstart.evaluation.datasets import load_citeulike  # noqa: E402
-from coldstart.evaluation.protocol import evaluate  # noqa: E402
+from coldstart.core.constants import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS  # noqa: E402
 from coldstart.core.factorization import fit_collaborative, make_als  # noqa: E402
 from coldstart.core.solvers import fit_map_on_interactions  # noqa: E402
-from coldstart.core.constants import PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS  # noqa: E402
+from coldstart.evaluation.datasets import load_citeulike  # noqa: E402
+from coldstart.evaluation.protocol import evaluate  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "spark_fit.json"
 
@@ -96,8 +96,13 @@ def main(argv=None) -> dict:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    from coldstart.integrations.spark import (SparkAttributeMap, SparkColdStartRecommender, csr_to_spark,
-                                              interactions_to_spark, spark_to_factors)
+    from coldstart.integrations.spark import (
+        SparkAttributeMap,
+        SparkColdStartRecommender,
+        csr_to_spark,
+        interactions_to_spark,
+        spark_to_factors,
+    )
 
     t = time.perf_counter()
     spark = (SparkSession.builder.master(args.master).appName("coldstart-spark-bench")

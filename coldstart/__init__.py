@@ -6,11 +6,11 @@ DataFrames) â†’ ``evaluation`` (datasets, splits, protocol, baselines, search) â
 ``integrations`` (Spark, HNSW, plots) and ``cli`` sit at the edge.
 """
 
-from coldstart.frame.ids import IdMap
 from coldstart.core.mapping import RidgeMap
 from coldstart.core.model import ColdStartRecommender
 from coldstart.core.persistence import ModelFileError
 from coldstart.core.weighting import AttributeWeighting
+from coldstart.frame.ids import IdMap
 
 __version__ = "0.1.0"
 

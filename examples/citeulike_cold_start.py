@@ -22,8 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from coldstart import ColdStartRecommender
-from coldstart.evaluation import load_dataset
-from coldstart.evaluation import evaluate
+from coldstart.evaluation import evaluate, load_dataset
 
 
 def describe(ds, row: sp.csr_matrix, n: int = 8) -> str:

@@ -19,6 +19,7 @@ from coldstart.evaluation.baselines import (
     RandomRecommender,
 )
 
+
 def pytest_configure(config):
     """With the test files spread over workers (pytest-xdist, the default options), one BLAS /
     OpenMP thread per worker unless the environment sets them: as many busy workers as cores,

@@ -18,8 +18,8 @@ SETTINGS = ("cold", "warm", "hybrid")
 def available_models(random_state: int = 0) -> dict:
     """Model name → unfitted estimator: the default coldstart model and every baseline
     (LightFM only when the ``benchmark`` extra is installed)."""
-    from coldstart.evaluation import baselines as B
     from coldstart.core.model import ColdStartRecommender
+    from coldstart.evaluation import baselines as B
 
     models = {
         "coldstart": ColdStartRecommender(random_state=random_state),

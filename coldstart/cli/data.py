@@ -71,8 +71,15 @@ def add_data_args(p: argparse.ArgumentParser, dataset_default: str = "citeulike-
 
 def _load_dataset(args: argparse.Namespace):
     """(dataset, label); raises DataError with a readable message."""
-    from coldstart.evaluation.datasets import (from_frames, is_citeulike_format, is_folder_format, load_citeulike,
-                           load_dataset, load_folder, read_table)
+    from coldstart.evaluation.datasets import (
+        from_frames,
+        is_citeulike_format,
+        is_folder_format,
+        load_citeulike,
+        load_dataset,
+        load_folder,
+        read_table,
+    )
 
     cols = dict(user_col=args.user_col, item_col=args.item_col, weight_col=args.weight_col,
                 timestamp_col=args.timestamp_col)

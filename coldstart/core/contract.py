@@ -17,7 +17,6 @@ from coldstart.core.constants import FLT_MAX
 from coldstart.core.validation import check_ids, check_query_items, describe
 
 
-
 def check_n(N: Any) -> int:
     """``N``: an integer >= 1."""
     if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N < 1:

@@ -13,14 +13,37 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from coldstart.core.calibration import calibrate_lengths, rms
-from coldstart.core.constants import (CC_INIT_ITERS, CC_MAP_ALPHA, CC_MAP_ITERS, COMPLETION_SWEEPS,
-                                      FINAL_USER_CG_STEPS, FREE_SWEEP_GAIN, FREE_SWEEP_PATIENCE,
-                                      ITEM_RIDGE_GAIN, ITEM_RIDGE_GRID, ITEM_RIDGE_START, MAP_ALPHA_GRID,
-                                      MAP_ALPHA_START, MAX_FREE_SWEEPS, MIN_ATTRIBUTE_LIFT, OVERFIT_DROP,
-                                      PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS, TUNED_MAP_ITERS, VALIDATION_K,
-                                      WARM_TOLERANCE, ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START)
-from coldstart.core.factorization import (fit_collaborative, implicit_als_class, is_fitted_model, make_als,
-                                          to_numpy_factors)
+from coldstart.core.constants import (
+    CC_INIT_ITERS,
+    CC_MAP_ALPHA,
+    CC_MAP_ITERS,
+    COMPLETION_SWEEPS,
+    FINAL_USER_CG_STEPS,
+    FREE_SWEEP_GAIN,
+    FREE_SWEEP_PATIENCE,
+    ITEM_RIDGE_GAIN,
+    ITEM_RIDGE_GRID,
+    ITEM_RIDGE_START,
+    MAP_ALPHA_GRID,
+    MAP_ALPHA_START,
+    MAX_FREE_SWEEPS,
+    MIN_ATTRIBUTE_LIFT,
+    OVERFIT_DROP,
+    PLUGIN_INIT_ITERS,
+    PLUGIN_MAP_ITERS,
+    TUNED_MAP_ITERS,
+    VALIDATION_K,
+    WARM_TOLERANCE,
+    ZERO_SHOT_SCALE_GRID,
+    ZERO_SHOT_SCALE_START,
+)
+from coldstart.core.factorization import (
+    fit_collaborative,
+    implicit_als_class,
+    is_fitted_model,
+    make_als,
+    to_numpy_factors,
+)
 from coldstart.core.mapping import RidgeMap, active_columns
 from coldstart.core.solvers import converged_half_step, fit_map_on_interactions, map_blocks, map_path
 from coldstart.core.tuning import RankingProbe, internal_split, validation_users

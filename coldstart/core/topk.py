@@ -13,7 +13,6 @@ oversubscribing each other). The results are identical to one ``topk`` call.
 
 from __future__ import annotations
 
-
 import numpy as np
 import scipy.sparse as sp
 

@@ -15,8 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from coldstart.core.constants import (MIN_VALIDATION_USERS, PROBE_ITEM_FRACTION, PROBE_PAIR_FRACTION,
-                                      VALIDATION_K, VALIDATION_PAIRS)
+from coldstart.core.constants import (
+    MIN_VALIDATION_USERS,
+    PROBE_ITEM_FRACTION,
+    PROBE_PAIR_FRACTION,
+    VALIDATION_K,
+    VALIDATION_PAIRS,
+)
 from coldstart.core.runtime import map_row_slices, n_workers
 from coldstart.core.topk import metric_from_hits, top_k
 

@@ -19,15 +19,22 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.buffer import RowBuffer
-from coldstart.core.constants import (CC_MAP_ALPHA, MAP_ALPHA_START, PLUGIN_INIT_ITERS, PROBE_USER_FRACTION,
-                                      USER_ATTRIBUTE_GAIN, USER_MAP_ALPHA_GRID, USER_MAP_CONSTANT,
-                                      USER_MAP_ITERS)
+from coldstart.core.constants import (
+    CC_MAP_ALPHA,
+    MAP_ALPHA_START,
+    PLUGIN_INIT_ITERS,
+    PROBE_USER_FRACTION,
+    USER_ATTRIBUTE_GAIN,
+    USER_MAP_ALPHA_GRID,
+    USER_MAP_CONSTANT,
+    USER_MAP_ITERS,
+)
 from coldstart.core.mapping import RidgeMap, active_columns
 from coldstart.core.serving import writing_call
 from coldstart.core.solvers import gram_matrix, map_path, solve_from_prior
 from coldstart.core.strategies import search_grid
 from coldstart.core.tuning import RankingProbe, validation_users
-from coldstart.core.validation import (check_item_features, describe, is_auto, meta_float, meta_int)
+from coldstart.core.validation import check_item_features, describe, is_auto, meta_float, meta_int
 from coldstart.core.warmup import auto_prior_weight
 from coldstart.core.weighting import AttributeWeighting
 

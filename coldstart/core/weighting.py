@@ -15,7 +15,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.validation import check_item_features
 
-
 _TRANSFORM_BLOCK_ROWS = 65536  # rows weighted at a time (their temporaries, not the whole matrix's)
 
 

@@ -53,8 +53,15 @@ import pandas as pd
 import scipy.sparse as sp
 
 from coldstart.core.contract import FLT_MAX
-from coldstart.evaluation.metrics import (RANKING_METRICS, catalog_coverage, check_int, new_item_mean_rank,
-                                          new_item_share, ranking_metrics, row_membership)
+from coldstart.evaluation.metrics import (
+    RANKING_METRICS,
+    catalog_coverage,
+    check_int,
+    new_item_mean_rank,
+    new_item_share,
+    ranking_metrics,
+    row_membership,
+)
 from coldstart.evaluation.splits import ColdStartSplit
 
 __all__ = ["evaluate", "recommend_in_batches", "SETTINGS", "METRICS", "setting_spec", "SettingSpec"]

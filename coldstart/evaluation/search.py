@@ -155,8 +155,8 @@ class ColdStartSearchCV:
         return self
 
     def _fit_frame(self, split, item_attributes) -> "ColdStartSearchCV":
-        from coldstart.frame.recommender import FrameRecommender, FrameSplit
         from coldstart.core.model import ColdStartRecommender
+        from coldstart.frame.recommender import FrameRecommender, FrameSplit
 
         frame = self.estimator
         if not (isinstance(frame, FrameRecommender) and isinstance(split, FrameSplit)):

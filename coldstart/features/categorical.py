@@ -32,8 +32,7 @@ import scipy.sparse as sp
 from pandas.api import types as pdt
 from sklearn.preprocessing import OneHotEncoder, normalize
 
-from coldstart.features.blocks import (LISTLIKE, Block, TooRareError, present_rows, sample_values,
-                                       str_array)
+from coldstart.features.blocks import LISTLIKE, Block, TooRareError, present_rows, sample_values, str_array
 
 __all__ = ["CategoricalBlock", "MultilabelBlock", "category_strings", "detect_delimiter",
            "format_scalar"]

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from coldstart.frame.ids import IdMap
 from coldstart.core.model import ColdStartRecommender
 from coldstart.evaluation.splits import SPLIT_PARTS, ColdStartSplit, protocol_split, temporal_split
+from coldstart.frame.ids import IdMap
 
 
 class FrameRecommender:

@@ -6,8 +6,15 @@ import json
 
 import numpy as np
 
-from coldstart.cli.tables import (format_value, markdown_table, pivot_rows, text_table, write_csv, write_json,
-                                  write_outputs)
+from coldstart.cli.tables import (
+    format_value,
+    markdown_table,
+    pivot_rows,
+    text_table,
+    write_csv,
+    write_json,
+    write_outputs,
+)
 
 
 def test_pivot_gives_one_row_per_model_with_blanks_for_missing_settings():

@@ -94,7 +94,7 @@ def test_added_items_equal_a_model_rebuilt_with_them(base, world):
     recommendations of a model fitted with them as empty columns (the map only learns from warm
     items)."""
     ui, X, Xn = world
-    n0, k = base.n_items_, base.item_factors_.shape[1]
+    k = base.item_factors_.shape[1]
     reg = SMALL["regularization"]
     params = dict(SMALL, weighting=None)
     users0, items0 = base.user_factors_.copy(), base.item_factors_.copy()

@@ -16,8 +16,8 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from coldstart.evaluation.protocol import evaluate
 from coldstart.core.model import ColdStartRecommender
+from coldstart.evaluation.protocol import evaluate
 from tests.conftest import BASELINE_FACTORIES, HAS_LIGHTFM, local_spark, make_taste_world
 
 

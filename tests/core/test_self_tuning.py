@@ -9,9 +9,9 @@ import scipy.sparse as sp
 import coldstart.core.constants as C
 import coldstart.core.strategies as S
 from coldstart import ColdStartRecommender
+from coldstart.core.tuning import RankingProbe, internal_split, validation_users
 from coldstart.evaluation.splits import protocol_split
 from coldstart.simulation.synthetic import make_world
-from coldstart.core.tuning import RankingProbe, internal_split, validation_users
 from tests.conftest import make_clustered
 
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from coldstart.core.solvers import (converged_half_step, fit_map_on_interactions, fold_in, gram_matrix, pcg,
-                                    solve_rows)
+from coldstart.core.solvers import converged_half_step, fit_map_on_interactions, fold_in, gram_matrix, pcg, solve_rows
 
 
 def _spd(k, seed, cond=30.0):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from coldstart.evaluation.protocol import evaluate, setting_spec
 from coldstart.evaluation.metrics import top_k
+from coldstart.evaluation.protocol import evaluate, setting_spec
 from coldstart.evaluation.splits import ColdStartSplit, protocol_split
 
 L2 = math.log2

@@ -15,7 +15,6 @@ from coldstart.evaluation.splits import (
     temporal_split,
     write_split,
 )
-
 from tests.conftest import CITEULIKE
 
 

@@ -11,7 +11,6 @@ import scipy.sparse as sp
 
 from coldstart.features.featurizer import ColumnIgnoredWarning, ItemFeaturizer
 
-
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Sci-Fi", "Romance"]
 
 

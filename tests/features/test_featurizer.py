@@ -19,7 +19,6 @@ from sklearn.pipeline import Pipeline
 from coldstart.features.featurizer import ColumnIgnoredWarning, ItemFeaturizer
 from tests.features.conftest import block
 
-
 # ----------------------------------------------------------------- overrides
 
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from coldstart.features.featurizer import ColumnIgnoredWarning, ItemFeaturizer
-
 from tests.features.conftest import block
 
 

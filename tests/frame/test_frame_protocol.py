@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from coldstart.core.model import ColdStartRecommender
 from coldstart.evaluation.datasets import from_frames
 from coldstart.evaluation.protocol import evaluate
-from coldstart.frame.recommender import FrameRecommender, FrameSplit, split_frame, temporal_split_frame
-from coldstart.core.model import ColdStartRecommender
 from coldstart.evaluation.search import ColdStartSearchCV
 from coldstart.evaluation.splits import SPLIT_PARTS, protocol_split, temporal_split
+from coldstart.frame.recommender import FrameRecommender, FrameSplit, split_frame, temporal_split_frame
 
 
 @pytest.fixture(scope="module")

@@ -54,8 +54,8 @@ from coldstart.integrations.spark import (  # noqa: E402
     spark_to_csr,
     spark_to_factors,
 )
-from tests.conftest import local_spark, without_interactions
-from tests.core.test_recommend_contract import NAMED_CHECKS
+from tests.conftest import local_spark, without_interactions  # noqa: E402
+from tests.core.test_recommend_contract import NAMED_CHECKS  # noqa: E402
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::DeprecationWarning")]

@@ -7,8 +7,7 @@
 """
 
 from coldstart.evaluation.baselines.hybrid import ALSRidgeRecommender, LightFMRecommender
-from coldstart.evaluation.baselines.simple import (ContentProfileRecommender, PopularityRecommender,
-                                                   RandomRecommender)
+from coldstart.evaluation.baselines.simple import ContentProfileRecommender, PopularityRecommender, RandomRecommender
 
 __all__ = [
     "RandomRecommender",

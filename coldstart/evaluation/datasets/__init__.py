@@ -12,8 +12,13 @@
 """
 
 from coldstart.evaluation.datasets.attributes import FOLDER_KINDS, infer_kinds, reference_features
-from coldstart.evaluation.datasets.citeulike import (bundled_data_dir, is_citeulike_format, load_citeulike,
-                                                     load_dataset, read_mult)
+from coldstart.evaluation.datasets.citeulike import (
+                                                     bundled_data_dir,
+                                                     is_citeulike_format,
+                                                     load_citeulike,
+                                                     load_dataset,
+                                                     read_mult,
+)
 from coldstart.evaluation.datasets.dataset import Dataset
 from coldstart.evaluation.datasets.folder import from_frames, is_folder_format, load_folder
 from coldstart.evaluation.datasets.tables import read_split_ids, read_table, write_split_ids

@@ -20,11 +20,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from coldstart.evaluation.datasets.attributes import (check_kinds, featurizer_features, infer_kinds,
-                                                      reference_features)
+from coldstart.evaluation.datasets.attributes import check_kinds, featurizer_features, infer_kinds, reference_features
 from coldstart.evaluation.datasets.dataset import Dataset
-from coldstart.evaluation.datasets.tables import (Where, cells, find_table, index_ids, key_index,
-                                                  missing_mask, read_table, strings)
+from coldstart.evaluation.datasets.tables import (
+    Where,
+    cells,
+    find_table,
+    index_ids,
+    key_index,
+    missing_mask,
+    read_table,
+    strings,
+)
 
 _FEATURE_MODES = ("reference", "featurizer", None)
 _CATALOGS = ("interactions", "all")

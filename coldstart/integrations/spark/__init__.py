@@ -31,8 +31,13 @@ Executors need ``coldstart`` (and numpy, scipy, scikit-learn, pyarrow) installed
 partition functions live in this package; see ``docs/spark.md``.
 """
 
-from coldstart.integrations.spark.arrow import (csr_to_spark, factors_to_spark, interactions_to_spark, spark_to_csr,
-                                                spark_to_factors)
+from coldstart.integrations.spark.arrow import (
+                                                csr_to_spark,
+                                                factors_to_spark,
+                                                interactions_to_spark,
+                                                spark_to_csr,
+                                                spark_to_factors,
+)
 from coldstart.integrations.spark.attribute_map import SparkAttributeMap
 from coldstart.integrations.spark.recommend import recommend_for_all_users
 from coldstart.integrations.spark.recommender import SparkColdStartRecommender

@@ -15,17 +15,36 @@ from typing import Any, Iterable
 import numpy as np
 from sklearn.base import clone
 
-from coldstart.core.mapping import RidgeMap
 from coldstart.core.constants import CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE, PLUGIN_INIT_ITERS, PLUGIN_MAP_ITERS
+from coldstart.core.mapping import RidgeMap
 from coldstart.core.model import ColdStartRecommender
 from coldstart.core.solvers import gram_eigen
 from coldstart.core.weighting import AttributeWeighting
-from coldstart.integrations.spark.arrow import (BLOB_SCHEMA, batched_blocks, blob, blobs_to_rdd, check_columns, column,
-                                                csr_from_arrow, factor_array, factors_from_arrow, require_pyspark)
-from coldstart.integrations.spark.distributed import (DistributedRidgeCG, add_stats, add_tuples, attr_stats,
-                                                      fit_error, fitted_weighting, pair_matrix,
-                                                      refine_on_interactions, stack_rows, summed_interactions,
-                                                      weighted_block)
+from coldstart.integrations.spark.arrow import (
+    BLOB_SCHEMA,
+    batched_blocks,
+    blob,
+    blobs_to_rdd,
+    check_columns,
+    column,
+    csr_from_arrow,
+    factor_array,
+    factors_from_arrow,
+    require_pyspark,
+)
+from coldstart.integrations.spark.distributed import (
+    DistributedRidgeCG,
+    add_stats,
+    add_tuples,
+    attr_stats,
+    fit_error,
+    fitted_weighting,
+    pair_matrix,
+    refine_on_interactions,
+    stack_rows,
+    summed_interactions,
+    weighted_block,
+)
 
 try:  # pragma: no cover - exercised only without pyspark (require_pyspark says what is missing)
     import pyarrow as pa

@@ -17,12 +17,32 @@ from coldstart.core.constants import CC_INIT_ITERS, CC_MAP_ITERS
 from coldstart.core.factorization import auto_alpha
 from coldstart.core.solvers import gram_eigen, solve_rows
 from coldstart.core.weighting import AttributeWeighting
-from coldstart.integrations.spark.arrow import (BLOB_SCHEMA, batched_blocks, blob, blobs_to_rdd,
-                                                check_columns, column, csr_from_arrow, ids_from_arrow)
-from coldstart.integrations.spark.distributed import (DistributedRidgeCG, add_stats, add_tuples, attr_stats,
-                                                      fit_error, fitted_weighting, pair_matrix,
-                                                      refine_on_interactions, release, ship, shipped_value,
-                                                      stack_rows, summed_interactions, weighted_block)
+from coldstart.integrations.spark.arrow import (
+    BLOB_SCHEMA,
+    batched_blocks,
+    blob,
+    blobs_to_rdd,
+    check_columns,
+    column,
+    csr_from_arrow,
+    ids_from_arrow,
+)
+from coldstart.integrations.spark.distributed import (
+    DistributedRidgeCG,
+    add_stats,
+    add_tuples,
+    attr_stats,
+    fit_error,
+    fitted_weighting,
+    pair_matrix,
+    refine_on_interactions,
+    release,
+    ship,
+    shipped_value,
+    stack_rows,
+    summed_interactions,
+    weighted_block,
+)
 
 try:  # pragma: no cover - exercised only without pyspark (require_pyspark says what is missing)
     from pyspark import StorageLevel

@@ -14,8 +14,15 @@ from typing import Callable
 import numpy as np
 
 from coldstart.core.topk import top_k
-from coldstart.integrations.spark.arrow import (BLOB_SCHEMA, blob, blobs_to_rdd, column, factors_from_arrow,
-                                                ids_from_arrow, require_pyspark)
+from coldstart.integrations.spark.arrow import (
+    BLOB_SCHEMA,
+    blob,
+    blobs_to_rdd,
+    column,
+    factors_from_arrow,
+    ids_from_arrow,
+    require_pyspark,
+)
 
 try:  # pragma: no cover - exercised only without pyspark (require_pyspark says what is missing)
     from pyspark.sql import DataFrame
@@ -71,8 +78,8 @@ def _merge_sorted(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarr
 
 def _score_pair(k: int):
     def fn(pair):
-        (ub, ((u_ids, U), excl)), (_, (i_ids, I)) = pair
-        S = np.asarray(U @ I.T, dtype=np.float32)
+        (ub, ((u_ids, U), excl)), (_, (i_ids, V)) = pair
+        S = np.asarray(U @ V.T, dtype=np.float32)
         if excl is not None and len(excl[0]) and len(i_ids):
             ex_u, ex_i = excl
             uo = np.argsort(u_ids, kind="stable")

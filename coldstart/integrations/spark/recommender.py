@@ -14,10 +14,17 @@ from coldstart.core.mapping import RidgeMap
 from coldstart.core.model import ColdStartRecommender
 from coldstart.core.warmup import prior_weight_from_precision
 from coldstart.core.weighting import AttributeWeighting
-from coldstart.integrations.spark.arrow import (BLOB_SCHEMA, blob, blobs_to_rdd, column, factors_from_arrow,
-                                                factors_to_spark, require_pyspark, spark_to_factors)
-from coldstart.integrations.spark.attribute_map import (SparkAttributeMap, check_weighting, embed_frame,
-                                                        local_default)
+from coldstart.integrations.spark.arrow import (
+    BLOB_SCHEMA,
+    blob,
+    blobs_to_rdd,
+    column,
+    factors_from_arrow,
+    factors_to_spark,
+    require_pyspark,
+    spark_to_factors,
+)
+from coldstart.integrations.spark.attribute_map import SparkAttributeMap, check_weighting, embed_frame, local_default
 from coldstart.integrations.spark.content_constrained import fit_content_constrained
 from coldstart.integrations.spark.distributed import add_stats, summed_interactions
 from coldstart.integrations.spark.recommend import recommend_for_all_users

@@ -8,8 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coldstart.evaluation.datasets import (bundled_data_dir, is_citeulike_format, is_folder_format,
-                                           load_citeulike, load_dataset, read_mult)
+from coldstart.evaluation.datasets import (
+    bundled_data_dir,
+    is_citeulike_format,
+    is_folder_format,
+    load_citeulike,
+    load_dataset,
+    read_mult,
+)
 
 # 3 users, 4 items, a 3-word vocabulary, 2 tags
 FILES = {

@@ -10,8 +10,16 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from coldstart.evaluation.datasets import (from_frames, infer_kinds, is_citeulike_format, is_folder_format,
-                                load_folder, read_split_ids, reference_features, write_split_ids)
+from coldstart.evaluation.datasets import (
+    from_frames,
+    infer_kinds,
+    is_citeulike_format,
+    is_folder_format,
+    load_folder,
+    read_split_ids,
+    reference_features,
+    write_split_ids,
+)
 from coldstart.evaluation.splits import protocol_split
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coldstart.evaluation.datasets.tables import Where, cells, index_ids, lookup, key_index, read_table
+from coldstart.evaluation.datasets.tables import Where, cells, index_ids, key_index, lookup, read_table
 
 
 def test_ids_are_indexed_sorted_as_strings():
