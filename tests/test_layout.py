@@ -51,3 +51,15 @@ def test_the_package_has_no_cycles_no_private_imports_no_long_modules():
     assert r.private_imports == []
     assert r.long_modules == []
     assert r.edge_imports == []
+
+
+def test_ruff_finds_nothing():
+    """``ruff check`` with the project's rules (pyproject: pyflakes, pycodestyle's errors, import
+    order) finds nothing in the package, the tests, the benchmarks or the tools."""
+    import subprocess
+
+    from ruff.__main__ import find_ruff_bin
+
+    out = subprocess.run([find_ruff_bin(), "check", "--no-cache", "--output-format", "concise", str(ROOT)],
+                         capture_output=True, text=True, cwd=ROOT, check=False)
+    assert out.returncode == 0, out.stdout + out.stderr
