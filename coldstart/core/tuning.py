@@ -167,17 +167,33 @@ class RankingProbe:
         return map_row_slices(block, list(range(0, n, step)) + [n], threads)
 
     def score(self, U: np.ndarray, V: np.ndarray) -> float:
-        """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k)."""
+        """Mean Recall@K for user factors U (n_users, k) and item factors V (n_items, k).
+
+        Without listing the top K: a relevant candidate is in it when it scores above its row's
+        K-th largest score, out of it below that, and at a tie with it when fewer than K
+        candidates score more or as much at a lower position (top_k's order, NaN as ``-inf``)."""
         if self.K == 0 or not (self.n_rel > 0).any():
             return 0.0
-        n_cand = self.cand.size
+        n_cand, K = self.cand.size, self.K
 
-        def block(lo, S):  # whether each of the top K of rows lo:lo + len(S) is relevant
-            ids, _ = top_k(S, self.K)  # excluded items (-inf) never listed: -1
-            rows = np.arange(lo, lo + S.shape[0], dtype=np.int64)[:, None]
-            return (ids >= 0) & np.isin(rows * n_cand + np.maximum(ids, 0), self.truth_key)
+        def block(lo, S):  # the hits of each row lo:lo + len(S)
+            nan = np.isnan(S)
+            if nan.any():
+                S[nan] = -np.inf
+            a, b = np.searchsorted(self.truth_key, [lo * n_cand, (lo + len(S)) * n_cand])
+            r, c = np.divmod(self.truth_key[a:b] - lo * n_cand, n_cand)
+            s = S[r, c]
+            kth = (np.partition(S, n_cand - K, axis=1)[:, n_cand - K] if K < n_cand
+                   else np.full(len(S), -np.inf, S.dtype))[r]
+            hit = s > kth  # excluded (-inf) candidates never
+            for j in np.flatnonzero((s == kth) & (s > -np.inf)):  # ties at the cut
+                row = S[r[j]]
+                hit[j] = np.count_nonzero(row > s[j]) + np.count_nonzero(row[:c[j]] == s[j]) < K
+            return np.bincount(r[hit], minlength=len(S))
 
-        return self._recall(np.vstack(self._blocks(U, V, block)))
+        n_hits = np.concatenate(self._blocks(U, V, block))
+        has = self.n_rel > 0
+        return float(np.mean(n_hits[has] / self.n_rel[has]))
 
     def _recall(self, hits: np.ndarray) -> float:
         """The users' mean recall from their hits (n_users, K) bool (the protocol's metric), users

@@ -303,7 +303,8 @@ def test_ranking_probe_recall_and_chance():
 @pytest.mark.parametrize("seed", range(12))
 def test_ranking_probe_equals_top_k_with_ties_and_exclusions(seed):
     """The probe's blocked scoring is the recall of top_k's lists (ties to the lower position,
-    excluded items never), whatever the block cut: integer factors and zero rows make ties."""
+    excluded items and NaN scores never), whatever the block cut: integer factors and zero rows
+    make ties."""
     from coldstart.core.topk import top_k
 
     rng = np.random.default_rng(seed)
@@ -315,6 +316,8 @@ def test_ranking_probe_equals_top_k_with_ties_and_exclusions(seed):
     U = np.round(rng.normal(size=(n_users, 3))).astype(np.float32)
     V = np.round(rng.normal(size=(n_items, 3))).astype(np.float32)
     V[rng.random(n_items) < 0.3] = 0.0
+    if seed % 3 == 0:  # a NaN score ranks as -inf, as in top_k
+        V[cand[rng.integers(cand.size)]] = np.nan
     K = int(rng.integers(1, 25))
     S_ = U[users] @ V[cand].T
     S_[excl[users][:, cand].toarray() > 0] = -np.inf
