@@ -18,8 +18,8 @@ import scipy.sparse as sp
 FEATURES_HELP = (
     "item attributes of a plain-format catalog: 'auto' (default) fits the coldstart model on "
     "ItemFeaturizer's default features of items.csv and every baseline on the protocol's "
-    "reference features (EVALUATION.md: indicators, word counts, decade buckets; the baselines' "
-    "tf-idf needs a non-negative matrix, which ItemFeaturizer's standardised numbers are not); "
+    "reference features (EVALUATION.md: indicators, word counts, decade buckets; the features "
+    "EVALUATION.md's published baselines were measured on); "
     "'reference' gives every model the reference features (like-for-like). CiteULike folders "
     "always use their word counts."
 )

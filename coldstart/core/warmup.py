@@ -3,6 +3,8 @@ warm-up from their first interactions (``partial_fit_items``, ``partial_fit_user
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
@@ -53,6 +55,12 @@ class Warmup:
         if not finite:
             raise FloatingPointError("add_items: the attributes gave NaN/inf vectors (a damaged map or "
                                      "featurizer?); nothing was added")
+        zero = np.flatnonzero(~np.any(self._items.tail(n) != 0, axis=1))
+        if zero.size:  # nothing to place them by: said, not refused (interactions will)
+            warnings.warn(f"add_items: {zero.size} of the {n} new items (rows {zero[:5].tolist()} of this "
+                          "call) have no attribute the model was fitted on, so their zero-shot vectors are "
+                          "zero: every user scores them 0 and they have no similar items until they get "
+                          "interactions", stacklevel=3)
         self._zero_shot.tail(n)[:] = True
         self._variance.tail(n)[:] = var0
         self._share.tail(n)[:] = 1.0

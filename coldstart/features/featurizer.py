@@ -565,6 +565,11 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         missing = [c for c in needed if c not in X.columns]
         if missing:
             raise ValueError(f"X is missing column(s) used at fit time: {missing!r}")
+        extra = [c for c in X.columns if c not in set(self.feature_names_in_)]
+        if extra:  # columns the fit never saw (those it saw and ignored were reported then)
+            warnings.warn(f"ItemFeaturizer was not fitted on column(s) {extra[:5]!r}"
+                          f"{' and more' if len(extra) > 5 else ''}: ignored", ColumnIgnoredWarning,
+                          stacklevel=3)
         n = len(X)
         if n == 0:
             return (sp.csr_matrix((0, self.n_features_out_), dtype=np.float32),

@@ -22,6 +22,8 @@ fit time (a missing value has no bin).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -32,7 +34,11 @@ from sklearn.preprocessing import StandardScaler
 
 from coldstart.features.blocks import MAX_ABS_OUTPUT, Block, dense_to_csr
 
-__all__ = ["NumericBlock", "to_float"]
+__all__ = ["NumericBlock", "UnreadableValueWarning", "to_float"]
+
+
+class UnreadableValueWarning(UserWarning):
+    """Values of a numeric column could not be read as finite numbers and count as missing."""
 
 
 #: Numbers beyond this magnitude are clipped on reading (their squares, summed over a column,
@@ -91,8 +97,20 @@ class NumericBlock(Block):
         self.cuts: np.ndarray | None = None  # bin mode: inner cut points (float64, ascending)
 
     def _read(self, X: pd.DataFrame) -> np.ndarray:
-        """The column as float64 (n_items,), NaN where missing (before the log)."""
-        return to_float(X[self.columns[0]], self.source)
+        """The column as float64 (n_items,), NaN where missing (before the log); values given
+        but unreadable as finite numbers (a typo, ``inf``) count as missing, with a warning."""
+        s = X[self.columns[0]]
+        x = to_float(s, self.source)
+        given = s.notna().to_numpy()
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            given = given & s.astype(str).str.strip().ne("").to_numpy()  # a blank cell is a missing one
+        bad = np.flatnonzero(given & np.isnan(x))
+        if bad.size:
+            shown = [v.item() if isinstance(v, np.generic) else v for v in s.iloc[bad[:3]]]
+            warnings.warn(f"numeric column {self.columns[0]!r}: {bad.size} value(s) are not finite "
+                          f"numbers and count as missing (e.g. {shown})", UnreadableValueWarning,
+                          stacklevel=2)
+        return x
 
     def _log(self, x: np.ndarray) -> np.ndarray:
         """``log1p`` of the values clipped at 0 when the fit chose it; else ``x``."""

@@ -52,9 +52,11 @@ def normalize_ids(values: Any, name: str = "id") -> pd.Index:
             if not isinstance(v, str) and not _INT64[0] <= out[i] <= _INT64[1]:
                 raise ValueError(f"{name} id {v!r} does not fit in 64 bits; expected int64 ids or strings")
         return pd.Index(out, dtype=object)
+    # a missing value is named first (a float column with NaN holds floats everywhere)
+    missing = next((v for v in arr if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))), None)
     bad = next((v for v in arr if isinstance(v, (bool, np.bool_))
                 or not isinstance(v, (int, np.integer, str))), arr[0])
-    _refuse(bad, name)
+    _refuse(bad if missing is None else missing, name)
 
 
 def _ints(arr: np.ndarray, name: str) -> np.ndarray:
@@ -66,10 +68,15 @@ def _ints(arr: np.ndarray, name: str) -> np.ndarray:
 
 def _refuse(v: Any, name: str):
     if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
-        raise ValueError(f"{name} ids contain a missing value ({v!r}); expected every {name} to have "
-                         "an id (int or str)")
-    raise ValueError(f"{name} ids must be int or str; received {v!r} ({type(v).__name__}). Convert the "
-                     "column first (e.g. .astype(int) or .astype(str))")
+        raise ValueError(f"{name} ids contain a missing value ({plain(v)!r}); expected every {name} to "
+                         "have an id (int or str): drop or fill those rows first")
+    raise ValueError(f"{name} ids must be int or str; received {plain(v)!r} ({type(v).__name__}). Convert "
+                     "the column first (e.g. .astype(int) or .astype(str))")
+
+
+def plain(v: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for messages: ``5``, not ``np.int64(5)``)."""
+    return v.item() if isinstance(v, np.generic) else v
 
 
 class IdMap:
@@ -87,7 +94,7 @@ class IdMap:
         ids = normalize_ids(external_ids, name)
         if not ids.is_unique:
             dup = ids[ids.duplicated()][0]
-            raise ValueError(f"{name} ids must be unique; {dup!r} appears more than once")
+            raise ValueError(f"{name} ids must be unique; {plain(dup)!r} appears more than once")
         self.name = name
         self._index = ids
 
@@ -113,11 +120,14 @@ class IdMap:
         missing : {"raise", "ignore"}
             "raise": unknown ids raise ``KeyError`` naming them; "ignore": they get -1.
         """
-        values = pd.Index(np.atleast_1d(np.asarray(external_ids, dtype=object))
-                          if not isinstance(external_ids, (pd.Series, pd.Index)) else external_ids)
+        if not isinstance(external_ids, (pd.Series, pd.Index, np.ndarray)):
+            external_ids = np.atleast_1d(np.asarray(external_ids, dtype=object))
+        # the type discipline holds for lookups too: 1.0 is not the id 1
+        values = normalize_ids(np.atleast_1d(np.asarray(external_ids)) if isinstance(external_ids, np.ndarray)
+                               else external_ids, self.name)
         idx = self._index.get_indexer(values)
         if missing == "raise" and (idx < 0).any():
-            unknown = list(values[idx < 0][:5])
+            unknown = values[idx < 0][:5].tolist()
             raise KeyError(f"unknown {self.name} ids {unknown} ({int((idx < 0).sum())} in all); "
                            f"expected ids known to the model (it knows {len(self)} {self.name}s)")
         return idx.astype(np.int64)
@@ -135,7 +145,7 @@ class IdMap:
         changing the map; returns them normalised."""
         new = normalize_ids(external_ids, self.name)
         if not new.is_unique:
-            raise ValueError(f"new {self.name} ids must be unique; {new[new.duplicated()][0]!r} repeats")
+            raise ValueError(f"new {self.name} ids must be unique; {plain(new[new.duplicated()][0])!r} repeats")
         known = new.isin(self._index)
         if known.any():
             raise ValueError(f"{self.name} ids {list(new[known][:5])} are already known; expected new ids")

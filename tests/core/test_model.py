@@ -4,6 +4,7 @@ zero-shot items, add_items, partial_fit_items (files: test_persistence.py)."""
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -192,6 +193,22 @@ def test_add_items_equals_embed_items_and_is_recommendable(fitted, clustered):
         [ui[0], sp.csr_matrix((1, 3))], format="csr"), N=20)[0])
     with pytest.raises(ValueError, match="shape"):
         m.recommend(0, sp.csr_matrix((1, m.n_items_ + 1)))
+
+
+def test_an_item_without_known_attributes_is_added_with_a_warning(fitted, clustered):
+    # nothing to place it by: a zero vector (scored 0, no direction for similar_items), said once
+    ui, X, _, _ = clustered
+    m = copy.deepcopy(fitted)
+    feats = sp.vstack([X[5], sp.csr_matrix((1, X.shape[1]), dtype=X.dtype)], format="csr")
+    with pytest.warns(UserWarning, match=r"add_items: 1 of the 2 new items \(rows \[1\] of this call\) have no "
+                                         r"attribute the model was fitted on"):
+        idx = m.add_items(feats)
+    assert not m.item_factors_[idx[1]].any() and m.item_factors_[idx[0]].any()
+    _, scores = m.similar_items(int(idx[1]), N=3)
+    assert (scores == 0).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.add_items(X[[6]])
 
 
 def test_repeated_single_adds_equal_one_batch_add(fitted, clustered):

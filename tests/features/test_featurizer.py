@@ -17,6 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from coldstart.features.featurizer import ColumnIgnoredWarning, ItemFeaturizer
+from coldstart.features.numeric import UnreadableValueWarning
 from tests.features.conftest import block
 
 # ----------------------------------------------------------------- overrides
@@ -73,6 +74,24 @@ def test_unseen_and_missing_values_keep_width(fitted, items):
     presence = fitted.block_presence(new)
     assert presence.loc[new.index[0], "year"] == False  # noqa: E712
     assert presence.loc[new.index[2], "year"] == True  # noqa: E712
+
+
+def test_typos_in_numbers_and_unseen_columns_are_said(fitted, items):
+    # a value given but not a finite number counts as missing, with a warning naming the column;
+    # blank cells and NaN are just missing
+    new = items.head(4).copy()
+    new["year"] = pd.Series(["twenty", "1990", "", np.inf], index=new.index, dtype=object)
+    with pytest.warns(UnreadableValueWarning, match=r"'year': 2 value\(s\).*\['twenty', inf\]"):
+        X = fitted.transform(new)
+    yr = block(fitted, X, "year")
+    assert yr[0, -1] > 0 and yr[3, -1] > 0 and yr[2, -1] > 0 and yr[1, -1] == 0  # the missing indicator
+    new["year"] = [np.nan, 1990.0, np.nan, 2000.0]
+    new["price"] = 9.99  # a column the fit never saw
+    with pytest.warns(ColumnIgnoredWarning, match=r"not fitted on column\(s\) \['price'\]"):
+        fitted.transform(new)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted.transform(new.drop(columns=["price"]))
 
 
 def test_missing_columns_error_names_them(fitted, items):

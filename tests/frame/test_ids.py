@@ -49,6 +49,23 @@ def test_bad_ids_are_refused_naming_the_value(bad, what):
         IdMap(bad, name="item")
 
 
+def test_lookups_keep_the_type_discipline():
+    # 1.0 hashes like the id 1, but a float is not an id: refused as when the map was built
+    m = IdMap([1, 2, 3], name="user")
+    for bad in ([1.0], np.array([2.0]), pd.Series([1.0, 2.0])):
+        with pytest.raises(ValueError, match=r"user ids must be int or str; received 1\.0|received 2\.0"):
+            m.to_internal(bad)
+    with pytest.raises(ValueError, match=r"missing value \(nan\)"):  # the NaN is named, not the first float
+        m.to_internal(np.array([1.0, np.nan]))
+    with pytest.raises(ValueError, match=r"missing value \(nan\)"):
+        IdMap(pd.Series([1.0, 2.0, np.nan]), name="user")
+    # numpy scalars show as the values they hold
+    with pytest.raises(KeyError, match=r"unknown user ids \[7\]"):
+        m.to_internal(np.array([7], dtype=np.int64))
+    with pytest.raises(ValueError, match=r"unique; 5 appears"):
+        IdMap(np.array([5, 5]), name="user")
+
+
 def test_duplicates_and_shapes_are_refused():
     with pytest.raises(ValueError, match="unique; 'a' appears more than once"):
         IdMap(["a", "b", "a"])
