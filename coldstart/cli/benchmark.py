@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from coldstart.cli.data import add_data_args, load_data
+from coldstart.cli.data import DataError, add_data_args, load_data
 from coldstart.cli.tables import markdown_table, pivot_rows, write_outputs
 from coldstart.integrations.plotting import plot_metric_curves
 
@@ -119,9 +119,14 @@ def register(sub) -> None:
 def cmd_benchmark(args: argparse.Namespace) -> int:
     """Benchmark every model (or ``--models``) on the command line's data; print and write the rows."""
     curves_K = (5, 10, 20, 50, 100) if args.plot else ()
+    names = [m.strip() for m in args.models.split(",")] if args.models else None
+    if names:  # before the data are loaded
+        zoo = available_models(args.seed)
+        unknown = [m for m in names if m not in zoo]
+        if unknown:
+            raise DataError(f"--models: unknown or unavailable {unknown}; available: {', '.join(zoo)}")
     data = load_data(args)
-    rows, curves, _ = run_benchmark(models=args.models.split(",") if args.models else None,
-                                    seed=args.seed, curves_K=curves_K, data=data)
+    rows, curves, _ = run_benchmark(models=names, seed=args.seed, curves_K=curves_K, data=data)
     if args.user_features:
         rows += cold_user_rows(data, args.user_features, args.user_col, args.seed)
     print()

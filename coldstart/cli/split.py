@@ -12,7 +12,7 @@ def register(sub) -> None:
     p = sub.add_parser("split", help="write the protocol's item cold-start split of a catalog as a folder",
                        description="Write train.csv, warm_test.csv, cold_val.csv and cold_test.csv "
                                    "(header user,item; the catalog's own ids) to --out.")
-    add_data_args(p)
+    add_data_args(p, features=False)
     p.add_argument("--out", required=True, help="split folder to write (e.g. DIR/split)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cold-fraction", type=float, default=0.1,

@@ -313,6 +313,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
                 raise ValueError(f"exposures must have the shape of user_items {user_items.shape}; "
                                  f"received {exposures.shape}")
         if self.featurizer is not None:
+            if isinstance(self.featurizer, type):
+                raise TypeError(f"featurizer must be an instance (e.g. {self.featurizer.__name__}()); "
+                                f"received the class {self.featurizer.__name__}")
             self.featurizer_ = clone(self.featurizer)
             item_features = self.featurizer_.fit_transform(item_features)
         else:

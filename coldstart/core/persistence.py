@@ -414,6 +414,9 @@ def load_model(path: str | os.PathLike, cls: type, with_extra: bool = False, key
     meta, arrays = read_archive(path, key=key)
     if meta.get("class") != cls.__name__:
         raise ModelFileError(f"{path} holds a {meta.get('class')!r}; expected {cls.__name__!r}")
+    if not with_extra and meta.get("extra") is not None:  # a wrapper's file: its ids would be lost
+        raise ModelFileError(f"{path} holds a FrameRecommender (the model with its id maps); load it with "
+                             "coldstart.FrameRecommender.load (its model_ is the ColdStartRecommender)")
     try:
         params = meta["params"]
         if not isinstance(params, dict):

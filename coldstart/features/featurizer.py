@@ -564,7 +564,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         needed = [c for b in self.blocks_ for c in b.columns]
         missing = [c for c in needed if c not in X.columns]
         if missing:
-            raise ValueError(f"X is missing column(s) used at fit time: {missing!r}")
+            raise ValueError(f"the attribute frame (X) is missing column(s) used at fit time: {missing!r}")
         extra = [c for c in X.columns if c not in set(self.feature_names_in_)]
         if extra:  # columns the fit never saw (those it saw and ignored were reported then)
             warnings.warn(f"ItemFeaturizer was not fitted on column(s) {extra[:5]!r}"

@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from coldstart.core.model import ColdStartRecommender
 from coldstart.evaluation.splits import SPLIT_PARTS, ColdStartSplit, protocol_split, temporal_split
-from coldstart.frame.ids import IdMap
+from coldstart.frame.ids import IdMap, plain
 
 
 class FrameRecommender:
@@ -94,7 +94,13 @@ class FrameRecommender:
             raise TypeError(f"{name} has non-numeric columns {bad}; " + (
                 "give the model a featurizer (ColdStartRecommender(featurizer=coldstart.ItemFeaturizer())) "
                 "to encode them" if kind == "item" else "encode them as numbers first (e.g. pandas.get_dummies)"))
-        return df.index, df.to_numpy(dtype=np.float32)
+        values = df.to_numpy(dtype=np.float32)
+        if not np.isfinite(values).all():
+            cols = df.columns[~np.isfinite(values).all(axis=0)].tolist()
+            raise ValueError(f"{name} columns {cols[:5]} hold NaN or infinite values; expected finite numbers "
+                             "(impute missing attributes first" + (", or give the model a featurizer, "
+                             "which encodes missing values" if kind == "item" else "") + ")")
+        return df.index, values
 
     def _matrix(self, interactions: pd.DataFrame, users: IdMap, items: IdMap, name: str) -> sp.csr_matrix:
         if not isinstance(interactions, pd.DataFrame):
@@ -112,8 +118,9 @@ class FrameRecommender:
         key = u * len(items) + i
         if self.duplicates == "raise" and len(np.unique(key)) != len(key):
             dup = interactions[pd.Series(key).duplicated().to_numpy()].iloc[0]
-            raise ValueError(f"{name} repeats the pair ({dup[self.user_col]!r}, {dup[self.item_col]!r}); "
-                             "expected each (user, item) once, or pass duplicates='sum'")
+            raise ValueError(f"{name} repeats the pair ({plain(dup[self.user_col])!r}, "
+                             f"{plain(dup[self.item_col])!r}); expected each (user, item) once, or "
+                             "FrameRecommender(..., duplicates='sum') to add their weights")
         m = sp.csr_matrix((w, (u, i)), shape=(len(users), len(items)), dtype=np.float32)
         m.sum_duplicates()
         return m
@@ -146,9 +153,17 @@ class FrameRecommender:
         item_ids = IdMap(item_index, name="item")
         unknown = ~interactions[self.item_col].isin(item_index)
         if unknown.any():
+            lost = interactions.loc[unknown, self.item_col]
+            hint = ""
+            kinds = {("str" if isinstance(v, str) else "int") for v in (lost.iloc[0], item_index[0])}
+            if len(kinds) == 2:  # 1 and "1" are different ids
+                hint = (f" (the interactions' item ids are {type(lost.iloc[0]).__name__}, item_attributes' "
+                        f"{type(item_index[0]).__name__}: convert one side, e.g. .astype(str))")
             raise ValueError(f"interactions mention items without attributes, e.g. "
-                             f"{list(interactions.loc[unknown, self.item_col].unique()[:5])}; expected "
-                             "item_attributes to hold a row for every item")
+                             f"{lost.unique()[:5].tolist()}{hint}; expected item_attributes to hold a row "
+                             "for every item")
+        if len(interactions) == 0:
+            raise ValueError("interactions is empty; expected at least one (user, item) row")
         user_ids = IdMap.from_values(interactions[self.user_col], name="user")
         XU = None
         if user_features is not None:
@@ -226,9 +241,11 @@ class FrameRecommender:
         interact count against it).
         """
         self._check_fitted()
-        if not isinstance(interactions, pd.DataFrame) or self.user_col not in interactions:
+        if not isinstance(interactions, pd.DataFrame):
             raise TypeError(f"interactions must be a DataFrame with columns {self.user_col!r}, "
                             f"{self.item_col!r}; received {type(interactions).__name__}")
+        if self.user_col not in interactions:
+            raise ValueError(f"interactions lacks columns {[self.user_col]}; it has {list(interactions.columns)}")
         # everything is checked and computed on copies first; the id maps, the interactions
         # and the model change only once nothing can fail any more
         col = interactions[self.user_col]
@@ -238,7 +255,11 @@ class FrameRecommender:
         seen = _resized(self.user_items_, (len(user_ids), self.user_items_.shape[1]))
         overlap = seen.multiply(delta)
         if overlap.nnz and self.duplicates == "raise":
-            raise ValueError("interactions repeats pairs already seen; pass duplicates='sum' to add weights")
+            r, c = overlap.nonzero()
+            pair = (plain(user_ids.external_ids[r[0]]), plain(self.item_ids_.external_ids[c[0]]))
+            raise ValueError(f"interactions repeats {overlap.nnz} pair(s) already seen, e.g. {pair!r}; expected "
+                             "new pairs only, or FrameRecommender(..., duplicates='sum') to add their weights "
+                             "(e.g. for events delivered at least once)")
         user_items = (seen + delta).tocsr()
         items = np.unique(delta.indices)
         users = np.unique(delta.tocoo().row)
@@ -263,9 +284,12 @@ class FrameRecommender:
 
     def _pattern(self, pairs: pd.DataFrame, users: IdMap, items: IdMap, name: str) -> sp.csr_matrix:
         """A 0/1 CSR (len(users), len(items)) of the (user, item) pairs of a frame of known ids."""
-        if not isinstance(pairs, pd.DataFrame) or self.user_col not in pairs or self.item_col not in pairs:
+        if not isinstance(pairs, pd.DataFrame):
             raise TypeError(f"{name} must be a DataFrame with columns {self.user_col!r}, {self.item_col!r}; "
                             f"received {type(pairs).__name__}")
+        lacking = [c for c in (self.user_col, self.item_col) if c not in pairs]
+        if lacking:
+            raise ValueError(f"{name} lacks columns {lacking}; it has {list(pairs.columns)}")
         u = users.to_internal(pairs[self.user_col])
         i = items.to_internal(pairs[self.item_col])
         m = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=(len(users), len(items)))

@@ -92,6 +92,10 @@ def test_data_errors_are_messages_not_tracebacks(catalog, tmp_path, capsys):
     # wrong column names: the option to set is named
     assert main(["benchmark", "--data-dir", str(catalog)]) == 2
     assert "--user-col" in capsys.readouterr().err
+    # an unknown model: said before any data is read (the folder does not even exist)
+    assert main(["benchmark", "--data-dir", str(tmp_path / "absent"), "--models", "popularity,nonsense"]) == 2
+    err = capsys.readouterr().err
+    assert "--models: unknown or unavailable ['nonsense']; available: coldstart" in err and "Traceback" not in err
 
 
 def test_demo_and_simulate_take_a_folder(catalog, capsys):

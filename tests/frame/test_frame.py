@@ -88,6 +88,24 @@ def test_bad_frames(frames):
         make().fit(inter, attrs.assign(genre="x"))
     with pytest.raises(NotFittedError):
         make().recommend([10])
+    # what a user gets wrong, said in the user's words (argument, what came, what is expected)
+    with pytest.raises(ValueError, match=r"item_attributes columns \['a1'\] hold NaN or infinite values.*featurizer"):
+        make().fit(inter, attrs.assign(a1=np.where(np.arange(len(attrs)) == 3, np.nan, attrs["a1"])))
+    with pytest.raises(ValueError, match=r"interactions is empty; expected at least one"):
+        make().fit(inter.iloc[:0], attrs)
+    by_int = attrs.set_axis(np.arange(len(attrs)) * 7 + 3).rename_axis("item_id")  # ints, not "doc-3"
+    with pytest.raises(ValueError, match=r"item ids are str, item_attributes' int.*astype\(str\)"):
+        make().fit(inter, by_int)
+    from coldstart import ItemFeaturizer
+    with pytest.raises(TypeError, match=r"featurizer must be an instance \(e.g. ItemFeaturizer\(\)\)"):
+        FrameRecommender(ColdStartRecommender(featurizer=ItemFeaturizer)).fit(inter, attrs)
+    rec = make().fit(inter, attrs)
+    with pytest.raises(ValueError, match=r"interactions lacks columns \['user_id'\]; it has \['u', 'item_id'"):
+        rec.partial_fit(inter.iloc[:2].rename(columns={"user_id": "u"}))
+    first = inter.iloc[:1]
+    with pytest.raises(ValueError, match=r"repeats 1 pair\(s\) already seen, e.g. \(10, 'doc-\d+'\).*"
+                                         r"duplicates='sum'"):
+        rec.partial_fit(first)
 
 
 def test_save_load_keeps_ids(tmp_path, frames):
@@ -97,6 +115,9 @@ def test_save_load_keeps_ids(tmp_path, frames):
     rec.save(path)
     back = FrameRecommender.load(path)
     pd.testing.assert_frame_equal(rec.recommend([10, 30], N=6), back.recommend([10, 30], N=6))
+    from coldstart import ModelFileError
+    with pytest.raises(ModelFileError, match="holds a FrameRecommender.*FrameRecommender.load"):
+        ColdStartRecommender.load(path)  # it would drop the id maps
     pd.testing.assert_frame_equal(rec.similar_items(["doc-3"], N=4), back.similar_items(["doc-3"], N=4))
 
 
