@@ -58,8 +58,10 @@ def implicit_als_class() -> type:
     return AlternatingLeastSquares
 
 
-def auto_alpha(n_interactions: int, n_users: int, n_items: int) -> float:
-    """``alpha="auto"``: 0.05 / density, clipped to [1, 1000], so the observed interactions
-    weigh about 5 % of the unobserved mass whatever the catalog's sparsity."""
+def auto_alpha(n_interactions: int, n_users: int, n_items: int, typical_weight: float = 1.0) -> float:
+    """``alpha="auto"``: 0.05 / density, clipped to [1, 1000], over the interactions' median
+    weight ``typical_weight``, so the observed interactions weigh about 5 % of the unobserved
+    mass whatever the catalog's sparsity and whatever unit the weights are in (binary data: 1)."""
     density = n_interactions / float(n_users * n_items)
-    return float(np.clip(0.05 / density, 1.0, 1000.0))
+    typical = float(typical_weight) if np.isfinite(typical_weight) and typical_weight > 0 else 1.0
+    return float(np.clip(0.05 / density, 1.0, 1000.0)) / typical

@@ -45,6 +45,27 @@ from coldstart.core.weighting import AttributeWeighting
 _GATE_INIT = threading.Lock()
 
 
+def _diverged(user_items: Any, exc: Exception) -> Exception:
+    """The error for a fit whose solves broke down: said in terms of the weights when they span
+    many orders of magnitude (a few huge confidences make the float32 solves ill-conditioned),
+    else the original error."""
+    data = getattr(user_items, "data", None)
+    if data is None or not np.size(data) or str(exc).startswith(
+            ("user_items", "item_features", "new_items", "exposures", "user_features")):
+        return exc  # a refusal of the input says its own reason
+    data = np.abs(np.asarray(data, dtype=np.float64))
+    data = data[data > 0]
+    if not data.size:
+        return exc
+    median, top = float(np.median(data)), float(data.max())
+    if top <= 1e4 * median:
+        return exc
+    return ValueError(f"user_items: the fit broke down ({type(exc).__name__}: {exc}); its weights range up to "
+                      f"{top:.3g} against a median of {median:.3g}, and such outliers make the confidence "
+                      "solves ill-conditioned; expected weights within a few orders of magnitude of each "
+                      "other: compress them (e.g. np.log1p) or clip the outliers")
+
+
 class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertainty, ModelState, BaseEstimator):
     """Zero-shot item embeddings on top of an implicit-style collaborative model.
 
@@ -75,8 +96,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         L2 penalty of the ALS solves (also used by fold-ins).
     alpha : float or "auto"
         Confidence scale of interactions: confidence = ``alpha * weight`` (implicit's
-        convention). "auto": 0.05 / density of ``user_items`` (clipped to [1, 1000]), so that
-        the observed interactions weigh about 5 % of the unobserved mass on any catalog.
+        convention). "auto": 0.05 / density of ``user_items`` (clipped to [1, 1000]) over the
+        median weight, so that the observed interactions weigh about 5 % of the unobserved mass
+        on any catalog, in any unit (binary data: 0.05 / density).
     iterations : int
         ALS sweeps.
     collaborative : implicit model, optional
@@ -186,7 +208,8 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         free sweeps, item ridge, map_alpha, zero_shot_scale and completion stages (what the
         self-tuning costs)}`` (Recall@20, each over 1,000 random users with a held-out pair, more
         where those hold fewer than 4,000 held-out pairs); None when nothing was
-        chosen. Attributes with a lift below 1.5 are not trusted: their zero-shot vectors get
+        chosen; ``"skipped"``: why no setting was chosen on a split (a catalog with fewer than
+        20 items with interactions, or no attribute value on any of them). Attributes with a lift below 1.5 are not trusted: their zero-shot vectors get
         the smallest scale.
     """
 
@@ -275,7 +298,13 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
             delattr(work, name)
         work._run = {"progress": self.show_progress if show_progress is None else bool(show_progress),
                      "callback": callback, "start": time.perf_counter(), "sweep": 0}
-        work._fit_state(user_items, item_features, new_items, exposures, user_features)
+        try:
+            work._fit_state(user_items, item_features, new_items, exposures, user_features)
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
+            err = _diverged(user_items, exc)
+            if err is exc:
+                raise
+            raise err from exc
         del work._run
         with self._gate().publishing():
             for name in [k for k in vars(self) if k not in params and k != "_rw_gate"]:
@@ -382,13 +411,16 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         self.validation_ = None
 
     def _alpha_for(self, user_items, als) -> float:
-        """``alpha``, or with "auto" 0.05 / density: positives then carry about 5 % of the weight
-        of the unobserved mass whatever the catalog's sparsity."""
+        """``alpha``, or with "auto" 0.05 / density over the median weight: positives then carry
+        about 5 % of the weight of the unobserved mass whatever the catalog's sparsity and the
+        weights' unit."""
         if self.collaborative is not None and als is not None:
             return float(als.alpha)
         if self.alpha != "auto":
             return float(self.alpha)
-        return auto_alpha(user_items.nnz, *user_items.shape)
+        # the median weight as Spark's percentile_approx gives it (the inverted CDF at one half)
+        typical = float(np.percentile(user_items.data, 50, method="inverted_cdf")) if user_items.nnz else 1.0
+        return auto_alpha(user_items.nnz, *user_items.shape, typical_weight=typical)
 
     def _resolve_prior_weight(self, user_items: sp.csr_matrix, users: np.ndarray) -> float:
         """``prior_weight``, or with "auto" the attribute prior worth ``PRIOR_INTERACTIONS``

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,10 @@ class FitStrategies:
         Returns ``(users (n_users, k), items (n_items, k), content (n_items, k))``."""
         n_users, n_items = user_items.shape
         col = self.collaborative
+        Xwarm = Xw[warm]
+        if not (Xwarm.nnz if sp.issparse(Xwarm) else np.count_nonzero(Xwarm)):
+            # nothing for a map to learn from (e.g. attributes filled in for new items only)
+            return self._fit_without_attributes(user_items, Xw, warm)
         if col is not None and is_fitted_model(col):
             # plug-in mode: the backend's factors stay exactly as they are; only the map is learned
             users, items = to_numpy_factors(col)
@@ -91,6 +96,32 @@ class FitStrategies:
                 base, user_items, show_progress=self._run_option("progress"))
             self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
             return users, items, self._predict(Xw)
+
+    def _fit_without_attributes(self, user_items, Xw, warm) -> tuple:
+        """No item with interactions has an attribute value: the collaborative model alone (a
+        fitted ``collaborative`` kept as it is, else fitted plainly) and a map that predicts zero,
+        with a warning; the settings stay as given (nothing to tune a map on)."""
+        warnings.warn(f"item_features: none of the {int(warm.sum())} items with interactions has an "
+                      "attribute value, so the map has nothing to learn from: the model is its "
+                      "collaborative part alone and every zero-shot vector is zero (new items rank by "
+                      "their interactions only)", UserWarning, stacklevel=4)
+        col = self.collaborative
+        if col is not None and is_fitted_model(col):
+            self.collaborative_ = col
+            users, items = to_numpy_factors(col)
+        else:
+            with threadpool_limits(1, "blas"):
+                base = col if col is not None else make_als(
+                    factors=self.factors, regularization=self.regularization,
+                    alpha=self._alpha_for(user_items, None), iterations=self.iterations,
+                    random_state=self.random_state, num_threads=self.num_threads)
+                self.collaborative_, users, items = fit_collaborative(
+                    base, user_items, show_progress=self._run_option("progress"))
+        self.content_constrained_ = False
+        self.validation_ = {"skipped": "no item with interactions has an attribute value"}
+        self.mapper_ = self._fitted_map(np.zeros((0, items.shape[1]), np.float32), np.zeros(0, np.int64),
+                                        Xw.shape[1])
+        return users, items, self._predict(Xw)
 
     def _fit_content_constrained(self, als, user_items, Xw, warm):
         """implicit's ALS with every item vector constrained to its attributes' image ``x_i W``
@@ -200,6 +231,7 @@ class FitStrategies:
         report = {"free_sweeps": {}, "map_alpha": {}, "zero_shot_scale": {}}
         lap("internal_fit")
         if split is None:  # too small to hold anything out: the fixed defaults
+            report["skipped"] = "fewer than 20 items with interactions: nothing to hold out, fixed settings"
             for _ in range(self.free_sweeps_):
                 solver(cui0, U, V, reg, num_threads=threads)
                 solver(ciu0, V, U, reg, num_threads=threads)

@@ -35,8 +35,9 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
         )
     if user_items.ndim != 2:
         raise ValueError(f"{name} must be 2-D; received {describe(user_items)}")
-    if not np.issubdtype(user_items.dtype, np.number) or np.issubdtype(user_items.dtype, np.complexfloating):
-        raise TypeError(f"{name} must hold real numbers; received dtype {user_items.dtype}")
+    dt = user_items.dtype
+    if dt.kind != "b" and (not np.issubdtype(dt, np.number) or np.issubdtype(dt, np.complexfloating)):
+        raise TypeError(f"{name} must hold real numbers; received dtype {dt}")
     if n_items is not None and user_items.shape[1] != n_items:
         raise ValueError(
             f"{name} must have {n_items} columns (one per {'user' if name == 'item_users' else 'item'} "
@@ -62,6 +63,7 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
     data = csr.data
     if data.size and not np.all(np.isfinite(data)):
         raise ValueError(f"{name} contains NaN or infinite weights; expected finite values")
+    _check_float32_range(data, name)
     if data.size and data.min() < 0:
         raise ValueError(
             f"{name} contains negative weights (min {data.min():g}); expected non-negative "
@@ -74,6 +76,17 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
         csr = csr.astype(np.float32)
     csr.eliminate_zeros()
     return csr
+
+
+def _check_float32_range(values: np.ndarray | None, name: str) -> None:
+    """Finite values beyond float32's range would turn into infinities: said as such."""
+    if values is None or values.dtype.kind != "f" or values.dtype.itemsize <= 4 or not values.size:
+        return
+    big = np.abs(values[np.isfinite(values)])
+    if big.size and big.max() > np.finfo(np.float32).max:
+        raise ValueError(f"{name} holds values up to {big.max():.3g}, beyond float32's range (3.4e+38) the "
+                         "model computes in; expected values that fit (rescale them, e.g. log1p or a "
+                         "standard scaler)")
 
 
 def check_item_features(item_features: Any, name: str = "item_features",
@@ -92,9 +105,11 @@ def check_item_features(item_features: Any, name: str = "item_features",
             "or give the model a featurizer (coldstart.ItemFeaturizer) to accept DataFrames"
         )
     if sp.issparse(item_features):
-        if not np.issubdtype(item_features.dtype, np.number) or np.issubdtype(item_features.dtype, np.complexfloating):
-            raise TypeError(f"{name} must hold real numbers; received dtype {item_features.dtype}")
-        X = item_features.tocsr().astype(np.float32)  # any sparse format (DOK, LIL, COO, ...)
+        dt = item_features.dtype
+        if dt.kind != "b" and (not np.issubdtype(dt, np.number) or np.issubdtype(dt, np.complexfloating)):
+            raise TypeError(f"{name} must hold real numbers; received dtype {dt}")
+        _check_float32_range(item_features.data if hasattr(item_features, "data") else None, name)
+        X = item_features.tocsr().astype(np.float32)  # any sparse format (DOK, LIL, COO, ...); bools as 0/1
         values = X.data
     else:
         arr = np.asarray(item_features)
@@ -106,10 +121,13 @@ def check_item_features(item_features: Any, name: str = "item_features",
         if np.iscomplexobj(arr):
             raise TypeError(f"{name} must be real-valued; received complex dtype {arr.dtype}")
         if arr.ndim == 1:
+            hint = ("(use .reshape(-1, 1) for one attribute column)" if n_rows is not None and arr.size == n_rows
+                    else "(use .reshape(1, -1) for one item)")
             raise ValueError(f"{name} must be 2-D of shape (n_items, n_features); received a "
-                             f"1-D array of shape {arr.shape} (use .reshape(1, -1) for one item)")
+                             f"1-D array of shape {arr.shape} {hint}")
         if arr.ndim != 2:
             raise ValueError(f"{name} must be 2-D of shape (n_items, n_features); received shape {arr.shape}")
+        _check_float32_range(arr, name)
         X = np.ascontiguousarray(arr, dtype=np.float32)
         values = X
     if X.shape[1] == 0:

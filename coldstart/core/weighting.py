@@ -144,18 +144,29 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
                 if self.norm == "l2":  # scipy's row sums of the block's squares: the fitted values
                     counts = np.diff(ptr)  # to the bit (another summation order changes the last bits)
                     Xb = sp.csr_matrix((data, cols, ptr - ptr[0]), shape=(len(counts), X.shape[1]))
-                    norms = np.sqrt(np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel())
+                    with np.errstate(over="ignore"):  # an overflowing row is taken again below
+                        norms = np.sqrt(np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel())
+                    over = np.flatnonzero(~np.isfinite(norms))
+                    if over.size:  # squares past float32's range: those rows' norms in float64
+                        Xo = Xb[over].astype(np.float64)
+                        norms = norms.astype(np.float64)
+                        norms[over] = np.sqrt(np.asarray(Xo.multiply(Xo).sum(axis=1)).ravel())
                     norms[norms == 0] = 1.0
-                    data /= np.repeat(norms, counts)
+                    data[:] = data / np.repeat(norms, counts)
             return X
         X = X.copy()
         if self.sublinear_.any():
             X[:, self.sublinear_] = _sublinear(X[:, self.sublinear_])
         X *= w
         if self.norm == "l2":
-            norms = np.linalg.norm(X, axis=1, keepdims=True)
+            with np.errstate(over="ignore"):  # an overflowing row is taken again below
+                norms = np.linalg.norm(X, axis=1, keepdims=True)
+            over = np.flatnonzero(~np.isfinite(norms[:, 0]))
+            if over.size:  # squares past float32's range: those rows' norms in float64
+                norms = norms.astype(np.float64)
+                norms[over] = np.linalg.norm(X[over].astype(np.float64), axis=1, keepdims=True)
             norms[norms == 0] = 1.0
-            X /= norms
+            X[:] = X / norms
         return X
 
     def __sklearn_tags__(self):

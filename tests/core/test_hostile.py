@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 
 from coldstart import ColdStartRecommender, FrameRecommender
 
@@ -199,3 +200,88 @@ def test_read_mult_refuses_bad_counts_naming_file_and_line(tmp_path, line, what)
     p.write_text("1 0:2\n" + line + "\n")
     with pytest.raises(ValueError, match=rf"mult\.dat line 2.*{what}|mult\.dat line 2"):
         read_mult(p, 5)
+
+
+# ---------------------------------------------------------------- data a real catalog brings
+def test_the_weights_unit_does_not_change_the_default_fit(small_world):
+    # alpha="auto" is over the median weight: durations in seconds or in hours, the same model
+    ui, X = small_world
+    a = ColdStartRecommender(factors=8, random_state=0).fit(ui, X)
+    b = ColdStartRecommender(factors=8, random_state=0).fit(ui * 1000.0, X)
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+    np.testing.assert_array_equal(a.user_factors_, b.user_factors_)
+    # a given alpha is used as given
+    c = ColdStartRecommender(factors=8, random_state=0, alpha=2.0).fit(ui * 3.0, X)
+    assert c._alpha() == 2.0 and a._alpha() == pytest.approx(3.0 * ColdStartRecommender(
+        factors=8, random_state=0).fit(ui * 3.0, X)._alpha())
+
+
+def test_attributes_only_on_items_without_interactions(small_world):
+    # metadata filled in for new items only: nothing for the map, said once, the model still serves
+    ui, X = small_world
+    X = X.tolil()
+    warm = np.flatnonzero(np.diff(ui.tocsc().indptr) > 0)
+    X[warm] = 0
+    with pytest.warns(UserWarning, match=r"none of the \d+ items with interactions has an attribute value"):
+        m = ColdStartRecommender(factors=8, random_state=0).fit(ui, X.tocsr())
+    assert m.validation_ == {"skipped": "no item with interactions has an attribute value"}
+    assert np.isfinite(m.item_factors_).all() and m.item_factors_[warm].any()
+    ids, scores = m.recommend(0, ui[0], N=5)
+    assert (ids >= 0).all() and np.isfinite(scores).all()
+    with pytest.warns(UserWarning, match="no attribute the model was fitted on"):
+        idx = m.add_items(X.tocsr()[:2])
+    assert not m.item_factors_[idx].any()
+
+
+def test_a_catalog_too_small_to_tune_says_so(small_world):
+    ui, X = small_world
+    m = ColdStartRecommender(factors=4, random_state=0).fit(ui[:, :12].tocsr(), X[:12])
+    assert "fewer than 20 items with interactions" in m.validation_["skipped"]
+
+
+def test_bools_and_out_of_range_values(small_world):
+    ui, X = small_world
+    a = ColdStartRecommender(factors=8, random_state=0).fit(ui, X)
+    b = ColdStartRecommender(factors=8, random_state=0).fit(ui > 0, X > 0)  # bool CSR both
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+    with pytest.raises(ValueError, match=r"item_features holds values up to 1e\+300, beyond float32's range"):
+        ColdStartRecommender(factors=8).fit(ui, X.toarray().astype(np.float64) * 1e300)
+    with pytest.raises(ValueError, match=r"user_items holds values up to 1e\+300"):
+        ColdStartRecommender(factors=8).fit(ui.astype(np.float64) * 1e300, X)
+    with pytest.raises(ValueError, match=r"received a 1-D array of shape \(70,\) \(use \.reshape\(-1, 1\) for one "
+                                         r"attribute column\)"):
+        ColdStartRecommender(factors=8).fit(ui, X.toarray()[:, 0])
+    with pytest.raises(ValueError, match=r"\(use \.reshape\(1, -1\) for one item\)"):
+        a.add_items(X.toarray()[0])
+
+
+def test_a_fit_that_breaks_down_on_outlier_weights_says_so(small_world, monkeypatch):
+    ui, X = small_world
+    m = ColdStartRecommender(factors=8, random_state=0).fit(ui, X)
+    before = m.item_factors_.copy()
+
+    def broken(self, *args):
+        raise np.linalg.LinAlgError("Eigenvalues did not converge")
+
+    monkeypatch.setattr(ColdStartRecommender, "_fit_state", broken)
+    odd = ui.copy()
+    odd.data[:3] = 1e10
+    with pytest.raises(ValueError, match=r"user_items: the fit broke down \(LinAlgError.*up to 1e\+10 against a "
+                                         r"median of 1.*np\.log1p"):
+        m.fit(odd, X)
+    with pytest.raises(np.linalg.LinAlgError):  # ordinary weights: the error as it came
+        m.fit(ui, X)
+    np.testing.assert_array_equal(m.item_factors_, before)  # nothing changed
+
+
+def test_row_norms_past_float32_range_are_taken_in_float64():
+    from coldstart import AttributeWeighting
+
+    rng = np.random.default_rng(0)
+    Xd = rng.standard_normal((40, 6)).astype(np.float32)
+    w = AttributeWeighting().fit(Xd)
+    big = np.full((1, 6), 1e20, np.float32)
+    big[0, ::2] *= -1
+    for Z in (w.transform(big), w.transform(sp.csr_matrix(big)).toarray()):
+        assert np.isfinite(Z).all() and np.linalg.norm(Z) == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_array_equal(w.transform(Xd), w.transform(Xd))

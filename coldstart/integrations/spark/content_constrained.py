@@ -149,6 +149,7 @@ def fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFra
     shipped: list = []
     try:
         agg = summed.agg(F.count(F.lit(1)).alias("n"), F.max(u).alias("mu"), F.max(i).alias("mi"),
+                         F.percentile_approx("r", 0.5, 1_000_000).alias("median_r"),
                          F.sum(F.when(bad_id, 1).otherwise(0)).alias("bad_id"),
                          F.sum(F.when(bad_r, 1).otherwise(0)).alias("bad_r")).first()
         if agg["n"] == 0:
@@ -163,7 +164,7 @@ def fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFra
         n_users = int(agg["mu"]) + 1
         n_items = int(max(agg["mi"], -1 if top_cat is None else top_cat)) + 1
         if alpha == "auto":  # ColdStartRecommender._alpha_for over the index space of the ids
-            alpha_ = auto_alpha(agg["n"], n_users, n_items)
+            alpha_ = auto_alpha(agg["n"], n_users, n_items, typical_weight=float(agg["median_r"] or 1.0))
         else:
             alpha_ = float(alpha)
         idf = summed.groupBy("__id").agg(F.collect_list(F.struct("u", "r")).alias("__p")).join(cat, "__id", "left")

@@ -75,7 +75,7 @@ class SparkColdStartRecommender:
     ``ColdStartRecommender._fit_content_constrained`` (``free_sweeps=0, map_alpha=3,
     zero_shot_scale=2``: Spark does not self-tune), distributed, with the local defaults
     (``factors`` 256, ``regularization`` 0.1, ``alpha`` "auto" = clip(0.05 / density, 1, 1000)
-    with implicit's confidence ``alpha * rating``, ``iterations`` 4, ``prior_weight``): item
+    over the median rating, with implicit's confidence ``alpha * rating``, ``iterations`` 4, ``prior_weight``): item
     vectors constrained to ``x_i W``. One plain
     sweep from uniform(0, 0.01) starts it (an exact user half-step, then an exact item
     half-step), a ridge of the warm items' vectors on their attributes starts ``W`` (3 CG
