@@ -25,7 +25,7 @@ def check_n(N: Any) -> int:
 
 
 def query_rows(user_items: Any, n_rows: int, n_items: int, needed: bool, rows_of: str = "user in userid",
-               name: str = "user_items", cols_of: str = "item") -> sp.csr_matrix | None:
+               name: str = "user_items", cols_of: str = "item", why: str | None = None) -> sp.csr_matrix | None:
     """The per-query rows of a serving call, or None when the call does not use them.
 
     Needed (filtering or recalculation): a CSR matrix of shape (n_rows, <= n_items) (narrower
@@ -35,9 +35,10 @@ def query_rows(user_items: Any, n_rows: int, n_items: int, needed: bool, rows_of
     if not needed:
         return None
     if not (sp.issparse(user_items) and user_items.format == "csr"):
+        when = why if why is not None else " when filtering or recalculating"
         raise ValueError(
-            f"{name} needs to be a CSR sparse matrix with one row per {rows_of} when filtering "
-            f"or recalculating; received {describe(user_items) if user_items is not None else None}"
+            f"{name} needs to be a CSR sparse matrix with one row per {rows_of}{when}; received "
+            f"{describe(user_items) if user_items is not None else None}"
             + (" (convert it with .tocsr())" if sp.issparse(user_items) else "")
         )
     return check_query_items(user_items, n_rows, n_items, name=name, rows_of=rows_of, cols_of=cols_of)

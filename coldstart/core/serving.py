@@ -112,10 +112,12 @@ class Serving:
         adjust = check_serving(calibrated, exploration, exploration_weight, random_state)
         scalar = np.isscalar(userid) or (isinstance(userid, np.ndarray) and userid.ndim == 0)
         uids = np.atleast_1d(np.asarray(userid))
-        rows = query_rows(user_items, len(uids), self.n_items_,
-                          needed=bool(filter_already_liked_items or recalculate_user or exposures is not None))
+        asking = [w for w, on in (("filter_already_liked_items", filter_already_liked_items),
+                                  ("recalculate_user", recalculate_user), ("exposures", exposures is not None)) if on]
+        rows = query_rows(user_items, len(uids), self.n_items_, needed=bool(asking),
+                          why=f" (needed by {', '.join(asking)})")
         shown = None if exposures is None else query_rows(exposures, len(uids), self.n_items_, needed=True,
-                                                          name="exposures")
+                                                          name="exposures", why="")
         if recalculate_user:
             U = self._recalculate_users(rows)
         else:

@@ -68,8 +68,11 @@ class FitStrategies:
             # nothing for a map to learn from (e.g. attributes filled in for new items only)
             return self._fit_without_attributes(user_items, Xw, warm)
         if col is not None and is_fitted_model(col):
-            # plug-in mode: the backend's factors stay exactly as they are; only the map is learned
+            # plug-in mode: the backend's factors stay exactly as they are; only the map is learned.
+            # The model keeps copies: its partial fits never write into the backend's arrays, and
+            # the backend's own updates never go stale behind the model's cached Gram matrices
             users, items = to_numpy_factors(col)
+            users, items = np.array(users, copy=True), np.array(items, copy=True)
             if users.shape[0] != n_users or items.shape[0] != n_items:
                 raise ValueError(
                     f"collaborative is already fitted with {users.shape[0]} users and {items.shape[0]} "

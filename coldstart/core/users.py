@@ -186,9 +186,9 @@ class ColdUsers:
             raise NotFittedError(f"{call} needs a user map: fit the model with user_features (an array "
                                  "of shape (n_users, n_user_features)) first")
 
-    def embed_users(self, user_features) -> np.ndarray:
+    def embed_users(self, user_features, _call: str = "embed_users") -> np.ndarray:
         """Zero-shot user factors of shape (n, n_factors) for attributes of shape (n, n_user_features)."""
-        self._check_user_map("embed_users")
+        self._check_user_map(_call)
         X = check_user_features(user_features, n_features=self.n_user_features_in_)
         Xw = X if self.user_weighting_ is None else self.user_weighting_.transform(X)
         return np.ascontiguousarray(self.user_mapper_.predict(Xw), dtype=np.float32)
@@ -202,7 +202,7 @@ class ColdUsers:
         users before or after the addition. Their first interactions refine the vectors
         (``partial_fit_users``, from this prior).
         """
-        V = self.embed_users(user_features)
+        V = self.embed_users(user_features, _call="add_users")
         if not np.all(np.isfinite(V)):
             raise FloatingPointError("add_users: the attributes gave NaN/inf vectors (a damaged map?); "
                                      "nothing was added")

@@ -74,6 +74,8 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
                          "expected at least one interaction")
     if csr.dtype != np.float32:
         csr = csr.astype(np.float32)
+    if not isinstance(csr, sp.csr_matrix):  # a csr_array: implicit's kernels want the matrix class
+        csr = sp.csr_matrix(csr)
     csr.eliminate_zeros()
     return csr
 

@@ -13,7 +13,12 @@ from coldstart.core.constants import PRIOR_INTERACTIONS
 from coldstart.core.serving import writing_call
 from coldstart.core.solvers import fold_in, gram_matrix, solve_from_prior
 from coldstart.core.uncertainty import user_eigen
-from coldstart.core.validation import check_ids, check_item_features, check_user_ids, check_user_items
+from coldstart.core.validation import (
+    check_ids,
+    check_item_features,
+    check_query_items,
+    check_user_ids,
+)
 
 
 class Warmup:
@@ -98,14 +103,18 @@ class Warmup:
         zero-shot vector.
         """
         check_is_fitted(self)
+        beyond = np.asarray(itemids).ravel() if np.size(itemids) else np.zeros(0)
+        if beyond.dtype.kind in "iu" and (beyond >= self.n_items_).any():
+            raise IndexError(f"itemids contains item index {int(beyond.max())}, beyond the model's "
+                             f"{self.n_items_} items; expected known items (add new ones with "
+                             "add_items(item_features) first: they need their attributes)")
         ids, _ = check_ids(itemids, self.n_items_, "itemids")
         if ids.size and np.asarray(itemids).dtype.kind == "f" and not np.array_equal(
                 np.atleast_1d(np.asarray(itemids, dtype=np.float64)), ids):
             raise TypeError(f"itemids must be integer item indices; received {itemids!r}")
-        item_users = check_user_items(item_users, "item_users", n_items=self.n_users_, allow_empty=True)
-        if item_users.shape[0] != len(ids):
-            raise ValueError(f"item_users must have one row per item in itemids ({len(ids)}); "
-                             f"received shape {item_users.shape}")
+        # narrower than the users (built before users were added): none of theirs, as in implicit
+        item_users = check_query_items(item_users, len(ids), self.n_users_, name="item_users",
+                                       rows_of="item in itemids", cols_of="user")
         if len(np.unique(ids)) != len(ids):
             raise ValueError("itemids contains repeated items; expected each item once")
         users = self._users.view
@@ -119,11 +128,8 @@ class Warmup:
         # z; with item_exposures only the users who have not seen the item are held there
         # (b - A z - E z on the right), and an item shown to everyone is collaborative.
         if item_exposures is not None:
-            item_exposures = check_user_items(item_exposures, "item_exposures", n_items=self.n_users_,
-                                              allow_empty=True)
-            if item_exposures.shape[0] != len(ids):
-                raise ValueError(f"item_exposures must have one row per item in itemids ({len(ids)}); "
-                                 f"received shape {item_exposures.shape}")
+            item_exposures = check_query_items(item_exposures, len(ids), self.n_users_, name="item_exposures",
+                                               rows_of="item in itemids", cols_of="user")
         V = solve_from_prior(item_users, users, self._item_reg(), self._alpha(), self._prior.view[ids],
                              max(self.prior_weight_, 1e-12), gram=self._gram_users, exposed=item_exposures)
         has = np.diff(item_users.indptr) > 0
@@ -164,10 +170,9 @@ class Warmup:
         """
         check_is_fitted(self)
         ids = check_user_ids(userids, self.n_users_)
-        user_items = check_user_items(user_items, n_items=self.n_items_, allow_empty=True)
-        if user_items.shape[0] != len(ids):
-            raise ValueError(f"user_items must have one row per user in userids ({len(ids)}); "
-                             f"received shape {user_items.shape}")
+        # narrower than the catalog (built before add_items): no interactions with the new items
+        user_items = check_query_items(user_items, len(ids), self.n_items_, name="user_items",
+                                       rows_of="user in userids")
         U = self._users_from_prior(ids, user_items, self._recalculate_users(user_items))
         if not np.all(np.isfinite(U)):
             raise FloatingPointError("partial_fit_users produced NaN/inf vectors; nothing was changed")
@@ -203,7 +208,10 @@ def prior_weight_from_precision(per: float) -> float:
 
 def auto_prior_weight(conf: np.ndarray, sq: np.ndarray, k: int) -> float:
     """:func:`prior_weight_from_precision` of the mean over observed pairs of
-    ``max(c - 1, 0) ||f||^2 / k``: ``conf`` (nnz,) the pairs' confidences, ``sq`` (nnz,) the
-    squared norm of the other side's factor of each pair, ``k`` the factors."""
-    per = float(np.mean(np.maximum(conf - 1.0, 0.0) * sq)) / k if conf.size else 0.0
+    ``max(c - 1, 1) ||f||^2 / k``: ``conf`` (nnz,) the pairs' confidences, ``sq`` (nnz,) the
+    squared norm of the other side's factor of each pair, ``k`` the factors. A pair counts for at
+    least one unit of confidence: at implicit's ``alpha=1`` on binary data ``c - 1`` is 0 (the
+    Hessian gains nothing) while the pair still moves the target from 0 to 1, and a zero there
+    would leave the prior no weight at all."""
+    per = float(np.mean(np.maximum(conf - 1.0, 1.0) * sq)) / k if conf.size else 0.0
     return prior_weight_from_precision(per)

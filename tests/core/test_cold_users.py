@@ -168,8 +168,8 @@ def test_partial_fit_users_adds_users_without_attributes_and_failures_change_not
     before = state(m)
     with pytest.raises(ValueError, match="next indices"):
         m.partial_fit_users([n + 1], ui[:1])  # a gap: refused, nothing changed
-    with pytest.raises(ValueError):
-        m.partial_fit_users([n], ui[:1, :5])
+    with pytest.raises(ValueError, match="user_items must have shape"):  # wider than the catalog
+        m.partial_fit_users([n], sp.hstack([ui[:1], ui[:1, :5]], format="csr"))
     assert_same_state(before, state(m))
     m.partial_fit_users([n], ui[:1])  # a new user without attributes: folded in, no prior
     assert m.n_users_ == n + 1 and not m.user_is_zero_shot_[n]

@@ -285,7 +285,8 @@ def test_auto_prior_weight_is_ten_typical_interactions(fitted, clustered):
     m = fitted
     U = m.user_factors_.astype(np.float64)
     rows = np.repeat(np.arange(ui.shape[0]), np.diff(ui.indptr))
-    per = np.mean((m._alpha() * ui.data - 1.0) * (U[rows] ** 2).sum(1)) / U.shape[1]
+    # a pair counts for at least one unit of confidence (c - 1 is 0 at implicit's alpha = 1)
+    per = np.mean(np.maximum(m._alpha() * ui.data - 1.0, 1.0) * (U[rows] ** 2).sum(1)) / U.shape[1]
     assert m.prior_weight_ == pytest.approx(10.0 * per, rel=1e-4)
     assert ColdStartRecommender(**SMALL, prior_weight=5.0).fit(ui, X).prior_weight_ == 5.0
 
@@ -357,6 +358,22 @@ def test_plugs_into_an_already_fitted_implicit_model(clustered):
     np.testing.assert_array_equal(als.item_factors, before)  # and the backend is untouched
     np.testing.assert_array_equal(m.user_factors_, als.user_factors)
     assert m.collaborative_ is als
+    # the model keeps copies: its partial fits never write into the backend's arrays
+    assert not np.shares_memory(m.user_factors_, als.user_factors)
+    users_before = als.user_factors.copy()
+    m.partial_fit_users([3], ui[[3]][:, :ui.shape[1]] * 2.0)
+    np.testing.assert_array_equal(als.user_factors, users_before)
+    # implicit's widths: the backend's own matrices, narrower after add_items / new users
+    idx = m.add_items(X[:2])
+    m.partial_fit_users([4], ui[[4]])  # the old item width
+    m.partial_fit_users([ui.shape[0]], sp.csr_matrix((1, m.n_items_)))  # a new user
+    m.partial_fit_items([5], ui.T.tocsr()[[5]])  # the old user width
+    ids, _ = m.recommend(2, sp.csr_array(ui[[2]]), N=5)  # a csr_array as a csr_matrix
+    assert len(ids) == 5
+    with pytest.raises(IndexError, match=r"add_items\(item_features\) first"):
+        m.partial_fit_items([int(idx[-1]) + 1], ui.T.tocsr()[[5]])
+    # implicit's own alpha = 1: a pair still weighs one unit of confidence, the prior is not void
+    assert ColdStartRecommender(collaborative=als, alpha=1.0).fit(ui, X).prior_weight_ > 1.0
     # an unfitted model is fitted on a copy, the parameter is untouched
     fresh = AlternatingLeastSquares(factors=4, iterations=3, random_state=0)
     m2 = ColdStartRecommender(collaborative=fresh).fit(ui, X)

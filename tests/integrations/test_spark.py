@@ -455,7 +455,7 @@ def test_content_constrained_matches_local_half_steps(spark, clustered):
     conf = ex._alpha() * train.data.astype(np.float64)  # prior_weight="auto", the local formula
     sq = np.einsum("ij,ij->i", ex.user_factors_, ex.user_factors_)[np.repeat(np.arange(n_users),
                                                                              np.diff(train.indptr))]
-    pw = 10.0 * np.mean(np.maximum(conf - 1.0, 0.0) * sq) / 6
+    pw = 10.0 * np.mean(np.maximum(conf - 1.0, 1.0) * sq) / 6
     np.testing.assert_allclose(ex.prior_weight_, pw, rtol=1e-4)
 
 

@@ -40,7 +40,7 @@ _WEIGHTING_ON = "train"
 
 
 def _pair_precision_fn(scale: float):
-    """mapInArrow: (rating, user vector) rows → one pickled ``{sum of max(scale * r - 1, 0) ||u||²,
+    """mapInArrow: (rating, user vector) rows → one pickled ``{sum of max(scale * r - 1, 1) ||u||²,
     pairs, pairs without a user vector, bad ratings}``, in ``_resolve_prior_weight``'s arithmetic."""
 
     def fn(batches):
@@ -57,7 +57,7 @@ def _pair_precision_fn(scale: float):
             U = factors_from_arrow(f)
             sq = np.einsum("ij,ij->i", U, U).astype(np.float64)
             conf = scale * r.astype(np.float32).astype(np.float64)  # the local float32 user_items
-            acc["sum"] += float(np.sum(np.maximum(conf - 1.0, 0.0) * sq))
+            acc["sum"] += float(np.sum(np.maximum(conf - 1.0, 1.0) * sq))
             acc["n"] += r.size
         yield blob(0, acc)
 
@@ -108,7 +108,7 @@ class SparkColdStartRecommender:
     regression of the factors on the attributes (``ColdStartRecommender(collaborative=...,
     mapper=RidgeMap(...))``). Either way zero-shot vectors are ``zero_shot_scale`` × the map's
     length-calibrated predictions and ``prior_weight="auto"`` is estimated as locally (``PRIOR_INTERACTIONS`` ×
-    the mean over the interactions of ``max(c - 1, 0) ||u||² / k``). Not reproduced:
+    the mean over the interactions of ``max(c - 1, 1) ||u||² / k``). Not reproduced:
     ``fit(new_items=...)``.
 
     Confidence (spark-als / fit_factors): the refinement weighs an interaction ``fold_in_alpha *
@@ -348,7 +348,7 @@ class SparkColdStartRecommender:
     def _auto_prior_weight(self, interactions: "DataFrame", user_col: str, item_col: str,
                            rating_col: str | None) -> float:
         """``ColdStartRecommender._resolve_prior_weight`` with "auto": ``PRIOR_INTERACTIONS`` ×
-        the mean over the (user, item) pairs of ``max(c - 1, 0) ||u||² / k``, ``c =
+        the mean over the (user, item) pairs of ``max(c - 1, 1) ||u||² / k``, ``c =
         fold_in_alpha * rating``; one aggregation over the interactions joined with the users."""
         pairs = summed_interactions(interactions, user_col, item_col, rating_col).join(
             self.user_factors_.select(F.col("id").cast("long").alias("u"), F.col("features").alias("f")),
