@@ -33,16 +33,16 @@ def register(sub) -> None:
     p = sub.add_parser("search", help="grid/random search over ColdStartRecommender's parameters")
     add_data_args(p)
     p.add_argument("--grid", default='{"map_alpha": [0.3, 1.0, 3.0]}',
-                   help="JSON dict of parameter lists (ParameterGrid)")
+                   help="JSON dict of parameter lists (ParameterGrid; default %(default)s)")
     p.add_argument("--n-iter", type=int, default=None, help="random search: sample this many candidates")
-    p.add_argument("--cv", type=int, default=3, help="folds of the cold validation items")
+    p.add_argument("--cv", type=int, default=3, help="folds of the cold validation items (default 3)")
     p.add_argument("--scoring", default=None,
                    help="'<setting>:<metric>@<K>' to select on. Default: one the grid can change: "
                         "'hybrid:recall@20' when the grid holds a parameter that only rescales every "
                         f"zero-shot vector ({', '.join(sorted(COLD_INVARIANT))}: cold-only rankings "
                         "cannot move, new items only compete in the hybrid setting), else "
                         "'cold:recall@20'")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the models, the random search and the split when the data has none (default 0)")
     p.add_argument("--json", dest="json_out", default=None)
     p.add_argument("--csv", dest="csv_out", default=None)
     p.add_argument("--plot", default=None, help="PNG of the CV score per value of the first parameter")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from coldstart.cli.data import add_data_args, load_data
+from coldstart.cli.data import DataError, add_data_args, load_data
 from coldstart.cli.tables import text_table, write_outputs
 from coldstart.integrations.plotting import plot_simulation
+
+#: SimulationConfig's fields by the options that set them
+_OPTIONS = {"n_steps": "--steps", "items_per_step": "--items-per-step", "users_per_step": "--users-per-step",
+            "new_age": "--new-age", "warmup_window": "--warmup-window", "exploration_weight": "--exploration-weight",
+            "refit_every": "--refit-every"}
 
 
 def register(sub) -> None:
@@ -46,12 +51,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from coldstart.simulation.simulator import SimulationConfig, default_world, simulate
 
     t = time.perf_counter()
+    if args.refit_every < 0:
+        raise DataError(f"--refit-every must be 0 (never: partial fits only) or a number of steps; "
+                        f"received {args.refit_every}")
     config = SimulationConfig(n_steps=args.steps, items_per_step=args.items_per_step,
                               users_per_step=args.users_per_step, refit_every=args.refit_every or None,
                               new_age=args.new_age, warmup_window=args.warmup_window,
                               exploration_weight=args.exploration_weight, random_state=args.seed)
+    try:
+        config.check()
+    except ValueError as exc:  # the knob's option, not the field behind it
+        msg = str(exc)
+        for field, option in _OPTIONS.items():
+            msg = msg.replace(f"SimulationConfig.{field}", option)
+        raise DataError(msg) from None
     if args.data != "synthetic" and args.data_dir is None and args.interactions is None:
         args.data_dir = args.data
+    replay = args.data_dir is not None or args.interactions is not None
+    if replay and args.informativeness is not None:
+        raise DataError("--informativeness sets the synthetic world's attributes; a replay uses the "
+                        "catalog's own (leave it out, or use --data synthetic)")
     if args.data_dir is None and args.interactions is None:
         kw = {} if args.informativeness is None else {"informativeness": args.informativeness}
         data, split = default_world(config, **kw), None  # sized to the steps asked

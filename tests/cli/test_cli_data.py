@@ -96,6 +96,13 @@ def test_data_errors_are_messages_not_tracebacks(catalog, tmp_path, capsys):
     assert main(["benchmark", "--data-dir", str(tmp_path / "absent"), "--models", "popularity,nonsense"]) == 2
     err = capsys.readouterr().err
     assert "--models: unknown or unavailable ['nonsense']; available: coldstart" in err and "Traceback" not in err
+    # simulate: the option named, not the config field behind it
+    assert main(["simulate", "--steps", "0"]) == 2
+    assert "--steps must be a positive integer; received 0" in capsys.readouterr().err
+    assert main(["simulate", "--refit-every", "-1"]) == 2
+    assert "--refit-every must be 0 (never" in capsys.readouterr().err
+    assert main(["simulate", "--data", str(catalog), "--informativeness", "0.5"]) == 2
+    assert "--informativeness sets the synthetic world's attributes" in capsys.readouterr().err
 
 
 def test_demo_and_simulate_take_a_folder(catalog, capsys):
