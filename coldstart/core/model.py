@@ -112,7 +112,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     weighting : AttributeWeighting or "auto" or None
         Attribute weighting, fitted on the items with interactions; ``None`` uses attributes as given.
         "auto": ``AttributeWeighting()``, or ``AttributeWeighting("unit", norm=None)`` (one
-        global scale) when a featurizer already weighted the attributes.
+        global scale) when a featurizer already weighted the attributes. ``AttributeWeighting``
+        reads non-negative columns as counts (tf-idf): raw continuous numbers (a year, a price)
+        say little there; bin them (``ItemFeaturizer`` does) or standardise them first.
     map_alpha : float or "auto"
         Penalty of the map on the ALS loss, relative to the mean eigenvalue of the users' Gram
         matrix ``U'U`` (the units of the data term). "auto": chosen in {1, 3, 10, 30, 100} by
