@@ -49,11 +49,13 @@ def _diverged(user_items: Any, exc: Exception) -> Exception:
     """The error for a fit whose solves broke down: said in terms of the weights when they span
     many orders of magnitude (a few huge confidences make the float32 solves ill-conditioned),
     else the original error."""
-    data = getattr(user_items, "data", None)
-    if data is None or not np.size(data) or str(exc).startswith(
+    if not sp.issparse(user_items) or str(exc).startswith(
             ("user_items", "item_features", "new_items", "exposures", "user_features")):
         return exc  # a refusal of the input says its own reason
-    data = np.abs(np.asarray(data, dtype=np.float64))
+    try:
+        data = np.abs(sp.csr_matrix(user_items).data.astype(np.float64))
+    except (TypeError, ValueError):
+        return exc
     data = data[data > 0]
     if not data.size:
         return exc
@@ -303,7 +305,10 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         try:
             work._fit_state(user_items, item_features, new_items, exposures, user_features)
         except (np.linalg.LinAlgError, FloatingPointError, ValueError) as exc:
-            err = _diverged(user_items, exc)
+            # a ValueError only when it is a numerical breakdown (non-finite values), never a
+            # refusal of a parameter or an input
+            numerical = isinstance(exc, (np.linalg.LinAlgError, FloatingPointError))  # LinAlgError is a ValueError
+            err = _diverged(user_items, exc) if numerical or "NaN or infinite" in str(exc) else exc
             if err is exc:
                 raise
             raise err from exc
@@ -427,7 +432,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     def _resolve_prior_weight(self, user_items: sp.csr_matrix, users: np.ndarray) -> float:
         """``prior_weight``, or with "auto" the attribute prior worth ``PRIOR_INTERACTIONS``
         typical interactions: that many times the mean, over observed pairs, of the precision
-        one interaction adds per dimension, ``(c_ui - 1) ||u_u||^2 / k``. A new item's first
+        one interaction adds per dimension, ``max(c_ui - 1, 1) ||u_u||^2 / k``. A new item's first
         interactions then move it at a rate that does not depend on the catalog's scale."""
         if self.prior_weight != "auto":
             return float(self.prior_weight)

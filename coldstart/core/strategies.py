@@ -64,20 +64,12 @@ class FitStrategies:
         n_users, n_items = user_items.shape
         col = self.collaborative
         Xwarm = Xw[warm]
-        if not (Xwarm.nnz if sp.issparse(Xwarm) else np.count_nonzero(Xwarm)):
+        if not (Xwarm.count_nonzero() if sp.issparse(Xwarm) else np.count_nonzero(Xwarm)):
             # nothing for a map to learn from (e.g. attributes filled in for new items only)
             return self._fit_without_attributes(user_items, Xw, warm)
         if col is not None and is_fitted_model(col):
-            # plug-in mode: the backend's factors stay exactly as they are; only the map is learned.
-            # The model keeps copies: its partial fits never write into the backend's arrays, and
-            # the backend's own updates never go stale behind the model's cached Gram matrices
-            users, items = to_numpy_factors(col)
-            users, items = np.array(users, copy=True), np.array(items, copy=True)
-            if users.shape[0] != n_users or items.shape[0] != n_items:
-                raise ValueError(
-                    f"collaborative is already fitted with {users.shape[0]} users and {items.shape[0]} "
-                    f"items, but user_items has shape {user_items.shape}; expected the same users and "
-                    "items (in the same order) as the fitted model")
+            # plug-in mode: the backend's factors stay exactly as they are; only the map is learned
+            users, items = self._plugin_factors(col, user_items.shape)
             self.collaborative_ = col
             self.mapper_ = self._fit_plugin_map(col, user_items, Xw, warm, users, items)
             self.content_constrained_ = False
@@ -100,6 +92,19 @@ class FitStrategies:
             self.mapper_ = self._make_mapper().fit(Xw[warm], items[warm])
             return users, items, self._predict(Xw)
 
+    @staticmethod
+    def _plugin_factors(col, shape: tuple) -> tuple:
+        """A fitted backend's ``(users, items)`` for ``user_items`` of ``shape``, the users copied
+        (the model's partial fits never write into the backend's arrays; the items are copied
+        when the model takes them in)."""
+        users, items = to_numpy_factors(col)
+        if users.shape[0] != shape[0] or items.shape[0] != shape[1]:
+            raise ValueError(
+                f"collaborative is already fitted with {users.shape[0]} users and {items.shape[0]} "
+                f"items, but user_items has shape {shape}; expected the same users and items (in the "
+                "same order) as the fitted model")
+        return np.array(users, copy=True), items
+
     def _fit_without_attributes(self, user_items, Xw, warm) -> tuple:
         """No item with interactions has an attribute value: the collaborative model alone (a
         fitted ``collaborative`` kept as it is, else fitted plainly) and a map that predicts zero,
@@ -110,8 +115,8 @@ class FitStrategies:
                       "their interactions only)", UserWarning, stacklevel=4)
         col = self.collaborative
         if col is not None and is_fitted_model(col):
+            users, items = self._plugin_factors(col, user_items.shape)
             self.collaborative_ = col
-            users, items = to_numpy_factors(col)
         else:
             with threadpool_limits(1, "blas"):
                 base = col if col is not None else make_als(

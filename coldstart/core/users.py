@@ -173,7 +173,7 @@ class ColdUsers:
 
     def _user_prior_weight(self, cui: sp.csr_matrix, Vf: np.ndarray) -> float:
         """``prior_weight`` mirrored: with "auto", the user prior worth ``PRIOR_INTERACTIONS``
-        typical interactions (the mean over observed pairs of ``(c_ui - 1) ||v_i||^2 / k``)."""
+        typical interactions (the mean over observed pairs of ``max(c_ui - 1, 1) ||v_i||^2 / k``)."""
         if not is_auto(self.prior_weight):
             return float(self.prior_weight)
         sq = np.einsum("ij,ij->i", Vf, Vf).astype(np.float64)[cui.indices]

@@ -84,9 +84,10 @@ def _check_float32_range(values: np.ndarray | None, name: str) -> None:
     """Finite values beyond float32's range would turn into infinities: said as such."""
     if values is None or values.dtype.kind != "f" or values.dtype.itemsize <= 4 or not values.size:
         return
-    big = np.abs(values[np.isfinite(values)])
-    if big.size and big.max() > np.finfo(np.float32).max:
-        raise ValueError(f"{name} holds values up to {big.max():.3g}, beyond float32's range (3.4e+38) the "
+    with np.errstate(invalid="ignore"):  # NaN and inf are the finiteness check's to report
+        top = max(abs(float(np.nanmax(values))), abs(float(np.nanmin(values)))) if not np.isnan(values).all() else 0.0
+    if np.isfinite(top) and top > np.finfo(np.float32).max:
+        raise ValueError(f"{name} holds values up to {top:.3g}, beyond float32's range (3.4e+38) the "
                          "model computes in; expected values that fit (rescale them, e.g. log1p or a "
                          "standard scaler)")
 

@@ -63,9 +63,9 @@ class Warmup:
         zero = np.flatnonzero(~np.any(self._items.tail(n) != 0, axis=1))
         if zero.size:  # nothing to place them by: said, not refused (interactions will)
             warnings.warn(f"add_items: {zero.size} of the {n} new items (rows {zero[:5].tolist()} of this "
-                          "call) have no attribute the model was fitted on, so their zero-shot vectors are "
-                          "zero: every user scores them 0 and they have no similar items until they get "
-                          "interactions", stacklevel=3)
+                          "call) have no attribute the model's map learned from, so their zero-shot vectors "
+                          "are zero: every user scores them 0 and they have no similar items until they "
+                          "get interactions", stacklevel=3)
         self._zero_shot.tail(n)[:] = True
         self._variance.tail(n)[:] = var0
         self._share.tail(n)[:] = 1.0

@@ -162,11 +162,12 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
             with np.errstate(over="ignore"):  # an overflowing row is taken again below
                 norms = np.linalg.norm(X, axis=1, keepdims=True)
             over = np.flatnonzero(~np.isfinite(norms[:, 0]))
-            if over.size:  # squares past float32's range: those rows' norms in float64
-                norms = norms.astype(np.float64)
-                norms[over] = np.linalg.norm(X[over].astype(np.float64), axis=1, keepdims=True)
+            if over.size:  # squares past float32's range: those rows normalised in float64
+                Xo = X[over].astype(np.float64)
+                X[over] = Xo / np.linalg.norm(Xo, axis=1, keepdims=True)
+                norms[over] = 1.0
             norms[norms == 0] = 1.0
-            X[:] = X / norms
+            X /= norms
         return X
 
     def __sklearn_tags__(self):

@@ -565,7 +565,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         missing = [c for c in needed if c not in X.columns]
         if missing:
             raise ValueError(f"the attribute frame (X) is missing column(s) used at fit time: {missing!r}")
-        extra = [c for c in X.columns if c not in set(self.feature_names_in_)]
+        fitted_on = set(self.feature_names_in_)
+        extra = [c for c in X.columns if c not in fitted_on]
         if extra:  # columns the fit never saw (those it saw and ignored were reported then)
             warnings.warn(f"ItemFeaturizer was not fitted on column(s) {extra[:5]!r}"
                           f"{' and more' if len(extra) > 5 else ''}: ignored", ColumnIgnoredWarning,

@@ -120,11 +120,14 @@ class IdMap:
         missing : {"raise", "ignore"}
             "raise": unknown ids raise ``KeyError`` naming them; "ignore": they get -1.
         """
-        if not isinstance(external_ids, (pd.Series, pd.Index, np.ndarray)):
-            external_ids = np.atleast_1d(np.asarray(external_ids, dtype=object))
-        # the type discipline holds for lookups too: 1.0 is not the id 1
-        values = normalize_ids(np.atleast_1d(np.asarray(external_ids)) if isinstance(external_ids, np.ndarray)
-                               else external_ids, self.name)
+        values = pd.Index(np.atleast_1d(np.asarray(external_ids, dtype=object))
+                          if not isinstance(external_ids, (pd.Series, pd.Index)) else external_ids)
+        # the type discipline holds for lookups too: 1.0 is not the id 1 (ints of any width and
+        # strings pass as they are; floats, missing values and bools are refused as in the map)
+        kind = values.dtype.kind
+        if kind in "fb" or (kind == "O" and pd.api.types.infer_dtype(values, skipna=False)
+                            not in ("integer", "string", "empty")):
+            normalize_ids(values, self.name)
         idx = self._index.get_indexer(values)
         if missing == "raise" and (idx < 0).any():
             unknown = values[idx < 0][:5].tolist()

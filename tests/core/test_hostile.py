@@ -228,9 +228,24 @@ def test_attributes_only_on_items_without_interactions(small_world):
     assert np.isfinite(m.item_factors_).all() and m.item_factors_[warm].any()
     ids, scores = m.recommend(0, ui[0], N=5)
     assert (ids >= 0).all() and np.isfinite(scores).all()
-    with pytest.warns(UserWarning, match="no attribute the model was fitted on"):
+    with pytest.warns(UserWarning, match="no attribute the model's map learned from"):
         idx = m.add_items(X.tocsr()[:2])
     assert not m.item_factors_[idx].any()
+    # explicitly stored zeros are no values either
+    Z = sp.csr_matrix(X.tocsr())
+    Z.data[:] = 0.0
+    with pytest.warns(UserWarning, match="has an attribute value"):
+        ColdStartRecommender(factors=8, random_state=0).fit(ui, Z)
+    # next to a fitted backend: its factors copied and its shape checked, as in plug-in mode
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    als = AlternatingLeastSquares(factors=4, iterations=2, random_state=0)
+    als.fit(ui, show_progress=False)
+    with pytest.warns(UserWarning, match="has an attribute value"):
+        p = ColdStartRecommender(collaborative=als).fit(ui, Z)
+    assert not np.shares_memory(p.user_factors_, als.user_factors)
+    with pytest.raises(ValueError, match="already fitted with"):
+        ColdStartRecommender(collaborative=als).fit(ui[:10], Z)
 
 
 def test_a_catalog_too_small_to_tune_says_so(small_world):
@@ -271,6 +286,12 @@ def test_a_fit_that_breaks_down_on_outlier_weights_says_so(small_world, monkeypa
         m.fit(odd, X)
     with pytest.raises(np.linalg.LinAlgError):  # ordinary weights: the error as it came
         m.fit(ui, X)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="^factors must be"):  # a refusal is never re-worded
+        ColdStartRecommender(factors=0).fit(odd, X)
+    with pytest.raises(ValueError, match="^user_items: the fit broke down"):  # LIL input read too
+        monkeypatch.setattr(ColdStartRecommender, "_fit_state", broken)
+        m.fit(odd.tolil(), X)
     np.testing.assert_array_equal(m.item_factors_, before)  # nothing changed
 
 

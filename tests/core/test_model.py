@@ -201,7 +201,7 @@ def test_an_item_without_known_attributes_is_added_with_a_warning(fitted, cluste
     m = copy.deepcopy(fitted)
     feats = sp.vstack([X[5], sp.csr_matrix((1, X.shape[1]), dtype=X.dtype)], format="csr")
     with pytest.warns(UserWarning, match=r"add_items: 1 of the 2 new items \(rows \[1\] of this call\) have no "
-                                         r"attribute the model was fitted on"):
+                                         r"attribute the model's map learned from"):
         idx = m.add_items(feats)
     assert not m.item_factors_[idx[1]].any() and m.item_factors_[idx[0]].any()
     _, scores = m.similar_items(int(idx[1]), N=3)

@@ -64,6 +64,10 @@ def test_lookups_keep_the_type_discipline():
         m.to_internal(np.array([7], dtype=np.int64))
     with pytest.raises(ValueError, match=r"unique; 5 appears"):
         IdMap(np.array([5, 5]), name="user")
+    # integers of any width are still looked up as they are (uint64 past int64's range too)
+    big = IdMap(np.array([2**63 + 5, 7], dtype=np.uint64), name="user")
+    assert big.to_internal([2**63 + 5]).tolist() == [0] and big.to_internal(np.uint64(7)).tolist() == [1]
+    assert big.to_internal(np.array([2**63 + 5], dtype=object)).tolist() == [0]
 
 
 def test_duplicates_and_shapes_are_refused():

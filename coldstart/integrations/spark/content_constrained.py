@@ -149,7 +149,7 @@ def fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFra
     shipped: list = []
     try:
         agg = summed.agg(F.count(F.lit(1)).alias("n"), F.max(u).alias("mu"), F.max(i).alias("mi"),
-                         F.percentile_approx("r", 0.5, 1_000_000).alias("median_r"),
+                         F.percentile_approx(F.when(r > 0, r.cast("float")), 0.5, 1_000_000).alias("median_r"),
                          F.sum(F.when(bad_id, 1).otherwise(0)).alias("bad_id"),
                          F.sum(F.when(bad_r, 1).otherwise(0)).alias("bad_r")).first()
         if agg["n"] == 0:

@@ -57,8 +57,9 @@ def _pair_precision_fn(scale: float):
             U = factors_from_arrow(f)
             sq = np.einsum("ij,ij->i", U, U).astype(np.float64)
             conf = scale * r.astype(np.float32).astype(np.float64)  # the local float32 user_items
-            acc["sum"] += float(np.sum(np.maximum(conf - 1.0, 1.0) * sq))
-            acc["n"] += r.size
+            kept = r != 0  # a zero rating is no pair (the local matrix drops it)
+            acc["sum"] += float(np.sum(np.maximum(conf - 1.0, 1.0)[kept] * sq[kept]))
+            acc["n"] += int(np.count_nonzero(kept))
         yield blob(0, acc)
 
     return fn
