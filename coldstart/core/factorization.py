@@ -58,6 +58,15 @@ def implicit_als_class() -> type:
     return AlternatingLeastSquares
 
 
+def median_weight(weights: np.ndarray) -> float:
+    """The interactions' median weight as Spark's ``percentile_approx`` gives it (the inverted CDF
+    at one half; 1 without weights); constant weights (binary data) without a partition."""
+    if not np.size(weights):
+        return 1.0
+    lo, hi = float(np.min(weights)), float(np.max(weights))
+    return lo if lo == hi else float(np.percentile(weights, 50, method="inverted_cdf"))
+
+
 def auto_alpha(n_interactions: int, n_users: int, n_items: int, typical_weight: float = 1.0) -> float:
     """``alpha="auto"``: 0.05 / density, clipped to [1, 1000], over the interactions' median
     weight ``typical_weight``, so the observed interactions weigh about 5 % of the unobserved

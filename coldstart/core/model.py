@@ -22,7 +22,7 @@ from coldstart.core.constants import (
     MAX_ITERATIONS,
     MAX_THREADS,
 )
-from coldstart.core.factorization import auto_alpha, is_fitted_model
+from coldstart.core.factorization import auto_alpha, is_fitted_model, median_weight
 from coldstart.core.mapping import RidgeMap
 from coldstart.core.serving import Serving, row_norms
 from coldstart.core.solvers import gram_matrix, solve_from_prior
@@ -59,7 +59,7 @@ def _diverged(user_items: Any, exc: Exception) -> Exception:
     data = data[data > 0]
     if not data.size:
         return exc
-    median, top = float(np.median(data)), float(data.max())
+    median, top = median_weight(data), float(data.max())
     if top <= 1e4 * median:
         return exc
     return ValueError(f"user_items: the fit broke down ({type(exc).__name__}: {exc}); its weights range up to "
@@ -213,7 +213,8 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         self-tuning costs)}`` (Recall@20, each over 1,000 random users with a held-out pair, more
         where those hold fewer than 4,000 held-out pairs); None when nothing was
         chosen; ``"skipped"``: why no setting was chosen on a split (a catalog with fewer than
-        20 items with interactions, or no attribute value on any of them). Attributes with a lift below 1.5 are not trusted: their zero-shot vectors get
+        20 items with interactions, or no attribute value on any of them). Attributes with a
+        lift below 1.5 are not trusted: their zero-shot vectors get
         the smallest scale.
     """
 
@@ -425,9 +426,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
             return float(als.alpha)
         if self.alpha != "auto":
             return float(self.alpha)
-        # the median weight as Spark's percentile_approx gives it (the inverted CDF at one half)
-        typical = float(np.percentile(user_items.data, 50, method="inverted_cdf")) if user_items.nnz else 1.0
-        return auto_alpha(user_items.nnz, *user_items.shape, typical_weight=typical)
+        return auto_alpha(user_items.nnz, *user_items.shape, typical_weight=median_weight(user_items.data))
 
     def _resolve_prior_weight(self, user_items: sp.csr_matrix, users: np.ndarray) -> float:
         """``prior_weight``, or with "auto" the attribute prior worth ``PRIOR_INTERACTIONS``

@@ -84,8 +84,7 @@ def _check_float32_range(values: np.ndarray | None, name: str) -> None:
     """Finite values beyond float32's range would turn into infinities: said as such."""
     if values is None or values.dtype.kind != "f" or values.dtype.itemsize <= 4 or not values.size:
         return
-    with np.errstate(invalid="ignore"):  # NaN and inf are the finiteness check's to report
-        top = max(abs(float(np.nanmax(values))), abs(float(np.nanmin(values)))) if not np.isnan(values).all() else 0.0
+    top = max(abs(float(np.min(values))), abs(float(np.max(values))))  # NaN, inf: the finiteness check's
     if np.isfinite(top) and top > np.finfo(np.float32).max:
         raise ValueError(f"{name} holds values up to {top:.3g}, beyond float32's range (3.4e+38) the "
                          "model computes in; expected values that fit (rescale them, e.g. log1p or a "
@@ -159,8 +158,9 @@ def empty_rows(X: sp.csr_matrix | np.ndarray) -> np.ndarray:
     return np.flatnonzero(~np.any(X != 0, axis=1))
 
 
-def check_ids(ids: Any, n: int, name: str, kind: str = "item") -> tuple[np.ndarray, bool]:
-    """Validate integer index/indices in [0, n). Returns (1-D int array, was_scalar)."""
+def check_ids(ids: Any, n: int, name: str, kind: str = "item", note: str = "") -> tuple[np.ndarray, bool]:
+    """Validate integer index/indices in [0, n) (``note`` ends the out-of-range message).
+    Returns (1-D int array, was_scalar)."""
     scalar = np.isscalar(ids) or (isinstance(ids, np.ndarray) and ids.ndim == 0)
     arr = np.atleast_1d(np.asarray(ids))
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
@@ -174,7 +174,7 @@ def check_ids(ids: Any, n: int, name: str, kind: str = "item") -> tuple[np.ndarr
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         bad = arr[(arr < 0) | (arr >= n)][0]
         raise IndexError(f"{name} contains {kind} index {bad}, outside the model's range "
-                         f"[0, {n}); expected known {kind} indices")
+                         f"[0, {n}); expected known {kind} indices{note}")
     return arr.astype(np.int64, copy=False), scalar
 
 

@@ -103,12 +103,8 @@ class Warmup:
         zero-shot vector.
         """
         check_is_fitted(self)
-        beyond = np.asarray(itemids).ravel() if np.size(itemids) else np.zeros(0)
-        if beyond.dtype.kind in "iu" and (beyond >= self.n_items_).any():
-            raise IndexError(f"itemids contains item index {int(beyond.max())}, beyond the model's "
-                             f"{self.n_items_} items; expected known items (add new ones with "
-                             "add_items(item_features) first: they need their attributes)")
-        ids, _ = check_ids(itemids, self.n_items_, "itemids")
+        ids, _ = check_ids(itemids, self.n_items_, "itemids",
+                           note=" (new items come through add_items(item_features) first: they need attributes)")
         if ids.size and np.asarray(itemids).dtype.kind == "f" and not np.array_equal(
                 np.atleast_1d(np.asarray(itemids, dtype=np.float64)), ids):
             raise TypeError(f"itemids must be integer item indices; received {itemids!r}")

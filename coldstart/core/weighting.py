@@ -152,7 +152,7 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
                         norms = norms.astype(np.float64)
                         norms[over] = np.sqrt(np.asarray(Xo.multiply(Xo).sum(axis=1)).ravel())
                     norms[norms == 0] = 1.0
-                    data[:] = data / np.repeat(norms, counts)
+                    data /= np.repeat(norms, counts)
             return X
         X = X.copy()
         if self.sublinear_.any():
