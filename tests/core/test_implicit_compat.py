@@ -97,7 +97,14 @@ class ImplicitContract(unittest.TestCase):
         for u in users:
             one_ids, one_scores = m.recommend(u, ui[u], N=5, filter_already_liked_items=False)
             np.testing.assert_allclose(one_scores, scores[u], rtol=1e-5)
-            np.testing.assert_allclose(one_ids, ids[u])
+            # the same items, in the same order, but where scores tie (the checkerboard's items of
+            # one parity score alike): a single call's and a batch's products may differ in the
+            # last bits, which may swap tied items at the cut
+            tol = 1e-5 * max(1.0, abs(float(scores[u][-1])))
+            above = scores[u] > scores[u][-1] + tol
+            np.testing.assert_array_equal(one_ids[above], ids[u][above])
+            tied = ~above
+            self.assertTrue(np.all(np.abs(one_scores[tied] - scores[u][-1]) <= 2 * tol))
 
     def test_recalculate_user_gives_the_fitted_answer(self):
         ui = checkerboard(50)
