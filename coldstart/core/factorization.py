@@ -58,6 +58,14 @@ def implicit_als_class() -> type:
     return AlternatingLeastSquares
 
 
+def is_implicit_als(model: Any) -> bool:
+    """True for implicit's ALS (CPU or GPU): a model whose hyper-parameters (factors,
+    regularization, alpha, iterations) a CPU copy can be refitted with."""
+    cls = type(model)
+    return (cls.__name__ == "AlternatingLeastSquares" and cls.__module__.startswith("implicit.")
+            and all(hasattr(model, a) for a in ("factors", "regularization", "alpha", "iterations")))
+
+
 def median_weight(weights: np.ndarray) -> float:
     """The interactions' median weight as Spark's ``percentile_approx`` gives it (the inverted CDF
     at one half; 1 without weights); constant weights (binary data) without a partition."""

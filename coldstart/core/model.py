@@ -86,7 +86,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     how strongly the established items are regularised (``item_ridge_``: an extra ridge on
     their final solve). The choices and the held-out scores behind them are ``free_sweeps_``,
     ``map_alpha_``, ``zero_shot_scale_``, ``item_ridge_`` and ``validation_``; numbers given for
-    the first three skip the internal split (and the extra ridge).
+    the first three skip the internal split (and the extra ridge). Plug-in mode (a fitted
+    backend) chooses the map's penalty and the zero-shot scale the same way, on a private copy
+    of the backend refitted on the internal split: the backend's own factors stay as they are.
 
     Parameters
     ----------
@@ -121,7 +123,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         Penalty of the map on the ALS loss, relative to the mean eigenvalue of the users' Gram
         matrix ``U'U`` (the units of the data term). "auto": chosen in {1, 3, 10, 30, 100} by
         the probe items' Recall@20 (a catalog whose attributes are coarse or noisy needs a
-        heavier penalty); 3 in plug-in mode and inside the content-constrained sweeps.
+        heavier penalty); in plug-in mode the same way, on a private copy of the backend
+        refitted on the internal split (implicit's ALS; 3 for other backends); 3 inside the
+        content-constrained sweeps.
     prior_weight : float or "auto"
         Precision of the attribute prior from which new items' vectors are refitted as their
         interactions arrive (:meth:`partial_fit_items`), in the units of ``regularization``.
@@ -134,7 +138,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         in mixed lists. "auto": chosen in [0.25, 4] by the Recall@20 of probe pairs and probe
         items ranked together, among the scales that keep 98 % of the established items' best
         held-out recall over the scales (items without training pairs are among their
-        candidates and boosted too, as new items are in served lists); 2 in plug-in mode.
+        candidates and boosted too, as new items are in served lists); in plug-in mode the
+        same way, on the backend's private copy (the scale that suits a backend follows its
+        confidence scale ``alpha``; 2 for backends other than implicit's ALS).
     zero_shot_norm_power : float in [0, 1]
         How far each zero-shot vector's length is pulled toward the typical length ``r`` (the
         RMS length of the map's predictions for the items with interactions, ``content_norm_``):
@@ -181,7 +187,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     content_constrained_ : bool
         Whether the factors were learned content-constrained (no free sweep).
     free_sweeps_, map_alpha_, zero_shot_scale_ : int, float, float
-        The settings in use (chosen, given, or the fixed defaults of plug-in mode). Free sweeps
+        The settings in use (chosen, given, or the fixed defaults where nothing is chosen). Free sweeps
         are chosen only when the best of them beats the content-constrained fit's held-out warm
         recall by 5 %.
     item_ridge_ : float
@@ -213,9 +219,13 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         self-tuning costs)}`` (Recall@20, each over 1,000 random users with a held-out pair, more
         where those hold fewer than 4,000 held-out pairs); None when nothing was
         chosen; ``"skipped"``: why no setting was chosen on a split (a catalog with fewer than
-        20 items with interactions, or no attribute value on any of them). Attributes with a
-        lift below 1.5 are not trusted: their zero-shot vectors get
-        the smallest scale.
+        20 items with interactions, no attribute value on any of them, or a plug-in backend
+        other than implicit's ALS). Attributes with a lift below 1.5 are not trusted: their
+        zero-shot vectors get the smallest scale. In plug-in mode: ``"map_alpha"``,
+        ``"zero_shot_scale"``, ``"zero_shot_scale_warm"``, ``"warm_guard"``,
+        ``"attribute_lift"`` as above on the backend's copy, ``"warm_reference"`` (the copy's
+        warm probe recall), ``"plugin_backend_copy"`` (its hyper-parameters) and ``"seconds"``
+        (``backend_copy``, ``map_alpha``, ``zero_shot_scale``).
     """
 
     def __init__(self, factors: int = 256, regularization: float = 0.1, alpha: Any = "auto",

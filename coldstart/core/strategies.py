@@ -42,6 +42,7 @@ from coldstart.core.factorization import (
     fit_collaborative,
     implicit_als_class,
     is_fitted_model,
+    is_implicit_als,
     make_als,
     to_numpy_factors,
 )
@@ -71,6 +72,8 @@ class FitStrategies:
             # plug-in mode: the backend's factors stay exactly as they are; only the map is learned
             users, items = self._plugin_factors(col, user_items.shape)
             self.collaborative_ = col
+            if is_auto(self.map_alpha) or is_auto(self.zero_shot_scale):
+                self._tune_plugin(col, user_items, Xw, warm)
             self.mapper_ = self._fit_plugin_map(col, user_items, Xw, warm, users, items)
             self.content_constrained_ = False
             return users, items, self._predict(Xw)
@@ -320,70 +323,15 @@ class FitStrategies:
             X_zs0 = sp.csr_matrix(Xw[zs0] if cols is None else Xw[zs0][:, cols], dtype=np.float32)
             users_c = validation_users(split.probe_item_pairs, rng)
             rms_warm = rms(V[warm0])
-            found = {}
             path = map_path(X_warm0, None, U, W_joint, threads, blocks0)  # one first pass for all
-            cold_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items)
-
-            def cold_score(lam):  # the map at penalty lam and the probe items' Recall@K
-                Wl = path(lam, TUNED_MAP_ITERS)
-                ref = rms(blocks0.rows(lambda Xb, _, __: np.asarray(Xb @ Wl), Wl.shape[1]))  # X W on all cores
-                Z = calibrate_lengths(np.asarray(X_zs0 @ Wl, dtype=np.float32), ref, self.zero_shot_norm_power)
-                Vc = np.zeros_like(V)
-                Vc[zs0] = Z
-                s = cold_probe.score(U, Vc)
-                found[lam], report["map_alpha"][lam] = (Wl, ref, Z), s
-                return s
-
-            if is_auto(self.map_alpha):
-                self.map_alpha_ = search_grid(MAP_ALPHA_GRID, MAP_ALPHA_START, cold_score)
-            else:
-                cold_score(self.map_alpha_)
-            W_sel, ref_sel, Z_sel = found[self.map_alpha_]
+            W_sel, ref_sel, Z_sel = self._choose_map_alpha(
+                lambda lam: path(lam, TUNED_MAP_ITERS),
+                lambda Wl: rms(blocks0.rows(lambda Xb, _, __: np.asarray(Xb @ Wl), Wl.shape[1])),  # X W on all cores
+                U, V.shape, X_zs0, zs0, split, users_c, report)
             lap("map_alpha")
             # 4. the zero-shot scale on mixed lists: probe pairs and probe items together
-            truth = (split.probe_pairs + split.probe_item_pairs).tocsr()
-            users_h = validation_users(truth, rng)
-            # the warm probe with the internal zero-shot items that are not probe items among the
-            # candidates: what boosting them costs the established items' lists
-            cand_h = np.union1d(cand_w, zs0)
-            Vh = V.copy()
-
-            junk0 = np.setdiff1d(zs0, split.probe_items)
-            cand_wz = np.union1d(cand_w, junk0)
-            report["zero_shot_scale_warm"] = {}
-            hybrid_probe = RankingProbe(truth, users_h, cand_h, exclude=fit_on)
-            warm_probe = RankingProbe(split.probe_pairs, users_w, cand_wz, exclude=fit_on)
-
-            scaled = []  # one product per probe for every scale: the zero-shot rows' scores scale with z
-
-            def hybrid_score(z):  # mixed lists, as long as the established ones lose < 2 %
-                if not scaled:
-                    Vh[zs0] = Z_sel
-                    scaled.extend((hybrid_probe.scaled(U, Vh, zs0), warm_probe.scaled(U, Vh, zs0)))
-                    # the established lists' reference: their best held-out recall, without the
-                    # zero-shot items or with them at any scale of the grid (as served lists hold
-                    # them; some of their pairs are probe pairs, so a boost can first gain there and
-                    # then lose more on the established items)
-                    for g in ZERO_SHOT_SCALE_GRID:
-                        report["zero_shot_scale_warm"][g] = scaled[1](g)
-                    report["warm_guard"] = max(warm_ref, *report["zero_shot_scale_warm"].values())
-                h = report["zero_shot_scale"][z] = scaled[0](z)
-                w, ref = report["zero_shot_scale_warm"][z], report["warm_guard"]
-                return h if w >= WARM_TOLERANCE * ref else w / max(ref, 1e-12) - 2.0
-
-            # attributes that rank the probe items no better than chance are not trusted: their
-            # zero-shot vectors get the smallest scale (a boost would only buy the protocol's
-            # mixed lists, whose truth holds every interaction of the new items, with noise)
-            # (at a cut-off of a tenth of the probe items, so that chance stays small and a lift
-            # of perfect attributes large on a small catalog too)
-            lift_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items,
-                                      K=max(1, min(VALIDATION_K, len(split.probe_items) // 10)))
-            Vc = np.zeros_like(V)
-            Vc[zs0] = Z_sel
-            report["attribute_lift"] = lift = lift_probe.score(U, Vc) / max(lift_probe.chance(), 1e-12)
-            if is_auto(self.zero_shot_scale):
-                self.zero_shot_scale_ = (ZERO_SHOT_SCALE_GRID[0] if lift < MIN_ATTRIBUTE_LIFT else
-                                         search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score))
+            self._choose_zero_shot_scale(U, V, Z_sel, split, zs0, cand_w, users_w, users_c, warm_ref,
+                                         fit_on, rng, report)
             lap("zero_shot_scale")
             # 5. completion on every training pair, from the chosen state
             cui = (alpha * user_items).astype(np.float32).tocsr()
@@ -420,6 +368,140 @@ class FitStrategies:
         self.validation_ = report
         check_finite(U, V)
         return U, V, self._predict(Xw)
+
+    def _tune_plugin(self, col, user_items, Xw, warm) -> None:
+        """Plug-in mode's "auto" settings (``map_alpha``, ``zero_shot_scale``), chosen as the
+        default fit chooses them (steps 3 and 4 of :meth:`_fit_self_tuned`) on an internal split,
+        with a private copy of the backend: implicit's ALS at the backend's hyper-parameters
+        (factors, regularization, alpha, iterations, CG steps) refitted on the internal training
+        pairs. The backend itself is never refitted: its factors stay as they are. The scale
+        that fits a backend's scores depends on its confidence scale (``alpha``), which no fixed
+        boost can follow. Other backends (and catalogs too small to hold items out) keep the
+        fixed settings, with the reason in ``validation_["skipped"]``."""
+        if not is_implicit_als(col):
+            self.validation_ = {"skipped": f"plug-in backend {type(col).__name__} is not implicit's "
+                                "AlternatingLeastSquares (nothing to refit on an internal split): fixed settings"}
+            return
+        rs, threads = self.random_state, self.num_threads
+        rng = np.random.default_rng(None if rs is None else [int(rs), 1])
+        seconds, start = {}, time.perf_counter()
+        split = internal_split(user_items, rng)
+        if split is None:
+            self.validation_ = {"skipped": "fewer than 20 items with interactions: nothing to hold out, "
+                                "fixed settings"}
+            return
+        alpha = float(col.alpha)
+        copy_ = make_als(factors=int(col.factors), regularization=float(col.regularization), alpha=alpha,
+                         iterations=int(col.iterations), random_state=rs, num_threads=threads)
+        copy_.cg_steps = int(getattr(col, "cg_steps", copy_.cg_steps))
+        copy_.use_cg = bool(getattr(col, "use_cg", copy_.use_cg))
+        fit_on = split.train
+        with threadpool_limits(1, "blas"):
+            _, U, V = fit_collaborative(copy_, fit_on)
+        seconds["backend_copy"] = time.perf_counter() - start
+        warm0 = np.bincount(fit_on.indices, minlength=fit_on.shape[1]) > 0
+        cand_w = np.flatnonzero(warm0)
+        users_w = validation_users(split.probe_pairs, rng)
+        report = {"map_alpha": {}, "zero_shot_scale": {}, "plugin_backend_copy": {
+            "factors": int(col.factors), "alpha": alpha, "iterations": int(col.iterations)}}
+        report["warm_reference"] = warm_ref = RankingProbe(split.probe_pairs, users_w, cand_w,
+                                                           exclude=fit_on).score(U, V)
+        # the plug-in map's recipe on the copy: a ridge start on its items, then the ALS loss
+        X_warm0, cols, _ = active_columns(Xw[warm0])
+        W0 = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
+                      num_threads=threads).fit(X_warm0, V[warm0]).coef_
+        ciu0 = (alpha * fit_on).astype(np.float32).T.tocsr()[cand_w]
+        path = map_path(X_warm0, ciu0, U, W0, threads)
+        zs0 = np.union1d(split.probe_items, np.flatnonzero(warm & ~warm0))
+        X_zs0 = sp.csr_matrix(Xw[zs0] if cols is None else Xw[zs0][:, cols], dtype=np.float32)
+        users_c = validation_users(split.probe_item_pairs, rng)
+        lap = time.perf_counter()
+        _, _, Z_sel = self._choose_map_alpha(lambda lam: path(lam, PLUGIN_MAP_ITERS),
+                                             lambda Wl: rms(np.asarray(X_warm0 @ Wl)), U, V.shape, X_zs0,
+                                             zs0, split, users_c, report)
+        seconds["map_alpha"], lap = time.perf_counter() - lap, time.perf_counter()
+        self._choose_zero_shot_scale(U, V, Z_sel, split, zs0, cand_w, users_w, users_c, warm_ref, fit_on,
+                                     rng, report)
+        seconds["zero_shot_scale"] = time.perf_counter() - lap
+        report["seconds"] = seconds
+        self.validation_ = report
+
+    def _choose_map_alpha(self, fit_map, ref_of, U, shape, X_zs0, zs0, split, users_c, report) -> tuple:
+        """Step 3 of the self-tuning (and plug-in mode's): the map's penalty by the probe items'
+        Recall@K, users ``U`` fixed. ``fit_map(lam) -> W``, ``ref_of(W)``: the RMS length of its
+        predictions on the internal warm items; the probe items' zero-shot vectors are the rows
+        ``zs0`` of an (``shape``) zero matrix. Sets ``map_alpha_`` (when "auto"); returns the chosen
+        ``(W, ref, Z)``, ``Z`` the calibrated zero-shot vectors (len(zs0), k)."""
+        found = {}
+        cold_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items)
+
+        def cold_score(lam):  # the map at penalty lam and the probe items' Recall@K
+            Wl = fit_map(lam)
+            ref = ref_of(Wl)
+            Z = calibrate_lengths(np.asarray(X_zs0 @ Wl, dtype=np.float32), ref, self.zero_shot_norm_power)
+            Vc = np.zeros(shape, np.float32)
+            Vc[zs0] = Z
+            s = cold_probe.score(U, Vc)
+            found[lam], report["map_alpha"][lam] = (Wl, ref, Z), s
+            return s
+
+        if is_auto(self.map_alpha):
+            self.map_alpha_ = search_grid(MAP_ALPHA_GRID, MAP_ALPHA_START, cold_score)
+        else:
+            cold_score(self.map_alpha_)
+        return found[self.map_alpha_]
+
+    def _choose_zero_shot_scale(self, U, V, Z_sel, split, zs0, cand_w, users_w, users_c, warm_ref,
+                                fit_on, rng, report) -> None:
+        """Step 4 of the self-tuning (and plug-in mode's): the zero-shot scale by the Recall@K of
+        probe pairs and probe items ranked together (``U``, ``V`` the internal state, ``Z_sel``
+        the probe items' calibrated vectors, rows ``zs0``; ``cand_w`` the internal warm items),
+        among the scales that keep ``WARM_TOLERANCE`` of the established lists' best
+        (``warm_ref`` or better); the smallest scale where the attributes rank the probe items no
+        better than chance. Sets ``zero_shot_scale_`` (when "auto") and fills ``report``."""
+        truth = (split.probe_pairs + split.probe_item_pairs).tocsr()
+        users_h = validation_users(truth, rng)
+        # the warm probe with the internal zero-shot items that are not probe items among the
+        # candidates: what boosting them costs the established items' lists
+        cand_h = np.union1d(cand_w, zs0)
+        Vh = V.copy()
+
+        junk0 = np.setdiff1d(zs0, split.probe_items)
+        cand_wz = np.union1d(cand_w, junk0)
+        report["zero_shot_scale_warm"] = {}
+        hybrid_probe = RankingProbe(truth, users_h, cand_h, exclude=fit_on)
+        warm_probe = RankingProbe(split.probe_pairs, users_w, cand_wz, exclude=fit_on)
+
+        scaled = []  # one product per probe for every scale: the zero-shot rows' scores scale with z
+
+        def hybrid_score(z):  # mixed lists, as long as the established ones lose < 2 %
+            if not scaled:
+                Vh[zs0] = Z_sel
+                scaled.extend((hybrid_probe.scaled(U, Vh, zs0), warm_probe.scaled(U, Vh, zs0)))
+                # the established lists' reference: their best held-out recall, without the
+                # zero-shot items or with them at any scale of the grid (as served lists hold
+                # them; some of their pairs are probe pairs, so a boost can first gain there and
+                # then lose more on the established items)
+                for g in ZERO_SHOT_SCALE_GRID:
+                    report["zero_shot_scale_warm"][g] = scaled[1](g)
+                report["warm_guard"] = max(warm_ref, *report["zero_shot_scale_warm"].values())
+            h = report["zero_shot_scale"][z] = scaled[0](z)
+            w, ref = report["zero_shot_scale_warm"][z], report["warm_guard"]
+            return h if w >= WARM_TOLERANCE * ref else w / max(ref, 1e-12) - 2.0
+
+        # attributes that rank the probe items no better than chance are not trusted: their
+        # zero-shot vectors get the smallest scale (a boost would only buy the protocol's
+        # mixed lists, whose truth holds every interaction of the new items, with noise)
+        # (at a cut-off of a tenth of the probe items, so that chance stays small and a lift
+        # of perfect attributes large on a small catalog too)
+        lift_probe = RankingProbe(split.probe_item_pairs, users_c, split.probe_items,
+                                  K=max(1, min(VALIDATION_K, len(split.probe_items) // 10)))
+        Vc = np.zeros_like(V)
+        Vc[zs0] = Z_sel
+        report["attribute_lift"] = lift = lift_probe.score(U, Vc) / max(lift_probe.chance(), 1e-12)
+        if is_auto(self.zero_shot_scale):
+            self.zero_shot_scale_ = (ZERO_SHOT_SCALE_GRID[0] if lift < MIN_ATTRIBUTE_LIFT else
+                                     search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score))
 
     def _fit_plugin_map(self, col, user_items, Xw, warm, users, items):
         """The map for a backend's fixed factors: with a custom ``mapper`` a regression on the

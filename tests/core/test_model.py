@@ -4,7 +4,9 @@ zero-shot items, add_items, partial_fit_items (files: test_persistence.py)."""
 from __future__ import annotations
 
 import copy
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -380,6 +382,53 @@ def test_plugs_into_an_already_fitted_implicit_model(clustered):
     assert fresh.item_factors is None and m2.item_factors_.shape[1] == 4
     with pytest.raises(ValueError, match="already fitted"):
         ColdStartRecommender(collaborative=als).fit(ui[:50], X)
+
+
+def test_plugin_mode_tunes_on_a_private_copy_of_the_backend(clustered):
+    """Plug-in mode's "auto" settings are chosen as the default's, on an internal split with a
+    copy of the backend refitted there: the backend is untouched, noise attributes get the
+    smallest scale, informative ones a real one; numbers skip it; other backends keep the fixed
+    settings and say why."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from coldstart.core.constants import MAP_ALPHA_GRID, ZERO_SHOT_SCALE_GRID
+
+    ui, X, _, _ = clustered
+    als = AlternatingLeastSquares(factors=8, iterations=5, random_state=0)
+    als.fit(ui, show_progress=False)
+    users, items = als.user_factors.copy(), als.item_factors.copy()
+    m = ColdStartRecommender(collaborative=als, random_state=0).fit(ui, X)
+    np.testing.assert_array_equal(als.user_factors, users)  # the copy is refitted, never the backend
+    np.testing.assert_array_equal(als.item_factors, items)
+    np.testing.assert_array_equal(m.item_factors_[np.diff(ui.tocsc().indptr) > 0],
+                                  items[np.diff(ui.tocsc().indptr) > 0])
+    v = m.validation_
+    assert v["plugin_backend_copy"] == {"factors": 8, "alpha": 1.0, "iterations": 5}
+    assert m.map_alpha_ in MAP_ALPHA_GRID and len(v["map_alpha"]) >= 2
+    assert m.zero_shot_scale_ in ZERO_SHOT_SCALE_GRID and v["zero_shot_scale"]
+    assert v["attribute_lift"] > 1.5 and m.zero_shot_scale_ >= 1.0
+    assert set(v["seconds"]) == {"backend_copy", "map_alpha", "zero_shot_scale"}
+    again = ColdStartRecommender(collaborative=als, random_state=0).fit(ui, X)
+    np.testing.assert_array_equal(again.item_factors_, m.item_factors_)  # deterministic
+    # noise attributes: no better than chance on the probe items, the smallest scale
+    noise = sp.csr_matrix(np.random.default_rng(3).random(X.shape) < 0.05, dtype=np.float32)
+    mn = ColdStartRecommender(collaborative=als, random_state=0).fit(ui, noise)
+    assert mn.validation_["attribute_lift"] < 1.5 and mn.zero_shot_scale_ == ZERO_SHOT_SCALE_GRID[0]
+    # numbers given: nothing to choose, no copy
+    fixed = ColdStartRecommender(collaborative=als, map_alpha=3, zero_shot_scale=2).fit(ui, X)
+    assert fixed.validation_ is None and (fixed.map_alpha_, fixed.zero_shot_scale_) == (3.0, 2.0)
+    # the choice survives save/load
+    path = str(Path(tempfile.mkdtemp()) / "plug.npz")
+    m.save(path)
+    back = ColdStartRecommender.load(path)
+    assert (back.map_alpha_, back.zero_shot_scale_) == (m.map_alpha_, m.zero_shot_scale_)
+
+    class Factors:  # a fitted backend that is not implicit's ALS: nothing to refit
+        user_factors, item_factors = users, items
+
+    other = ColdStartRecommender(collaborative=Factors(), random_state=0).fit(ui, X)
+    assert "not implicit's" in other.validation_["skipped"]
+    assert (other.map_alpha_, other.zero_shot_scale_) == (3.0, 2.0)
 
 
 def test_any_sklearn_regressor_can_be_the_map(clustered):
