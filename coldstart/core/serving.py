@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.constants import EXPLORATION_MODES, EXPLORATION_WEIGHT, FLT_MAX
 from coldstart.core.contract import candidates, check_n, finish, query_rows, self_first, width
-from coldstart.core.solvers import discount_exposures, fold_in, gram_matrix, solve_from_prior
+from coldstart.core.solvers import discount_exposures, fold_in
 from coldstart.core.topk import topk_batched
 from coldstart.core.validation import check_ids, check_int, check_number
 
@@ -213,10 +213,11 @@ class Serving:
         itemid : int or array-like of shape (n,)
         N : int
         recalculate_item : bool, default False
-            Compute the query items' vectors from ``item_users`` (implicit-ALS fold-in over
-            the user factors, as implicit does) instead of using the stored ones; for an item
-            the model does not know, ``itemid`` is then only its row in ``item_users``. The
-            attribute prior is not used (it needs the item's attributes: ``add_items``).
+            Compute the query items' vectors from ``item_users`` instead of using the stored
+            ones: for an item the model knows, what :meth:`partial_fit_items` would store (from
+            its attribute prior while it warms up, a plain re-solve once established); for an
+            item it does not know (an index outside the catalog), implicit's fold-in over the
+            user factors (no prior: that needs the item's attributes, ``add_items``).
         item_users : csr_matrix of shape (n, m) with m <= n_users_, optional
             Interactions of the query items (one row each); only read with ``recalculate_item``.
         filter_items : array-like of item indices, optional
@@ -235,16 +236,19 @@ class Serving:
         norms = self._norms_of(factors)
         if recalculate_item:
             qids = np.atleast_1d(np.asarray(itemid))
+            if qids.ndim != 1 or not (np.issubdtype(qids.dtype, np.integer) or qids.size == 0):
+                raise TypeError(f"itemid must be an integer item index or a 1-D array of them (an index "
+                                f"outside the catalog: an item the model does not know); received {itemid!r}")
             rows = query_rows(item_users, len(qids), self.n_users_, needed=True, rows_of="item in itemid",
                               name="item_users", cols_of="user")
             users = self._users.view
-            gram = gram_matrix(users)
+            if self._gram_users is None:
+                self._gram_users = self._user_gram()
+            gram = self._gram_users  # the users partial_fit_items counts as unobserved
             known = (qids >= 0) & (qids < self.n_items_)
             q = np.empty((len(qids), users.shape[1]), dtype=np.float32)
-            if known.any():  # what partial_fit_items would give: the posterior around the prior
-                q[known] = solve_from_prior(rows[np.flatnonzero(known)], users, self._item_reg(), self._alpha(),
-                                            self._prior.view[qids[known]], max(self.prior_weight_, 1e-12),
-                                            gram=gram)
+            if known.any():  # what partial_fit_items would give (warming up from the prior, or re-solved)
+                q[known] = self._item_vectors(qids[known], rows[np.flatnonzero(known)], None, users, gram)[0]
             if (~known).any():  # an item the model does not know: plain fold-in (no prior)
                 q[~known] = fold_in(users, rows[np.flatnonzero(~known)], self._item_reg(), self._alpha(), gram=gram)
             qn = np.linalg.norm(q, axis=1)

@@ -74,6 +74,16 @@ class Uncertainty:
                            self._alpha())
         return v * self._noise / max(users.shape[0], 1), share
 
+    def _established_spread(self, rows: sp.csr_matrix, users: np.ndarray, ev: np.ndarray, Q: np.ndarray) -> np.ndarray:
+        """Score variance (b,) of established items with the interactions ``rows`` (b, n_users):
+        every user has seen them (:func:`spread` with ``established``), as in a fit."""
+        cols = np.unique(rows.indices)
+        F2 = np.square(np.asarray(users[cols], dtype=np.float32) @ Q.astype(np.float32))
+        R = sp.csr_matrix(rows, dtype=np.float64)
+        local = sp.csr_matrix((R.data, np.searchsorted(cols, R.indices), R.indptr), shape=(R.shape[0], len(cols)))
+        v, _ = spread(local, None, F2, ev, self._item_reg(), self._alpha(), established=True)
+        return v * self._noise / max(users.shape[0], 1)
+
     def _zero_shot_variance(self) -> float:
         """Score variance, for a typical user, of an item on its attribute prior alone:
         ``noise * mean |u|^2 / (items' ridge + prior_weight_)`` (the prior is isotropic)."""

@@ -257,6 +257,23 @@ class ColdUsers:
         out[sel[empty]] = prior[empty]
         return out
 
+    def _reserve_users(self, n_new: int) -> None:
+        """Room for ``n_new`` more users in the user map's buffers (before any publication)."""
+        if getattr(self, "_user_prior", None) is not None:
+            for buf in (self._user_prior, self._user_zero_shot, self._user_has_prior):
+                buf.reserve(n_new)
+
+    def _counted_users_after(self, ids: np.ndarray, user_items: sp.csr_matrix, n_new: int) -> np.ndarray | None:
+        """Which users :meth:`_user_gram` will count once ``partial_fit_users(ids, user_items)``
+        with ``n_new`` new users is published (n_users_ + n_new,) bool; None: all of them."""
+        if getattr(self, "_user_prior", None) is None:
+            return None
+        zs = np.concatenate([self._user_zero_shot.view, np.zeros(n_new, bool)])
+        known = ids < len(self._user_has_prior)
+        sel = ids[known][self._user_has_prior.view[ids[known]]]
+        zs[sel] = np.diff(user_items.indptr)[np.flatnonzero(known)[self._user_has_prior.view[ids[known]]]] == 0
+        return ~zs
+
     def _publish_users(self, ids: np.ndarray, user_items: sp.csr_matrix, n_new: int) -> None:
         """Under the gate, in ``partial_fit_users``: the user map's buffers grow with the new
         users (no prior), and a user with a prior is zero-shot exactly when it has no interaction."""

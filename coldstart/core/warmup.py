@@ -81,7 +81,7 @@ class Warmup:
 
     @writing_call
     def partial_fit_items(self, itemids, item_users, item_exposures=None) -> "Warmup":
-        """Refit the vectors of ``itemids`` from all their interactions, starting from their prior.
+        """Refit the vectors of ``itemids`` from all their interactions.
 
         Parameters
         ----------
@@ -96,60 +96,117 @@ class Warmup:
             others who did not interact count as negatives, so the prior's hold fades as the
             item is shown (an item shown to everyone gets its collaborative vector).
 
-        The solution minimises the ALS loss of the item's interactions plus a Gaussian prior
-        of precision ``prior_weight_`` centred so that an item without interactions keeps its
-        zero-shot vector: a first interaction moves it from where its attributes put it, many
-        take it to its collaborative vector. An item without interactions is reset to its
-        zero-shot vector.
+        An item on its attribute prior (zero-shot at ``fit``, added by :meth:`add_items`, or
+        named in ``fit(new_items=...)``) warms up from it: the solution minimises the ALS loss
+        of the item's interactions plus a Gaussian prior of precision ``prior_weight_`` centred
+        so that an item without interactions keeps its zero-shot vector: a first interaction
+        moves it from where its attributes put it, many take it to its collaborative vector.
+        An item without interactions is reset to its zero-shot vector. An established item
+        (interactions at ``fit``, not named new) is re-solved from its interactions as the fit
+        solved it, without the prior (the zero-shot boost is for new items); left without any,
+        it gets its attributes' estimate without the boost, as a refit would give it.
         """
+        step = self._item_step(itemids, item_users, item_exposures)
+        with self._gate().publishing():  # readers see all of these rows changed, or none
+            self._publish_item_step(step)
+        return self
+
+    def _item_step(self, itemids, item_users, item_exposures=None, users: np.ndarray | None = None,
+                   gram: np.ndarray | None = None) -> tuple:
+        """:meth:`partial_fit_items` checked and computed, nothing changed: ``(ids, V, zero,
+        var, share, reset)`` for :meth:`_publish_item_step`. ``users`` (n_users, k) and their
+        ``gram`` (the users that count as unobserved): the users to solve against (default:
+        the model's; :meth:`_partial_fit_pairs` passes the users after its user step)."""
         check_is_fitted(self)
         ids, _ = check_ids(itemids, self.n_items_, "itemids",
                            note=" (new items come through add_items(item_features) first: they need attributes)")
         if ids.size and np.asarray(itemids).dtype.kind == "f" and not np.array_equal(
                 np.atleast_1d(np.asarray(itemids, dtype=np.float64)), ids):
             raise TypeError(f"itemids must be integer item indices; received {itemids!r}")
+        if users is None:
+            users = self._users.view
+            if self._gram_users is None:
+                self._gram_users = self._user_gram()
+            gram = self._gram_users
+        n_users = users.shape[0]
         # narrower than the users (built before users were added): none of theirs, as in implicit
-        item_users = check_query_items(item_users, len(ids), self.n_users_, name="item_users",
+        item_users = check_query_items(item_users, len(ids), n_users, name="item_users",
                                        rows_of="item in itemids", cols_of="user")
         if len(np.unique(ids)) != len(ids):
-            raise ValueError("itemids contains repeated items; expected each item once")
-        users = self._users.view
-        if self._gram_users is None:
-            self._gram_users = self._user_gram()
-        # Posterior mean from the item's zero-shot vector z with all its interactions:
-        # v = z + (U'U + (reg + prior_weight) I + sum (c-1) u u')^-1 (sum c u - sum (c-1) u u' z),
-        # the minimiser of the item's ALS loss plus a prior placed so that no interaction
-        # gives exactly z. The placement holds every user without an interaction at z's score
-        # (the U'U z in the mean), so without impressions even many interactions leave much of
-        # z; with item_exposures only the users who have not seen the item are held there
-        # (b - A z - E z on the right), and an item shown to everyone is collaborative.
+            u, c = np.unique(ids, return_counts=True)
+            raise ValueError(f"itemids repeats item {int(u[c > 1][0])}; expected each item once")
         if item_exposures is not None:
-            item_exposures = check_query_items(item_exposures, len(ids), self.n_users_, name="item_exposures",
+            item_exposures = check_query_items(item_exposures, len(ids), n_users, name="item_exposures",
                                                rows_of="item in itemids", cols_of="user")
-        V = solve_from_prior(item_users, users, self._item_reg(), self._alpha(), self._prior.view[ids],
-                             max(self.prior_weight_, 1e-12), gram=self._gram_users, exposed=item_exposures)
-        has = np.diff(item_users.indptr) > 0
-        if item_exposures is not None:  # shown without an interaction: moved too (still zero-shot:
-            has = has | (np.diff(item_exposures.indptr) > 0)  # no interaction to fold users in on)
-        V[~has] = self._prior.view[ids[~has]]
-        if not np.all(np.isfinite(V)):
-            raise FloatingPointError("partial_fit_items produced NaN/inf vectors; nothing was changed")
-        zero = np.diff(item_users.indptr) == 0
+        V, parts = self._item_vectors(ids, item_users, item_exposures, users, gram)
+        warming, has, solved, reset = parts
+        counts = np.diff(item_users.indptr)
         var = np.full(len(ids), self._zero_shot_variance())
         share = np.ones(len(ids))
+        ev, Q = user_eigen(gram)
         if has.any():  # the posterior's spread (item_variance_) and the prior's share of its mean
-            ev, Q = user_eigen(self._gram_users)
-            var[has], share[has] = self._spread_of(
-                item_users[has], None if item_exposures is None else item_exposures[has], users, ev, Q,
+            moved = warming[has]
+            var[moved], share[moved] = self._spread_of(
+                item_users[moved], None if item_exposures is None else item_exposures[moved], users, ev, Q,
                 self._prior_precision())
-        with self._gate().publishing():  # readers see all of these rows changed, or none
-            self._items.view[ids] = V
-            self._zero_shot.view[ids] = zero
-            self._variance.view[ids] = var
-            self._share.view[ids] = share
-            self._item_norms = None
-            self._gram_items = None
-        return self
+        if solved.size:
+            var[solved], share[solved] = self._established_spread(item_users[solved], users, ev, Q), 0.0
+        share[reset] = 0.0
+        if not np.all(np.isfinite(V)):
+            raise FloatingPointError("partial_fit_items produced NaN/inf vectors; nothing was changed")
+        return ids, V, counts == 0, var, share, reset
+
+    def _item_vectors(self, ids: np.ndarray, item_users: sp.csr_matrix, item_exposures, users: np.ndarray,
+                      gram: np.ndarray) -> tuple:
+        """The vectors (n, k) :meth:`partial_fit_items` gives the known items ``ids`` from their
+        rows, and ``(warming, has, solved, reset)``: the positions of the items on their prior,
+        which of those moved (an interaction or an impression), and of the established items
+        re-solved and reset (no interaction left)."""
+        prior = self._prior.view[ids]
+        # established: interactions at fit and not named new (no prior share): re-solved plainly
+        est = (self._share.view[ids] == 0) & ~self._zero_shot.view[ids]
+        warming = np.flatnonzero(~est)
+        V = np.empty((len(ids), users.shape[1]), dtype=np.float32)
+        has = np.zeros(0, dtype=bool)
+        if warming.size:
+            # Posterior mean from the item's zero-shot vector z with all its interactions:
+            # v = z + (U'U + (reg + prior_weight) I + sum (c-1) u u')^-1 (sum c u - sum (c-1) u u' z),
+            # the minimiser of the item's ALS loss plus a prior placed so that no interaction
+            # gives exactly z. The placement holds every user without an interaction at z's score
+            # (the U'U z in the mean), so without impressions even many interactions leave much of
+            # z; with item_exposures only the users who have not seen the item are held there
+            # (b - A z - E z on the right), and an item shown to everyone is collaborative.
+            whole = warming.size == len(ids)
+            rows = item_users if whole else item_users[warming]
+            shown = None if item_exposures is None else (item_exposures if whole else item_exposures[warming])
+            Vw = solve_from_prior(rows, users, self._item_reg(), self._alpha(), prior[warming],
+                                  max(self.prior_weight_, 1e-12), gram=gram, exposed=shown)
+            has = np.diff(rows.indptr) > 0
+            if shown is not None:  # shown without an interaction: moved too (still zero-shot:
+                has = has | (np.diff(shown.indptr) > 0)  # no interaction to fold users in on)
+            Vw[~has] = prior[warming[~has]]
+            V[warming] = Vw
+        est = np.flatnonzero(est)
+        counts = np.diff(item_users.indptr)[est]
+        solved, reset = est[counts > 0], est[counts == 0]
+        if solved.size:  # the fit's own item solve, every user a negative (implicit's recalculate_item)
+            V[solved] = fold_in(users, item_users[solved], self._item_reg(), self._alpha(), gram=gram)
+        if reset.size:  # no interaction left: the attributes' estimate without the boost (a refit's)
+            z = float(self.zero_shot_scale_)
+            V[reset] = prior[reset] * np.float32(min(1.0, z) / z)
+        return V, (warming, has, solved, reset)
+
+    def _publish_item_step(self, step: tuple) -> None:
+        """Under the gate: the rows of :meth:`_item_step` go live."""
+        ids, V, zero, var, share, reset = step
+        self._items.view[ids] = V
+        self._zero_shot.view[ids] = zero
+        self._variance.view[ids] = var
+        self._share.view[ids] = share
+        if reset.size:  # an established item left without interactions: its prior unboosted too
+            self._prior.view[ids[reset]] = V[reset]
+        self._item_norms = None
+        self._gram_items = None
 
     @writing_call
     def partial_fit_users(self, userids, user_items) -> "Warmup":
@@ -164,6 +221,14 @@ class Warmup:
 
         All or nothing: everything is checked and the vectors computed before any change.
         """
+        step = self._user_step(userids, user_items)
+        with self._gate().publishing():  # readers see all of these users changed, or none
+            self._publish_user_step(step)
+        return self
+
+    def _user_step(self, userids, user_items) -> tuple:
+        """:meth:`partial_fit_users` checked and computed, nothing changed (the buffers' room for
+        the new users reserved): ``(ids, user_items, U, n_new)`` for :meth:`_publish_user_step`."""
         check_is_fitted(self)
         ids = check_user_ids(userids, self.n_users_)
         # narrower than the catalog (built before add_items): no interactions with the new items
@@ -173,15 +238,37 @@ class Warmup:
         if not np.all(np.isfinite(U)):
             raise FloatingPointError("partial_fit_users produced NaN/inf vectors; nothing was changed")
         n_new = int(np.count_nonzero(ids >= self.n_users_))
-        with self._gate().publishing():  # readers see all of these users changed, or none
-            if n_new:
-                self._users.reserve(n_new)
-            self._publish_users(ids, user_items, n_new)  # the user map's buffers (allocated first)
-            if n_new:
-                self._users.append(np.zeros((n_new, U.shape[1]), dtype=np.float32))
-            self._users.view[ids] = U
-            self.n_users_ = len(self._users)
-            self._gram_users = None
+        if n_new:  # every allocation before the publication: it cannot fail half-way
+            self._users.reserve(n_new)
+            self._reserve_users(n_new)
+        return ids, user_items, U, n_new
+
+    def _publish_user_step(self, step: tuple) -> None:
+        """Under the gate: the users of :meth:`_user_step` go live."""
+        ids, user_items, U, n_new = step
+        self._publish_users(ids, user_items, n_new)  # the user map's buffers
+        if n_new:
+            self._users.append(np.zeros((n_new, U.shape[1]), dtype=np.float32))
+        self._users.view[ids] = U
+        self.n_users_ = len(self._users)
+        self._gram_users = None
+
+    @writing_call
+    def _partial_fit_pairs(self, userids, user_items, itemids, item_users, item_exposures=None) -> "Warmup":
+        """:meth:`partial_fit_users` then :meth:`partial_fit_items` on the users after it, all or
+        nothing: both computed first (the items against the users the first will publish), then
+        published together (the DataFrame layer's ``partial_fit``)."""
+        ustep = self._user_step(userids, user_items)
+        ids, _, U, n_new = ustep
+        users = np.empty((self.n_users_ + n_new, U.shape[1]), dtype=np.float32)
+        users[:self.n_users_] = self._users.view
+        users[ids] = U
+        counted = self._counted_users_after(ids, user_items, n_new)
+        gram = gram_matrix(users if counted is None else users[counted])
+        istep = self._item_step(itemids, item_users, item_exposures, users=users, gram=gram)
+        with self._gate().publishing():  # readers see the users and the items changed, or neither
+            self._publish_user_step(ustep)
+            self._publish_item_step(istep)
         return self
 
     def _recalculate_users(self, user_items: sp.csr_matrix) -> np.ndarray:

@@ -230,9 +230,10 @@ class FrameRecommender:
         return V_idx
 
     def partial_fit(self, interactions: pd.DataFrame, exposures: pd.DataFrame | None = None) -> "FrameRecommender":
-        """Take new interactions of known items in: new users are added, the items concerned
-        get their vectors refitted from all their interactions (zero-shot prior included),
-        and the users concerned are refitted.
+        """Take new interactions of known items in: new users are added, the users concerned
+        are refitted and the items concerned get their vectors refitted from all their
+        interactions (:meth:`ColdStartRecommender.partial_fit_items`: items on their attribute
+        prior warm up from it, established ones are re-solved plainly). All or nothing.
 
         ``exposures``: new impressions (``user_col``, ``item_col``; an interaction counts as
         one). They are added to ``exposures_`` and every item with an interaction or an
@@ -274,9 +275,9 @@ class FrameRecommender:
                 shown_all = shown_all + new
             shown_all = (shown_all + (user_items != 0)).tocsr()
             shown_all.data[:] = 1.0
-        self.model_.partial_fit_users(users, user_items[users])  # adds the new users first
-        self.model_.partial_fit_items(items, user_items.T.tocsr()[items],
-                                      item_exposures=None if shown_all is None else shown_all.T.tocsr()[items])
+        # the new users, then the items against them: computed together, published together
+        self.model_._partial_fit_pairs(users, user_items[users], items, user_items.T.tocsr()[items],
+                                       item_exposures=None if shown_all is None else shown_all.T.tocsr()[items])
         self.user_ids_, self.user_items_ = user_ids, user_items
         if shown_all is not None:
             self.exposures_ = shown_all

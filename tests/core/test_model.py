@@ -282,6 +282,43 @@ def test_partial_fit_items_counts_each_interaction_once(fitted, clustered):
     np.testing.assert_allclose(first, exact, rtol=2e-3, atol=2e-3 * np.abs(exact).max())
 
 
+def test_partial_fit_items_re_solves_established_items_without_the_boost(clustered):
+    """An established item (interactions at fit, not named new) is re-solved from its rows as
+    the fit solves items, not around the boosted zero-shot prior: its own training row leaves it
+    where the fit put it whatever the scale, and with no interaction left it gets the attributes'
+    estimate without the boost (a refit's). similar_items(recalculate_item=True) gives the same
+    vector, also with zero-shot users (the same users count as unobserved)."""
+    ui, X, uc, ic = clustered
+    m = ColdStartRecommender(**SMALL, free_sweeps=3, map_alpha=3.0, zero_shot_scale=4.0).fit(ui, X)
+    warm = np.flatnonzero(np.diff(ui.tocsc().indptr) > 0)[:20]
+    before = m.item_factors_[warm].copy()
+    m.partial_fit_items(warm, ui.T.tocsr()[warm])
+    after = m.item_factors_[warm]
+    cos = np.sum(after * before, 1) / np.linalg.norm(after, axis=1) / np.linalg.norm(before, axis=1)
+    assert cos.min() > 0.98  # the boosted prior pulled them toward 4 x their attributes' image
+    np.testing.assert_allclose(np.linalg.norm(after, axis=1), np.linalg.norm(before, axis=1), rtol=0.05)
+    [fresh] = m.add_items(X[:1])
+    assert (m.item_variance_[warm] < m.item_variance_[fresh]).all()  # still narrow
+    e = int(warm[0])
+    m.partial_fit_items([e], sp.csr_matrix((1, m.n_users_), dtype=np.float32))
+    np.testing.assert_allclose(m.item_factors_[e], m.embed_items(X[[e]])[0] / 4.0, rtol=1e-5, atol=1e-7)
+    assert m.is_zero_shot_[e]
+    # the recalculated query is the vector partial_fit_items stores, cold users or not
+    XU = sp.csr_matrix(np.eye(4, dtype=np.float32)[uc])
+    cold = (sp.diags((np.arange(ui.shape[0]) >= 20).astype(np.float32)) @ ui).tocsr()
+    cold.eliminate_zeros()
+    mu = ColdStartRecommender(**SMALL, free_sweeps=3, map_alpha=3.0, zero_shot_scale=4.0).fit(
+        cold, X, user_features=XU)
+    for item in (int(warm[1]), int(mu.add_items(X[:1])[0])):  # established, warming up
+        row = cold.T.tocsr()[[int(warm[1])]]
+        mu.partial_fit_items([item], row)
+        _, stored = mu.similar_items(item, N=10)
+        _, recalculated = mu.similar_items(item, N=10, recalculate_item=True, item_users=row)
+        np.testing.assert_allclose(recalculated, stored, rtol=1e-4, atol=1e-5)
+    with pytest.raises(TypeError, match="itemid"):
+        mu.similar_items(3.5, recalculate_item=True, item_users=row)
+
+
 def test_auto_prior_weight_is_ten_typical_interactions(fitted, clustered):
     ui, X, uc, ic = clustered
     m = fitted

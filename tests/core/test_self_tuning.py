@@ -208,22 +208,24 @@ def test_zero_shot_scale_keeps_the_warm_lists_best(fitted):
 def test_every_item_solve_uses_the_chosen_ridge(fitted, worlds, tmp_path, monkeypatch):
     """Warm-up posteriors, item fold-ins and the spread solve items at the fit's own ridge, so
     an item that warms up is regularised as the established ones are; it is saved."""
-    import coldstart.core.serving as serving
     import coldstart.core.warmup as warmup
 
     m = fitted[1.0]
     assert m.item_ridge_ > 0 and m._item_reg() > m._reg()
     w, split = worlds[1.0]
     seen = []
-    for mod in (warmup, serving):
-        real = mod.solve_from_prior
-        monkeypatch.setattr(mod, "solve_from_prior", lambda *a, real=real, **k: seen.append(a[2]) or real(*a, **k))
+    for name in ("solve_from_prior", "fold_in"):  # items warming up, established items
+        real = getattr(warmup, name)
+        monkeypatch.setattr(warmup, name, lambda *a, real=real, name=name, **k: seen.append((name, a[2]))
+                            or real(*a, **k))
     ids = np.asarray(split.cold_test_items[:3])
     rows = sp.csr_matrix((np.ones(3, np.float32), (np.arange(3), np.arange(3))), shape=(3, m.n_users_))
     m2 = copy.deepcopy(m)
     m2.partial_fit_items(ids, rows)
     m2.similar_items(ids, N=3, recalculate_item=True, item_users=rows)
-    assert seen == [m._item_reg(), m._item_reg()]
+    established = int(np.flatnonzero(np.diff(split.train.tocsc().indptr) > 0)[0])
+    m2.partial_fit_items([established], split.train.T.tocsr()[[established]])
+    assert seen == [("solve_from_prior", m._item_reg())] * 2 + [("fold_in", m._item_reg())]
     m.save(tmp_path / "r.npz")
     assert ColdStartRecommender.load(tmp_path / "r.npz")._item_reg() == pytest.approx(m._item_reg())
 
