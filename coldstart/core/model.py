@@ -641,7 +641,13 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
     def load(cls, path, key: bytes | str | None = None) -> "ColdStartRecommender":
         """Read a model written by :meth:`save`. Never unpickles; every malformed, damaged or
         out-of-range file raises :class:`~coldstart.core.persistence.ModelFileError`. With ``key``,
-        the file must be signed with it."""
+        the file must be signed with it.
+
+        The loaded model serves as the saved one did (factors, priors, spreads, settings,
+        ``validation_``) and its parameters are the saved ones, but for ``collaborative``: a
+        backend object is not written, so ``collaborative`` and ``collaborative_`` are None, and
+        a refit of the loaded model fits its own ALS unless one is given again
+        (``set_params(collaborative=backend)``)."""
         from coldstart.core.persistence import load_model
 
         return load_model(path, cls, key=key)

@@ -395,10 +395,75 @@ def save_model(model, path: str | os.PathLike, extra_meta: dict | None = None,
         fmeta, farrays = featurizer.get_state()
         meta["featurizer"] = fmeta
         arrays.update(_prefixed("featurizer", farrays))
+    meta["object_params"] = {k: _object_param(getattr(model, k)) for k in ("mapper", "weighting")}
+    if getattr(model, "validation_", None) is not None:
+        meta["validation"] = _json_tree(model.validation_)
     if extra_meta is not None:
         meta["extra"] = extra_meta
     arrays.update(_prefixed("extra", extra_arrays or {}))
     write_archive(path, meta, arrays, key=key)
+
+
+def _object_param(value: Any) -> dict:
+    """A ``mapper`` / ``weighting`` parameter as JSON: a string or None as it is, the library's
+    RidgeMap / AttributeWeighting by their parameters (unfitted on load; a refit of the loaded
+    model fits what the saved one fitted). ``collaborative`` (any backend object) is not saved."""
+    from coldstart.core.mapping import RidgeMap
+    from coldstart.core.weighting import AttributeWeighting
+
+    if value is None or isinstance(value, str):
+        return {"value": value}
+    if isinstance(value, (RidgeMap, AttributeWeighting)):
+        return {"class": type(value).__name__, "params": _json_params(value.get_params())}
+    raise TypeError(f"save: the parameter {value!r} ({type(value).__name__}) cannot be written without pickle; "
+                    "expected None, a string, a RidgeMap or an AttributeWeighting")
+
+
+def _object_param_back(entry: Any) -> Any:
+    """:func:`_object_param`'s value back, checked (only the library's two classes)."""
+    from coldstart.core.mapping import RidgeMap
+    from coldstart.core.weighting import AttributeWeighting
+
+    if not isinstance(entry, dict):
+        raise TypeError(f"an object parameter must be a mapping; received {entry!r}")
+    if "value" in entry:
+        if entry["value"] is not None and not isinstance(entry["value"], str):
+            raise TypeError(f"an object parameter's value must be None or a string; received {entry['value']!r}")
+        return entry["value"]
+    classes = {"RidgeMap": RidgeMap, "AttributeWeighting": AttributeWeighting}
+    if entry.get("class") not in classes or not isinstance(entry.get("params"), dict):
+        raise TypeError(f"an object parameter must be a RidgeMap or an AttributeWeighting; received {entry!r}")
+    return classes[entry["class"]](**entry["params"])
+
+
+def _json_tree(value: Any) -> Any:
+    """``validation_`` as JSON: dicts become ``[[key, value], ...]`` lists (its keys are numbers:
+    sweeps, penalties, scales), numbers plain; :func:`_tree_back` reverses it."""
+    if isinstance(value, dict):
+        return {"items": [[_json_tree(k), _json_tree(v)] for k, v in value.items()]}
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"validation_ holds a {type(value).__name__}; expected numbers, strings and dicts")
+
+
+def _tree_back(value: Any, depth: int = 0) -> Any:
+    """:func:`_json_tree`'s value back, checked: only dicts, numbers, strings, None (bounded depth)."""
+    if depth > 4:
+        raise ValueError("validation is nested too deeply")
+    if isinstance(value, dict):
+        if set(value) != {"items"} or not isinstance(value["items"], list):
+            raise ValueError("validation holds a malformed mapping")
+        out = {}
+        for pair in value["items"]:
+            if not (isinstance(pair, list) and len(pair) == 2) or isinstance(pair[0], (dict, list)):
+                raise ValueError("validation holds a malformed entry")
+            out[pair[0]] = _tree_back(pair[1], depth + 1)
+        return out
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise ValueError(f"validation holds a {type(value).__name__}")
 
 
 def load_model(path: str | os.PathLike, cls: type, with_extra: bool = False, key: Any = None):
@@ -445,7 +510,14 @@ def load_model(path: str | os.PathLike, cls: type, with_extra: bool = False, key
                         None if meta["user_weighting"] is None else AttributeWeighting.from_state(
                             meta["user_weighting"]["params"], _unprefixed("user_weighting", arrays)))
         own = {k: v for k, v in arrays.items() if "/" not in k}
+        objects = meta.get("object_params", {})  # absent in older files: the defaults
+        if not isinstance(objects, dict) or set(objects) - {"mapper", "weighting"}:
+            raise TypeError("object_params must map mapper and weighting")
+        objects = {k: _object_param_back(v) for k, v in objects.items()}
+        validation = None if meta.get("validation") is None else _tree_back(meta["validation"])
         model.set_state(meta["state"], meta["collaborative"], own, user_map=user_map)
+        model.set_params(**objects)
+        model.validation_ = validation
         d = model.n_features_in_
         if getattr(model.mapper_, "n_features_in_", d) != d or (
                 model.weighting_ is not None and model.weighting_.n_features_in_ != d):

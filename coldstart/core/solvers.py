@@ -397,7 +397,7 @@ def discount_exposures(users: np.ndarray, fixed: np.ndarray, rows: sp.csr_matrix
     base = G + regularization * np.eye(k)
     out = np.array(users, dtype=np.float32)
     rows = sp.csr_matrix(rows)
-    seen = sp.csr_matrix(exposed, dtype=np.float64)
+    seen = sp.csr_matrix(exposed, dtype=np.float64, copy=True)  # the caller's matrix stays as it is
     seen.data[:] = 1.0
     seen = (seen - seen.multiply(rows != 0)).tocsr()
     seen.eliminate_zeros()

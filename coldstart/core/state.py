@@ -31,6 +31,7 @@ class ModelState:
                      "content_constrained": bool(self.content_constrained_),
                      "content_norm": getattr(self, "content_norm_", None),
                      "noise_variance": float(self._noise),
+                     "user_sq": float(self._user_sq),  # exploration's reference user (set by fit)
                      "settings": {k: plain_value(getattr(self, k + "_")) for k in SETTINGS
                                   if getattr(self, k + "_", None) is not None}, **user_meta},
             "collaborative_meta": {"class": None if col is None else type(col).__name__,
@@ -100,6 +101,9 @@ class ModelState:
                 raise ValueError(f"the user map or its weighting does not have the {d_u} user attribute columns")
             if umap.intercept_.shape != (items.shape[1],):
                 raise ValueError("the user map's outputs do not match the factors")
+        # exploration's reference user (absent in older files: from the users as they are now)
+        user_sq = None if meta.get("user_sq") is None else meta_float(
+            meta, "user_sq", "a non-negative number", lambda v: v >= 0)
         # every value checked: now set
         self._users, self._items = RowBuffer(users), RowBuffer(items)
         self._prior, self._zero_shot = RowBuffer(prior), RowBuffer(zero, dtype=bool)
@@ -111,7 +115,8 @@ class ModelState:
         self.content_norm_ = cn
         self._cf_reg, self._cf_alpha = cf_reg, cf_alpha
         self._noise = noise
-        self._user_sq = float(np.einsum("ij,ij->", users, users, dtype=np.float64)) / max(n_users, 1)
+        self._user_sq = (float(np.einsum("ij,ij->", users, users, dtype=np.float64)) / max(n_users, 1)
+                         if user_sq is None else user_sq)
         if variance is None:  # zero-shot items on their prior, the others as established
             ev, _ = user_eigen(gram_matrix(users))
             est = noise * float(np.sum(ev / np.maximum(ev + item_reg, 1e-30))) / max(n_users, 1)

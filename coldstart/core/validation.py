@@ -76,7 +76,9 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
         csr = csr.astype(np.float32)
     if not isinstance(csr, sp.csr_matrix):  # a csr_array: implicit's kernels want the matrix class
         csr = sp.csr_matrix(csr)
-    csr.eliminate_zeros()
+    if data.size and not np.all(data):  # stored zeros are no interaction: dropped from a copy (the
+        csr = csr.copy()                # caller's matrix, which may share its arrays, is left alone)
+        csr.eliminate_zeros()
     return csr
 
 

@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone
 
 from coldstart.core.model import ColdStartRecommender
 from coldstart.evaluation.splits import SPLIT_PARTS, ColdStartSplit, protocol_split, temporal_split
 from coldstart.frame.ids import IdMap, plain
 
 
-class FrameRecommender:
+class FrameRecommender(BaseEstimator):
     """A :class:`ColdStartRecommender` that speaks external ids and DataFrames.
 
     Parameters
@@ -398,7 +399,8 @@ class FrameRecommender:
         meta = {"user_col": self.user_col, "item_col": self.item_col, "weight_col": self.weight_col,
                 "duplicates": self.duplicates,
                 "attribute_columns": _jsonable_columns(getattr(self, "attribute_columns_", None)),
-                "user_attribute_columns": _jsonable_columns(getattr(self, "user_attribute_columns_", None))}
+                "user_attribute_columns": _jsonable_columns(getattr(self, "user_attribute_columns_", None),
+                                                            "user attribute")}
         arrays = {"ui_data": m.data, "ui_indices": m.indices, "ui_indptr": m.indptr,
                   "ui_shape": np.asarray(m.shape, dtype=np.int64)}
         if getattr(self, "exposures_", None) is not None:  # the impressions: their pattern
@@ -422,7 +424,7 @@ class FrameRecommender:
             meta = dict(meta)
             columns = meta.pop("attribute_columns", None)
             user_columns = meta.pop("user_attribute_columns", None)  # absent in older files
-            obj = cls(model=None, **meta)
+            obj = cls(model=clone(model), **meta)  # a refit fits the same model (its parameters)
             obj.model_ = model
             obj.user_ids_ = IdMap.from_arrays({"ids": arrays["user_ids"], "is_int": arrays.get("user_ids_is_int")},
                                               name="user")
@@ -446,12 +448,12 @@ class FrameRecommender:
             if columns is not None:
                 if not isinstance(columns, list) or len(columns) != model.n_features_in_:
                     raise ValueError(f"attribute_columns must list the model's {model.n_features_in_} columns")
-                obj.attribute_columns_ = columns
+                obj.attribute_columns_ = _columns_from_json(columns)
             if user_columns is not None:
                 if not isinstance(user_columns, list) or len(user_columns) != model.n_user_features_in_:
                     raise ValueError(f"user_attribute_columns must list the model's {model.n_user_features_in_} "
                                      "user attribute columns")
-                obj.user_attribute_columns_ = user_columns
+                obj.user_attribute_columns_ = _columns_from_json(user_columns)
         except ModelFileError:
             raise
         except Exception as exc:
@@ -467,12 +469,37 @@ def _attribute_columns(item_attributes: Any, item_col: str) -> list | None:
     return [c for c in item_attributes.columns if c != item_col]
 
 
-def _jsonable_columns(columns: list | None) -> list | None:
-    """Column names that JSON keeps exactly (str, int), else None (then matched by position)."""
-    if columns is None or not all(isinstance(c, str) or (isinstance(c, (int, np.integer))
-                                                         and not isinstance(c, bool)) for c in columns):
+def _jsonable_columns(columns: list | None, name: str = "attribute") -> list | None:
+    """Column names as JSON keeps them exactly: str, int, float and (as lists) tuples of them, e.g.
+    a flattened MultiIndex; any other name is refused (a file must not match columns by position)."""
+    if columns is None:
         return None
-    return [c if isinstance(c, str) else int(c) for c in columns]
+
+    def plain_name(c):
+        if isinstance(c, str) or (isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_))):
+            return c if isinstance(c, str) else int(c)
+        if isinstance(c, (float, np.floating)) and np.isfinite(c):
+            return float(c)
+        if isinstance(c, tuple):
+            return [plain_name(x) for x in c]
+        raise TypeError(f"save: the {name} column name {c!r} ({type(c).__name__}) cannot be written exactly; "
+                        "expected str, int, finite float or tuples of them (rename the columns before fit)")
+
+    return [plain_name(c) for c in columns]
+
+
+def _columns_from_json(columns: list) -> list:
+    """:func:`_jsonable_columns`'s names back (lists are tuples again); anything else refused."""
+    def name(c):
+        if isinstance(c, list):
+            return tuple(name(x) for x in c)
+        if isinstance(c, bool) or not isinstance(c, (str, int, float)):
+            raise ValueError(f"column name {c!r} is not one save writes")
+        return c
+
+    if not isinstance(columns, list):
+        raise ValueError(f"column names must be a list; received {type(columns).__name__}")
+    return [name(c) for c in columns]
 
 
 def _resized(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:

@@ -344,3 +344,59 @@ def test_featurizer_arrays_checked_on_load(tmp_path):
     _rewrite(p, edit_arrays=poison)
     with pytest.raises(ModelFileError, match="finite"):
         ColdStartRecommender.load(p)
+
+
+def test_load_restores_parameters_validation_and_exploration(tmp_path, small_world):
+    """The loaded model's parameters are the saved ones (the weighting object too, so a clone
+    refits the same model), ``validation_`` comes back, and exploration serves the same lists
+    (the reference user's squared norm fit computed is saved, not recomputed from later users)."""
+    from sklearn.base import clone
+
+    from coldstart.core.weighting import AttributeWeighting
+
+    ui, X = small_world
+    m = ColdStartRecommender(factors=8, iterations=3, random_state=0,
+                             weighting=AttributeWeighting("scale", norm=None)).fit(ui, X)
+    m.save(tmp_path / "w.npz")
+    back = ColdStartRecommender.load(tmp_path / "w.npz")
+    assert back.get_params()["weighting__scheme"] == "scale" and back.get_params()["weighting__norm"] is None
+    np.testing.assert_array_equal(clone(back).fit(ui, X).item_factors_, clone(m).fit(ui, X).item_factors_)
+    assert back.validation_ == m.validation_ and isinstance(next(iter(back.validation_["map_alpha"])), float)
+    assert back.collaborative is None and back.collaborative_ is None
+    # cold users from attributes, then users added: exploration lists identical after load
+    XU = sp.csr_matrix(np.eye(5, dtype=np.float32)[np.arange(ui.shape[0]) % 5])
+    cold = (sp.diags((np.arange(ui.shape[0]) >= 10).astype(np.float32)) @ ui).tocsr()
+    cold.eliminate_zeros()
+    mu = ColdStartRecommender(factors=8, iterations=3, random_state=0).fit(cold, X, user_features=XU)
+    mu.partial_fit_users([ui.shape[0], ui.shape[0] + 1], ui[:2])
+    mu.save(tmp_path / "u.npz")
+    bu = ColdStartRecommender.load(tmp_path / "u.npz")
+    users = np.arange(mu.n_users_)
+    for kw in ({"exploration": "ucb"}, {"exploration": "thompson", "random_state": 3}):
+        np.testing.assert_array_equal(bu.recommend(users, None, N=5, filter_already_liked_items=False, **kw)[0],
+                                      mu.recommend(users, None, N=5, filter_already_liked_items=False, **kw)[0])
+    new_b, new_m = bu.add_items(X[:2]), mu.add_items(X[:2])
+    np.testing.assert_array_equal(bu.item_variance_[new_b], mu.item_variance_[new_m])
+
+
+def test_no_call_modifies_the_callers_matrices(small_world, small_fitted):
+    """Stored zeros (no interaction) are dropped from a copy: the caller's matrix keeps them."""
+    ui, X = small_world
+    A = ui.copy().astype(np.float32)
+    A.data[:5] = 0.0  # stored zeros
+    before = (A.data.copy(), A.indices.copy(), A.indptr.copy())
+
+    def same():
+        for a, b in zip((A.data, A.indices, A.indptr), before):
+            np.testing.assert_array_equal(a, b)
+
+    m = ColdStartRecommender(factors=8, iterations=3, random_state=0).fit(A, X)
+    same()
+    row = A[[0]]
+    nnz = row.nnz
+    m.recommend(0, row, N=3)
+    m.partial_fit_users([0], row)
+    m.partial_fit_items([0], A.T.tocsr()[[0]])
+    m.recommend([0], row, N=3, exposures=row)
+    assert row.nnz == nnz
+    same()

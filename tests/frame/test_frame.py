@@ -249,3 +249,41 @@ def test_partial_fit_leaves_established_items_where_a_refit_puts_them(frames):
     refit = make(weight_col="w").fit(pd.concat([inter, one]), attrs)
     # (here 7 against a refit's 8; around the boosted prior it was 12)
     assert abs(reach(partial) - reach(refit)) <= 2
+
+
+def test_save_keeps_tuple_and_float_column_names_and_the_model_parameters(frames, tmp_path):
+    """Attribute columns named by tuples (a flattened MultiIndex) or floats come back as they
+    were (matched by name after load, never by position); names a file cannot hold exactly are
+    refused at save; the loaded wrapper refits the model it was saved with; it is an estimator."""
+    from sklearn.base import clone
+
+    inter, attrs, user_ids, item_ids, _, _ = frames
+    for names in ([("tag", j) for j in range(attrs.shape[1])], [float(j) + 0.5 for j in range(attrs.shape[1])]):
+        a = attrs.copy()
+        a.columns = pd.Index(names, tupleize_cols=False)
+        rec = make(weight_col="w").fit(inter, a)
+        rec.save(tmp_path / "c.npz")
+        back = FrameRecommender.load(tmp_path / "c.npz")
+        assert back.attribute_columns_ == names
+        shuffled = a.iloc[:2][names[::-1]].set_axis(["new-1", "new-2"])  # another column order
+        back.add_items(shuffled)
+        rec.add_items(shuffled)
+        np.testing.assert_array_equal(back.model_.item_factors_[-2:], rec.model_.item_factors_[-2:])
+        with pytest.raises(ValueError, match="lacks the attribute columns"):
+            back.add_items(shuffled.set_axis([f"x{j}" for j in range(len(names))], axis=1).set_axis(["n3", "n4"]))
+    a = attrs.copy()
+    a.columns = pd.Index([pd.Timestamp("2026-01-01") + pd.Timedelta(days=j) for j in range(attrs.shape[1])])
+    rec = make(weight_col="w").fit(inter, a)
+    with pytest.raises(TypeError, match="cannot be written exactly"):
+        rec.save(tmp_path / "t.npz")
+    assert not (tmp_path / "t.npz").exists()
+    # the loaded wrapper's model is the saved one's parameters, and the wrapper clones
+    small = FrameRecommender(ColdStartRecommender(factors=5, iterations=3, free_sweeps=0, map_alpha=3.0,
+                                                  zero_shot_scale=2.0, random_state=0), weight_col="w")
+    small.fit(inter, attrs).save(tmp_path / "s.npz")
+    back = FrameRecommender.load(tmp_path / "s.npz")
+    assert back.model.get_params() == small.model.get_params()
+    assert back.fit(inter, attrs).model_.item_factors_.shape[1] == 5
+    twin = clone(small)
+    assert twin.get_params()["model__factors"] == 5 and twin.model is not small.model
+    assert not hasattr(twin, "model_") and "weight_col='w'" in repr(twin)
