@@ -138,7 +138,7 @@ def score(name: str, model, split, X) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--only", default=None, help="comma-separated substrings of the variant names")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))

@@ -91,7 +91,7 @@ def independent_scores(model, split, K: int = 20) -> dict:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--data-dir", default=None, help="folder holding citeulike-t/ (default: bundled data/)")
     p.add_argument("--models", default=None)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))

@@ -126,7 +126,7 @@ def cell(rows: list[dict], model: str, setting: str, metric: str):
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--catalogs", default=",".join(CATALOGS))
     p.add_argument("--models", default=None, help="comma-separated subset (default: all)")

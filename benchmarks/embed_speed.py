@@ -68,7 +68,7 @@ WORKLOADS = {"words20k": (20_000, 20, 20), "scale50k": (50_000, 10, 50)}
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--items", type=int, default=950_000)
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated, of " + ", ".join(WORKLOADS))
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "embed_speed.json")

@@ -343,7 +343,7 @@ def markdown(rows: list[dict], verdict: dict, meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="citeulike-t folder")
     ap.add_argument("--quick", action="store_true", help="only the featurizer-vs-hand rows")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")

@@ -221,7 +221,7 @@ def run(rows: int, per_column: bool, seed: int = 0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--per-column", action="store_true",
                     help="also time each column alone (roughly doubles the run time)")

@@ -51,7 +51,7 @@ print(took)
 def main() -> int:
     import scipy.sparse as sp
 
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--against", default=FILED)
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))

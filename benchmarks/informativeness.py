@@ -81,5 +81,5 @@ def main() -> int:
 if __name__ == "__main__":
     import argparse
 
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options; --help answers
+    argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split())).parse_args()  # no options; --help answers
     raise SystemExit(main())

@@ -37,7 +37,7 @@ SERVING = {"boost": {}, "calibrated": {"calibrated": True},
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--alphas", type=float, nargs="+", default=[1.0, 2.0, 10.0, 40.0])
     p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "ml-latest-small"))
     args = p.parse_args()

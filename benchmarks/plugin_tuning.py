@@ -38,7 +38,7 @@ COLUMNS = (("cold", "recall@20"), ("cold", "ndcg@20"), ("warm", "recall@20"), ("
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
     p.add_argument("--catalogs", default=",".join(CATALOGS))
     p.add_argument("--alphas", type=float, nargs="+", default=[1.0, 20.0])
     p.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data"))

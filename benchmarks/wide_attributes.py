@@ -67,5 +67,5 @@ def main(d: int = 5_000_000, n_items: int = 2_000, n_users: int = 1_000, per_ite
 if __name__ == "__main__":
     import argparse
 
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options; --help answers
+    argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split())).parse_args()  # no options; --help answers
     main()

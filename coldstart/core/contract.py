@@ -44,6 +44,13 @@ def query_rows(user_items: Any, n_rows: int, n_items: int, needed: bool, rows_of
     return check_query_items(user_items, n_rows, n_items, name=name, rows_of=rows_of, cols_of=cols_of)
 
 
+def asked_by(**options: bool) -> tuple[bool, str]:
+    """Whether a serving call reads ``user_items``, and the reason its errors give (the options
+    that ask for it, in the caller's words): one text from every model."""
+    asking = [name for name, on in options.items() if on]
+    return bool(asking), f" (needed by {', '.join(asking)})"
+
+
 def candidates(items: Any, filter_items: Any, n_items: int, call: str = "recommend",
                name: str = "items", filter_name: str = "filter_items", kind: str = "item"
                ) -> tuple[np.ndarray | None, np.ndarray | None]:

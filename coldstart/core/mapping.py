@@ -76,6 +76,8 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         if not (np.isscalar(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a non-negative number; received {self.alpha!r}")
         n = X.shape[0]
+        if n == 0:
+            raise ValueError("X has no rows; expected at least one row to fit the map on")
         w = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         if w.shape != (n,) or np.any(w < 0) or not np.all(np.isfinite(w)):
             raise ValueError(f"sample_weight must be non-negative finite of shape ({n},); received {w.shape}")

@@ -31,6 +31,7 @@ from coldstart.core.strategies import FitStrategies
 from coldstart.core.uncertainty import Uncertainty
 from coldstart.core.users import ColdUsers, check_user_features
 from coldstart.core.validation import (
+    breakdown_error,
     check_ids,
     check_int,
     check_item_features,
@@ -43,29 +44,6 @@ from coldstart.core.warmup import Warmup, auto_prior_weight
 from coldstart.core.weighting import AttributeWeighting
 
 _GATE_INIT = threading.Lock()
-
-
-def _diverged(user_items: Any, exc: Exception) -> Exception:
-    """The error for a fit whose solves broke down: said in terms of the weights when they span
-    many orders of magnitude (a few huge confidences make the float32 solves ill-conditioned),
-    else the original error."""
-    if not sp.issparse(user_items) or str(exc).startswith(
-            ("user_items", "item_features", "new_items", "exposures", "user_features")):
-        return exc  # a refusal of the input says its own reason
-    try:
-        data = np.abs(sp.csr_matrix(user_items).data.astype(np.float64))
-    except (TypeError, ValueError):
-        return exc
-    data = data[data > 0]
-    if not data.size:
-        return exc
-    median, top = median_weight(data), float(data.max())
-    if top <= 1e4 * median:
-        return exc
-    return ValueError(f"user_items: the fit broke down ({type(exc).__name__}: {exc}); its weights range up to "
-                      f"{top:.3g} against a median of {median:.3g}, and such outliers make the confidence "
-                      "solves ill-conditioned; expected weights within a few orders of magnitude of each "
-                      "other: compress them (e.g. np.log1p) or clip the outliers")
 
 
 class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertainty, ModelState, BaseEstimator):
@@ -319,7 +297,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
             # a ValueError only when it is a numerical breakdown (non-finite values), never a
             # refusal of a parameter or an input
             numerical = isinstance(exc, (np.linalg.LinAlgError, FloatingPointError))  # LinAlgError is a ValueError
-            err = _diverged(user_items, exc) if numerical or "NaN or infinite" in str(exc) else exc
+            err = breakdown_error(user_items, exc) if numerical or "NaN or infinite" in str(exc) else exc
             if err is exc:
                 raise
             raise err from exc
@@ -608,13 +586,16 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
 
     # ------------------------------------------------------------------ explanations
     def explain_item(self, item_features, feature_names=None, top: int = 10):
-        """DataFrame of the attributes that contributed most to this item's zero-shot vector."""
+        """DataFrame of the ``top`` attributes that contributed most to an item's zero-shot
+        vector. ``item_features``: its attribute row (1, n_features), or a one-row DataFrame
+        with a featurizer; ``feature_names``: the columns' names (default: the featurizer's)."""
         from coldstart.features.explain import explain_item
 
         return explain_item(self, item_features, feature_names, top)
 
     def explain_score(self, userid: int, item_features, feature_names=None, top: int = 10):
-        """DataFrame of the attributes that contributed most to the item's score for ``userid``."""
+        """DataFrame of the ``top`` attributes that contributed most to an item's score for
+        ``userid``; ``item_features`` and ``feature_names`` as in :meth:`explain_item`."""
         from coldstart.features.explain import explain_score
 
         return explain_score(self, userid, item_features, feature_names, top)

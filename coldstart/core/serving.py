@@ -11,10 +11,10 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.constants import EXPLORATION_MODES, EXPLORATION_WEIGHT, FLT_MAX
-from coldstart.core.contract import candidates, check_n, finish, query_rows, self_first, width
+from coldstart.core.contract import asked_by, candidates, check_n, finish, query_rows, self_first, width
 from coldstart.core.solvers import discount_exposures, fold_in
 from coldstart.core.topk import topk_batched
-from coldstart.core.validation import check_ids, check_int, check_number
+from coldstart.core.validation import check_ids, check_int, check_number, reworded
 
 
 def serving_call(method):
@@ -112,14 +112,14 @@ class Serving:
         adjust = check_serving(calibrated, exploration, exploration_weight, random_state)
         scalar = np.isscalar(userid) or (isinstance(userid, np.ndarray) and userid.ndim == 0)
         uids = np.atleast_1d(np.asarray(userid))
-        asking = [w for w, on in (("filter_already_liked_items", filter_already_liked_items),
-                                  ("recalculate_user", recalculate_user), ("exposures", exposures is not None)) if on]
-        rows = query_rows(user_items, len(uids), self.n_items_, needed=bool(asking),
-                          why=f" (needed by {', '.join(asking)})")
+        needed, why = asked_by(filter_already_liked_items=filter_already_liked_items,
+                               recalculate_user=recalculate_user, exposures=exposures is not None)
+        rows = query_rows(user_items, len(uids), self.n_items_, needed=needed, why=why)
         shown = None if exposures is None else query_rows(exposures, len(uids), self.n_items_, needed=True,
                                                           name="exposures", why="")
         if recalculate_user:
-            U = self._recalculate_users(rows)
+            with reworded(rows, "user_items", "recalculate_user"):
+                U = self._recalculate_users(rows)
         else:
             uids, _ = check_ids(uids, self.n_users_, "userid", kind="user")
             U = self._users.view[uids]

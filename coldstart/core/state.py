@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from coldstart.core.buffer import RowBuffer
 from coldstart.core.constants import SETTINGS
@@ -20,6 +21,7 @@ class ModelState:
 
     def get_state(self) -> dict:
         """Arrays and JSON metadata of the fitted state (see :mod:`coldstart.core.persistence`)."""
+        check_is_fitted(self)
         col = self.collaborative_
         user_meta, user_arrays = self._user_state()  # the user map's part (empty without one)
         return {

@@ -49,7 +49,7 @@ def check_user_features(user_features, n_users: int | None = None, n_features: i
         raise TypeError(f"user_features received a pandas {type(user_features).__name__}; pass a numeric "
                         "matrix of shape (n_users, n_user_features), or use coldstart.FrameRecommender, "
                         "whose fit(user_features=) takes a DataFrame indexed by user id")
-    X = check_item_features(user_features, "user_features", n_features=n_features)
+    X = check_item_features(user_features, "user_features", n_features=n_features, kind="user")
     if n_users is not None and X.shape[0] != n_users:
         raise ValueError(f"user_features must have one row per user of user_items: expected {n_users} "
                          f"rows, received {describe(user_features)}")
@@ -186,9 +186,13 @@ class ColdUsers:
             raise NotFittedError(f"{call} needs a user map: fit the model with user_features (an array "
                                  "of shape (n_users, n_user_features)) first")
 
-    def embed_users(self, user_features, _call: str = "embed_users") -> np.ndarray:
+    def embed_users(self, user_features) -> np.ndarray:
         """Zero-shot user factors of shape (n, n_factors) for attributes of shape (n, n_user_features)."""
-        self._check_user_map(_call)
+        return self._embed_users(user_features, "embed_users")
+
+    def _embed_users(self, user_features, call: str) -> np.ndarray:
+        """:meth:`embed_users`, its errors naming ``call``."""
+        self._check_user_map(call)
         X = check_user_features(user_features, n_features=self.n_user_features_in_)
         Xw = X if self.user_weighting_ is None else self.user_weighting_.transform(X)
         return np.ascontiguousarray(self.user_mapper_.predict(Xw), dtype=np.float32)
@@ -202,7 +206,7 @@ class ColdUsers:
         users before or after the addition. Their first interactions refine the vectors
         (``partial_fit_users``, from this prior).
         """
-        V = self.embed_users(user_features, _call="add_users")
+        V = self._embed_users(user_features, "add_users")
         if not np.all(np.isfinite(V)):
             raise FloatingPointError("add_users: the attributes gave NaN/inf vectors (a damaged map?); "
                                      "nothing was added")

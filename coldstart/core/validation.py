@@ -5,6 +5,7 @@ Every error names the argument, what was received and what was expected.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -95,14 +96,20 @@ def _check_float32_range(values: np.ndarray | None, name: str) -> None:
 
 def check_item_features(item_features: Any, name: str = "item_features",
                         n_rows: int | None = None, n_features: int | None = None,
-                        allow_empty_rows: bool = True) -> sp.csr_matrix | np.ndarray:
-    """Validate an attribute matrix of shape (n_items, n_features).
+                        allow_empty_rows: bool = True, kind: str = "item") -> sp.csr_matrix | np.ndarray:
+    """Validate an attribute matrix of shape (n_items, n_features) (``kind="user"``: of users,
+    and the messages say so).
 
     Sparse input stays sparse (CSR, float32); dense input becomes a float32 ndarray.
     """
+    shape = f"(n_{kind}s, n_features)"
+    # the featurizer encodes item attributes; user attributes are encoded by the caller
+    encode = ("coldstart.ItemFeaturizer does it" if kind == "item"
+              else "e.g. one-hot columns; coldstart.FrameRecommender takes a numeric DataFrame")
+    impute = "or use coldstart.ItemFeaturizer" if kind == "item" else "e.g. with a missing-value indicator"
     if item_features is None:
         raise TypeError(f"{name} is required: an array-like or sparse matrix of shape "
-                        "(n_items, n_features); received None")
+                        f"{shape}; received None")
     if hasattr(item_features, "iloc") and not sp.issparse(item_features):
         raise TypeError(
             f"{name} received a pandas {type(item_features).__name__}; pass a numeric matrix, "
@@ -120,31 +127,31 @@ def check_item_features(item_features: Any, name: str = "item_features",
         if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
             raise TypeError(
                 f"{name} must be numeric; received an array of dtype {arr.dtype}. Encode "
-                "text/categories first (coldstart.ItemFeaturizer does it)"
+                f"text/categories first ({encode})"
             )
         if np.iscomplexobj(arr):
             raise TypeError(f"{name} must be real-valued; received complex dtype {arr.dtype}")
         if arr.ndim == 1:
             hint = ("(use .reshape(-1, 1) for one attribute column)" if n_rows is not None and arr.size == n_rows
-                    else "(use .reshape(1, -1) for one item)")
-            raise ValueError(f"{name} must be 2-D of shape (n_items, n_features); received a "
+                    else f"(use .reshape(1, -1) for one {kind})")
+            raise ValueError(f"{name} must be 2-D of shape {shape}; received a "
                              f"1-D array of shape {arr.shape} {hint}")
         if arr.ndim != 2:
-            raise ValueError(f"{name} must be 2-D of shape (n_items, n_features); received shape {arr.shape}")
+            raise ValueError(f"{name} must be 2-D of shape {shape}; received shape {arr.shape}")
         _check_float32_range(arr, name)
         X = np.ascontiguousarray(arr, dtype=np.float32)
         values = X
     if X.shape[1] == 0:
         raise ValueError(f"{name} has no columns; expected at least one attribute")
     if n_rows is not None and X.shape[0] != n_rows:
-        raise ValueError(f"{name} must have one row per item: expected {n_rows} rows, "
+        raise ValueError(f"{name} must have one row per {kind}: expected {n_rows} rows, "
                          f"received shape {X.shape}")
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} must have the {n_features} columns the model was fitted on; "
                          f"received shape {X.shape}")
     if values.size and not np.all(np.isfinite(values)):
         raise ValueError(f"{name} contains NaN or infinite values; expected finite numbers "
-                         "(impute missing attributes first, or use coldstart.ItemFeaturizer)")
+                         f"(impute missing attributes first, {impute})")
     if not allow_empty_rows:
         empty = empty_rows(X)
         if empty.size:
@@ -276,3 +283,41 @@ def is_auto(value: Any) -> bool:
     return isinstance(value, str) and value == "auto"
 
 
+
+
+def breakdown_error(matrix: Any, exc: Exception, name: str = "user_items", what: str = "the fit") -> Exception:
+    """The error for solves that broke down on ``matrix`` (the argument ``name``): said in terms
+    of its weights when they span many orders of magnitude (a few huge confidences make the
+    float32 solves ill-conditioned), else the original error."""
+    from coldstart.core.factorization import median_weight
+
+    if not sp.issparse(matrix) or str(exc).startswith(
+            ("user_items", "item_users", "item_features", "new_items", "exposures", "user_features")):
+        return exc  # a refusal of the input says its own reason
+    try:
+        data = np.abs(sp.csr_matrix(matrix).data.astype(np.float64))
+    except (TypeError, ValueError):
+        return exc
+    data = data[data > 0]
+    if not data.size:
+        return exc
+    median, top = median_weight(data), float(data.max())
+    if top <= 1e4 * median:
+        return exc
+    return ValueError(f"{name}: {what} broke down ({type(exc).__name__}: {exc}); its weights range up to "
+                      f"{top:.3g} against a median of {median:.3g}, and such outliers make the confidence "
+                      "solves ill-conditioned; expected weights within a few orders of magnitude of each "
+                      "other: compress them (e.g. np.log1p) or clip the outliers")
+
+
+@contextlib.contextmanager
+def reworded(matrix, name: str, what: str):
+    """Solves that break down on outlier weights of ``matrix`` (argument ``name``) say so, as
+    ``fit`` does (:func:`breakdown_error`); other errors pass as they are."""
+    try:
+        yield
+    except (np.linalg.LinAlgError, FloatingPointError) as exc:
+        err = breakdown_error(matrix, exc, name, what)
+        if err is exc:
+            raise
+        raise err from exc

@@ -18,6 +18,7 @@ from coldstart.core.validation import (
     check_item_features,
     check_query_items,
     check_user_ids,
+    reworded,
 )
 
 
@@ -106,7 +107,8 @@ class Warmup:
         solved it, without the prior (the zero-shot boost is for new items); left without any,
         it gets its attributes' estimate without the boost, as a refit would give it.
         """
-        step = self._item_step(itemids, item_users, item_exposures)
+        with reworded(item_users, "item_users", "partial_fit_items"):
+            step = self._item_step(itemids, item_users, item_exposures)
         with self._gate().publishing():  # readers see all of these rows changed, or none
             self._publish_item_step(step)
         return self
@@ -221,7 +223,8 @@ class Warmup:
 
         All or nothing: everything is checked and the vectors computed before any change.
         """
-        step = self._user_step(userids, user_items)
+        with reworded(user_items, "user_items", "partial_fit_users"):
+            step = self._user_step(userids, user_items)
         with self._gate().publishing():  # readers see all of these users changed, or none
             self._publish_user_step(step)
         return self
@@ -258,14 +261,16 @@ class Warmup:
         """:meth:`partial_fit_users` then :meth:`partial_fit_items` on the users after it, all or
         nothing: both computed first (the items against the users the first will publish), then
         published together (the DataFrame layer's ``partial_fit``)."""
-        ustep = self._user_step(userids, user_items)
+        with reworded(user_items, "user_items", "partial_fit"):
+            ustep = self._user_step(userids, user_items)
         ids, _, U, n_new = ustep
         users = np.empty((self.n_users_ + n_new, U.shape[1]), dtype=np.float32)
         users[:self.n_users_] = self._users.view
         users[ids] = U
         counted = self._counted_users_after(ids, user_items, n_new)
         gram = gram_matrix(users if counted is None else users[counted])
-        istep = self._item_step(itemids, item_users, item_exposures, users=users, gram=gram)
+        with reworded(item_users, "item_users", "partial_fit"):
+            istep = self._item_step(itemids, item_users, item_exposures, users=users, gram=gram)
         with self._gate().publishing():  # readers see the users and the items changed, or neither
             self._publish_user_step(ustep)
             self._publish_item_step(istep)

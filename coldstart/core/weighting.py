@@ -28,13 +28,16 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    scheme : {"auto", "tfidf", "scale", "none"}
+    scheme : {"auto", "tfidf", "scale", "unit", "none"}
         "tfidf": sublinear term frequency ``1 + log(x)`` for ``x >= 1`` (scikit-learn's
         ``sublinear_tf``; values below 1 are kept, and a negative value a new item might bring
         is treated symmetrically) times ``idf = log((1 + n) / (1 + df)) + 1``
         (scikit-learn's smooth idf), for non-negative counts or indicators. "scale": each
         column divided by its root mean square (signed numbers, dense vectors). "auto" picks
         "tfidf" for columns that are non-negative and "scale" for columns with negative values.
+        "unit": one global factor for every column, so that the training rows' mean squared
+        norm is 1 (what ``ColdStartRecommender(weighting="auto")`` uses with a featurizer, whose
+        blocks are already weighted). "none": the columns as given.
     norm : {"l2", None}
         Row normalisation applied after the column weighting.
 
@@ -56,6 +59,8 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
         self._check_params()
         X = check_item_features(X, "X")
         n, d = X.shape
+        if n == 0:
+            raise ValueError("X has no rows; expected at least one row to learn the column weights from")
         if sp.issparse(X):
             Xc = X.tocsc()
             df = np.diff(Xc.indptr).astype(np.float64)

@@ -275,8 +275,8 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         return self._transform(X)[0]
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Output feature names (``year``, ``year_missing``, ``genre=Action``,
-        ``title__word``, ``emb__0``...).
+        """Output feature names (``year<1990``, ``year=[1990,1995)``, ``year_missing``,
+        ``genre=Action``, ``title__word``, ``emb__0``...; ``year`` itself with ``numeric_bins=0``).
 
         Returns
         -------
@@ -564,7 +564,7 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
         needed = [c for b in self.blocks_ for c in b.columns]
         missing = [c for c in needed if c not in X.columns]
         if missing:
-            raise ValueError(f"the attribute frame (X) is missing column(s) used at fit time: {missing!r}")
+            raise ValueError(f"the attribute frame is missing column(s) the featurizer was fitted on: {missing!r}")
         fitted_on = set(self.feature_names_in_)
         extra = [c for c in X.columns if c not in fitted_on]
         if extra:  # columns the fit never saw (those it saw and ignored were reported then)

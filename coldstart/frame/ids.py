@@ -217,3 +217,36 @@ def _append(index: pd.Index, new: pd.Index) -> pd.Index:
     if index.dtype.kind in "iu" and new.dtype.kind in "iu":
         return index.append(new)
     return pd.Index(np.concatenate([index.to_numpy(dtype=object), new.to_numpy(dtype=object)]), dtype=object)
+
+
+def jsonable_columns(columns: list | None, name: str = "attribute") -> list | None:
+    """Column names as JSON keeps them exactly: str, int, float and (as lists) tuples of them, e.g.
+    a flattened MultiIndex; any other name is refused (a file must not match columns by position)."""
+    if columns is None:
+        return None
+
+    def plain_name(c):
+        if isinstance(c, str) or (isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_))):
+            return c if isinstance(c, str) else int(c)
+        if isinstance(c, (float, np.floating)) and np.isfinite(c):
+            return float(c)
+        if isinstance(c, tuple):
+            return [plain_name(x) for x in c]
+        raise TypeError(f"save: the {name} column name {c!r} ({type(c).__name__}) cannot be written exactly; "
+                        "expected str, int, finite float or tuples of them (rename the columns before fit)")
+
+    return [plain_name(c) for c in columns]
+
+
+def columns_from_json(columns: list) -> list:
+    """:func:`jsonable_columns`'s names back (lists are tuples again); anything else refused."""
+    def name(c):
+        if isinstance(c, list):
+            return tuple(name(x) for x in c)
+        if isinstance(c, bool) or not isinstance(c, (str, int, float)):
+            raise ValueError(f"column name {c!r} is not one save writes")
+        return c
+
+    if not isinstance(columns, list):
+        raise ValueError(f"column names must be a list; received {type(columns).__name__}")
+    return [name(c) for c in columns]

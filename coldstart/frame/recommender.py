@@ -13,8 +13,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 
 from coldstart.core.model import ColdStartRecommender
+from coldstart.core.validation import check_item_features
 from coldstart.evaluation.splits import SPLIT_PARTS, ColdStartSplit, protocol_split, temporal_split
-from coldstart.frame.ids import IdMap, plain
+from coldstart.frame.ids import IdMap, columns_from_json, jsonable_columns, plain
 
 
 class FrameRecommender(BaseEstimator):
@@ -112,10 +113,19 @@ class FrameRecommender(BaseEstimator):
             raise ValueError(f"{name} lacks columns {missing}; it has {list(interactions.columns)}")
         u = users.to_internal(interactions[self.user_col])
         i = items.to_internal(interactions[self.item_col])
-        w = (np.ones(len(interactions), dtype=np.float32) if self.weight_col is None
-             else interactions[self.weight_col].to_numpy(dtype=np.float32))
-        if not np.all(np.isfinite(w)) or (w < 0).any():
-            raise ValueError(f"{name}[{self.weight_col!r}] must be finite and non-negative")
+        if self.weight_col is None:
+            w = np.ones(len(interactions), dtype=np.float32)
+        else:
+            col = interactions[self.weight_col]
+            num = pd.to_numeric(col, errors="coerce")
+            if num.isna().any() and not col.isna().equals(num.isna()):  # text that is not a number
+                bad = col[num.isna() & col.notna()].iloc[0]
+                raise ValueError(f"{name}[{self.weight_col!r}] must hold numbers; received {bad!r}")
+            w = num.to_numpy(dtype=np.float32)
+            bad = ~np.isfinite(w) | (w < 0)
+            if bad.any():
+                raise ValueError(f"{name}[{self.weight_col!r}] must be finite and non-negative; received "
+                                 f"{plain(col.iloc[int(np.argmax(bad))])!r}")
         key = u * len(items) + i
         if self.duplicates == "raise" and len(np.unique(key)) != len(key):
             dup = interactions[pd.Series(key).duplicated().to_numpy()].iloc[0]
@@ -219,10 +229,14 @@ class FrameRecommender(BaseEstimator):
         return idx
 
     def add_items(self, item_attributes: Any) -> np.ndarray:
-        """Add new items (attributes indexed by their new ids); returns their internal indices."""
+        """Add new items from ``item_attributes``: a DataFrame indexed by the new ids (or with the
+        ``item_col`` column; columns matched by name to the fit's), or ``(ids, matrix)``. Returns
+        their internal indices. All or nothing."""
         self._check_fitted()
         ids, X = self._features_of(item_attributes, columns=getattr(self, "attribute_columns_", None))
         new_ids = self.item_ids_.with_added(ids)  # refuses repeated, known, missing or ill-typed ids
+        if not isinstance(X, pd.DataFrame):  # a matrix: checked in the caller's words
+            X = check_item_features(X, "item_attributes", n_features=self.model_.n_features_in_)
         V_idx = self.model_.add_items(X)  # checks the attributes before it changes anything
         self.item_ids_ = new_ids
         self.user_items_ = _resized(self.user_items_, (self.user_items_.shape[0], len(new_ids)))
@@ -327,9 +341,11 @@ class FrameRecommender(BaseEstimator):
                   items: Any = None, filter_items: Any = None, calibrated: bool = False,
                   exploration: str | None = None, exploration_weight: float = 0.3,
                   random_state: int | None = None, exposures: pd.DataFrame | bool | None = None) -> pd.DataFrame:
-        """Top-N items per user as a DataFrame ``[user_col, item_col, score, rank]``;
-        ``calibrated``, ``exploration``, ``exploration_weight`` and ``random_state`` as in
-        :meth:`ColdStartRecommender.recommend`. ``exposures``: impressions (``user_col``,
+        """Top-N items per user as a DataFrame ``[user_col, item_col, score, rank]`` (padding
+        left out). ``user_ids``, ``items`` (the candidates) and ``filter_items`` (never
+        returned) are external ids; ``filter_already_liked_items`` leaves out the items in
+        ``user_items_`` (the interactions seen so far); ``calibrated``, ``exploration``,
+        ``exploration_weight`` and ``random_state`` as in :meth:`ColdStartRecommender.recommend`. ``exposures``: impressions (``user_col``,
         ``item_col`` of known ids), or True for the log kept by :meth:`partial_fit`
         (``exposures_``); what a user was shown and passed over counts against the user's
         vector (:meth:`ColdStartRecommender.recommend`'s ``exposures``)."""
@@ -354,7 +370,8 @@ class FrameRecommender(BaseEstimator):
         return self._frame(ext, ids, scores, self.user_col)
 
     def similar_items(self, item_ids: Any, N: int = 10) -> pd.DataFrame:
-        """Most similar items per query item: ``[query_item, item_col, score, rank]``."""
+        """The ``N`` items most similar to each of ``item_ids`` (external ids; cosine of the
+        vectors, the query item itself first): ``[query_item, item_col, score, rank]``."""
         self._check_fitted()
         ext = np.atleast_1d(np.asarray(item_ids, dtype=object))
         ids, scores = self.model_.similar_items(self.item_ids_.to_internal(ext), N=N)
@@ -398,8 +415,8 @@ class FrameRecommender(BaseEstimator):
         m = self.user_items_.tocsr()
         meta = {"user_col": self.user_col, "item_col": self.item_col, "weight_col": self.weight_col,
                 "duplicates": self.duplicates,
-                "attribute_columns": _jsonable_columns(getattr(self, "attribute_columns_", None)),
-                "user_attribute_columns": _jsonable_columns(getattr(self, "user_attribute_columns_", None),
+                "attribute_columns": jsonable_columns(getattr(self, "attribute_columns_", None)),
+                "user_attribute_columns": jsonable_columns(getattr(self, "user_attribute_columns_", None),
                                                             "user attribute")}
         arrays = {"ui_data": m.data, "ui_indices": m.indices, "ui_indptr": m.indptr,
                   "ui_shape": np.asarray(m.shape, dtype=np.int64)}
@@ -448,12 +465,12 @@ class FrameRecommender(BaseEstimator):
             if columns is not None:
                 if not isinstance(columns, list) or len(columns) != model.n_features_in_:
                     raise ValueError(f"attribute_columns must list the model's {model.n_features_in_} columns")
-                obj.attribute_columns_ = _columns_from_json(columns)
+                obj.attribute_columns_ = columns_from_json(columns)
             if user_columns is not None:
                 if not isinstance(user_columns, list) or len(user_columns) != model.n_user_features_in_:
                     raise ValueError(f"user_attribute_columns must list the model's {model.n_user_features_in_} "
                                      "user attribute columns")
-                obj.user_attribute_columns_ = _columns_from_json(user_columns)
+                obj.user_attribute_columns_ = columns_from_json(user_columns)
         except ModelFileError:
             raise
         except Exception as exc:
@@ -469,37 +486,6 @@ def _attribute_columns(item_attributes: Any, item_col: str) -> list | None:
     return [c for c in item_attributes.columns if c != item_col]
 
 
-def _jsonable_columns(columns: list | None, name: str = "attribute") -> list | None:
-    """Column names as JSON keeps them exactly: str, int, float and (as lists) tuples of them, e.g.
-    a flattened MultiIndex; any other name is refused (a file must not match columns by position)."""
-    if columns is None:
-        return None
-
-    def plain_name(c):
-        if isinstance(c, str) or (isinstance(c, (int, np.integer)) and not isinstance(c, (bool, np.bool_))):
-            return c if isinstance(c, str) else int(c)
-        if isinstance(c, (float, np.floating)) and np.isfinite(c):
-            return float(c)
-        if isinstance(c, tuple):
-            return [plain_name(x) for x in c]
-        raise TypeError(f"save: the {name} column name {c!r} ({type(c).__name__}) cannot be written exactly; "
-                        "expected str, int, finite float or tuples of them (rename the columns before fit)")
-
-    return [plain_name(c) for c in columns]
-
-
-def _columns_from_json(columns: list) -> list:
-    """:func:`_jsonable_columns`'s names back (lists are tuples again); anything else refused."""
-    def name(c):
-        if isinstance(c, list):
-            return tuple(name(x) for x in c)
-        if isinstance(c, bool) or not isinstance(c, (str, int, float)):
-            raise ValueError(f"column name {c!r} is not one save writes")
-        return c
-
-    if not isinstance(columns, list):
-        raise ValueError(f"column names must be a list; received {type(columns).__name__}")
-    return [name(c) for c in columns]
 
 
 def _resized(m: sp.csr_matrix, shape: tuple[int, int]) -> sp.csr_matrix:

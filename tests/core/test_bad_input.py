@@ -142,3 +142,41 @@ def test_any_sparse_format_is_accepted():
     for fmt in (m, m.tolil(), sp.dok_array(m)):
         np.testing.assert_array_equal(check_user_items(fmt).toarray(), m.toarray())
         np.testing.assert_array_equal(check_item_features(fmt).toarray(), m.toarray())
+
+
+def test_errors_speak_of_what_the_caller_passed(small_world, small_fitted):
+    """User attributes are spoken of as users; repeated ids are named; outlier weights in the
+    partial fits and in recalculate_user say so as fit does (nothing changed); an unfitted model's
+    state and empty training sets get scikit-learn's errors."""
+    import copy
+
+    from sklearn.exceptions import NotFittedError
+
+    from coldstart.core.mapping import RidgeMap
+    from coldstart.core.weighting import AttributeWeighting
+
+    ui, X = small_world
+    XU = sp.csr_matrix(np.eye(3, dtype=np.float32)[np.arange(ui.shape[0]) % 3])
+    mu = ColdStartRecommender(factors=8, iterations=3, random_state=0).fit(ui, X, user_features=XU)
+    with pytest.raises(ValueError, match=r"\(n_users, n_features\).*one user\)"):
+        mu.add_users(np.ones(3))
+    with pytest.raises(ValueError, match="user_features contains NaN") as e:
+        mu.add_users(np.full((1, 3), np.nan))
+    assert "ItemFeaturizer" not in str(e.value)
+    m = copy.deepcopy(small_fitted)
+    with pytest.raises(ValueError, match="itemids repeats item 7"):
+        m.partial_fit_items([7, 9, 7], ui.T.tocsr()[[7, 9, 7]])
+    before = m.user_factors_.copy()
+    row = sp.csr_matrix((np.array([1.0, 1e20], np.float32), ([0, 0], [1, 3])), shape=(1, m.n_items_))
+    for call in (lambda: m.partial_fit_users([5], row), lambda: m.recommend(5, row, recalculate_user=True)):
+        try:
+            call()
+        except ValueError as err:  # where the solve breaks down: said in the weights' terms
+            assert str(err).startswith("user_items:") and "1e+20" in str(err)
+    np.testing.assert_array_equal(m.user_factors_[:5], before[:5])
+    with pytest.raises(NotFittedError):
+        ColdStartRecommender().get_state()
+    with pytest.raises(ValueError, match="no rows"):
+        AttributeWeighting().fit(np.zeros((0, 4)))
+    with pytest.raises(ValueError, match="no rows"):
+        RidgeMap().fit(np.zeros((0, 4)), np.zeros((0, 2)))

@@ -287,3 +287,22 @@ def test_save_keeps_tuple_and_float_column_names_and_the_model_parameters(frames
     twin = clone(small)
     assert twin.get_params()["model__factors"] == 5 and twin.model is not small.model
     assert not hasattr(twin, "model_") and "weight_col='w'" in repr(twin)
+
+
+def test_frame_errors_name_the_frame_arguments(frames):
+    """A weight that is not a number, and an attribute matrix of the wrong width, are refused in
+    the frame layer's words (the column, the value, ``item_attributes``)."""
+    inter, attrs, user_ids, item_ids, _, _ = frames
+    bad = inter.copy()
+    bad["w"] = bad["w"].astype(object)
+    bad.loc[bad.index[3], "w"] = "abc"
+    with pytest.raises(ValueError, match=r"interactions\['w'\] must hold numbers; received 'abc'"):
+        make(weight_col="w").fit(bad, attrs)
+    neg = inter.copy()
+    neg.loc[neg.index[2], "w"] = -2.0
+    with pytest.raises(ValueError, match=r"\['w'\] must be finite and non-negative; received -2.0"):
+        make(weight_col="w").fit(neg, attrs)
+    rec = make(weight_col="w").fit(inter, attrs)
+    with pytest.raises(ValueError, match="item_attributes must have the .* columns"):
+        rec.add_items((["brand-new"], np.ones((1, 5), np.float32)))
+    assert "brand-new" not in set(rec.item_ids_.external_ids)

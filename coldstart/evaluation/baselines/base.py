@@ -27,7 +27,7 @@ from sklearn.base import BaseEstimator
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from coldstart.core.contract import FLT_MAX, candidates, check_n, finish, query_rows, width
+from coldstart.core.contract import FLT_MAX, asked_by, candidates, check_n, finish, query_rows, width
 from coldstart.core.topk import top_k, topk_batched
 from coldstart.core.validation import check_ids, check_item_features, check_user_items
 
@@ -155,8 +155,9 @@ class BaselineRecommender(BaseEstimator):
         check_is_fitted(self)
         users, scalar = check_ids(userid, self.n_users_, "userid", kind="user")
         N = check_n(N)
-        rows = query_rows(user_items, users.size, self.n_items_,
-                          needed=bool(filter_already_liked_items or recalculate_user))
+        needed, why = asked_by(filter_already_liked_items=filter_already_liked_items,
+                               recalculate_user=recalculate_user)
+        rows = query_rows(user_items, users.size, self.n_items_, needed=needed, why=why)
         if rows is not None and not rows.has_sorted_indices:
             rows = rows.sorted_indices()
         cand, position, filter_pos = self._candidates(items, filter_items)
