@@ -70,11 +70,24 @@ class RidgeMap(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.num_threads = num_threads
 
+    def _check_params(self) -> None:
+        """Every parameter in its range (ValueError / TypeError naming it)."""
+        if not (np.isscalar(self.alpha) and not isinstance(self.alpha, (bool, str)) and np.isfinite(self.alpha)
+                and self.alpha >= 0):
+            raise ValueError(f"alpha must be a non-negative number; received {self.alpha!r}")
+        if not isinstance(self.fit_intercept, (bool, np.bool_)):
+            raise TypeError(f"fit_intercept must be True or False; received {self.fit_intercept!r}")
+        if not (np.isscalar(self.tol) and not isinstance(self.tol, (bool, str)) and self.tol >= 0):
+            raise ValueError(f"tol must be a non-negative number; received {self.tol!r}")
+        for name in ("max_iter", "num_threads"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < (1 if name == "max_iter" else 0):
+                raise ValueError(f"{name} must be an integer >= {1 if name == 'max_iter' else 0}; received {v!r}")
+
     def _start(self, X, sample_weight=None) -> "RidgeMap":
         """Prepare the solver for X of shape (n, n_features) (see :meth:`_track`)."""
         X = check_item_features(X, "X")
-        if not (np.isscalar(self.alpha) and self.alpha >= 0):
-            raise ValueError(f"alpha must be a non-negative number; received {self.alpha!r}")
+        self._check_params()
         n = X.shape[0]
         if n == 0:
             raise ValueError("X has no rows; expected at least one row to fit the map on")

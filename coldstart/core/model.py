@@ -302,7 +302,9 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
                 raise
             raise err from exc
         del work._run
-        with self._gate().publishing():
+        # after the writers already running (a partial fit computed on the old state publishes
+        # before this, never after it), then every reader sees the old model or the new one
+        with self._gate().writer_lock, self._gate().publishing():
             for name in [k for k in vars(self) if k not in params and k != "_rw_gate"]:
                 delattr(self, name)
             vars(self).update({k: v for k, v in vars(work).items() if k not in params and k != "_rw_gate"})
@@ -360,6 +362,7 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         n_items = len(warm)
         self._cf_reg = float(getattr(self.collaborative_, "regularization", self.regularization))
         self._cf_alpha = float(getattr(self.collaborative_, "alpha", self._alpha_for(user_items, None)))
+        self._weight_median = median_weight(user_items.data)  # what an outlier is, in the partial fits
         self.prior_weight_ = self._resolve_prior_weight(user_items, users)
         self._k = items.shape[1]
         self.content_norm_ = rms(content[warm])

@@ -38,7 +38,10 @@ from typing import Any
 import numpy as np
 
 FORMAT = "coldstart-model"
-FORMAT_VERSION = 1
+#: The newest version this code reads and writes. A file says the oldest version that reads it
+#: right: 2 only where version 1's readers would misread it (tuple column names of the
+#: DataFrame layer, which they would take for lists), 1 otherwise.
+FORMAT_VERSION = 2
 
 #: Parameters that hold objects and are saved through their state, not as JSON.
 _OBJECT_PARAMS = ("collaborative", "mapper", "weighting", "featurizer")
@@ -103,7 +106,7 @@ def _remove_stale_temps(folder: Path, name: str) -> None:
 
 
 def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndarray],
-                  key: Any = None) -> None:
+                  key: Any = None, version: int = 1) -> None:
     """Atomically write ``arrays`` and ``meta`` to exactly ``path`` (signed with ``key`` if given).
 
     ``path`` may also be a binary file object: the whole archive is built in memory first and
@@ -112,7 +115,9 @@ def write_archive(path: str | os.PathLike, meta: dict, arrays: dict[str, np.ndar
     for name, arr in arrays.items():
         if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
             raise TypeError(f"array {name!r} must be a non-object numpy array to be saved without pickle")
-    meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION,
+    if not 1 <= version <= FORMAT_VERSION:
+        raise ValueError(f"version must be in [1, {FORMAT_VERSION}]; received {version!r}")
+    meta = dict(meta, format=FORMAT, format_version=int(version),
                 checksums={k: _digest(v) for k, v in arrays.items()})
     meta_bytes = json.dumps(meta, sort_keys=True, allow_nan=True).encode("utf-8")
     members = {"__meta__": np.frombuffer(meta_bytes, dtype=np.uint8)}
@@ -350,7 +355,7 @@ def _check_finite(arrays: dict[str, np.ndarray], prefix: str) -> None:
 
 
 def save_model(model, path: str | os.PathLike, extra_meta: dict | None = None,
-               extra_arrays: dict[str, np.ndarray] | None = None, key: Any = None) -> None:
+               extra_arrays: dict[str, np.ndarray] | None = None, key: Any = None, version: int = 1) -> None:
     """Save a fitted :class:`~coldstart.core.model.ColdStartRecommender` to ``path``.
 
     ``extra_meta``/``extra_arrays`` let a wrapper (the DataFrame layer) store its own state
@@ -401,7 +406,10 @@ def save_model(model, path: str | os.PathLike, extra_meta: dict | None = None,
     if extra_meta is not None:
         meta["extra"] = extra_meta
     arrays.update(_prefixed("extra", extra_arrays or {}))
-    write_archive(path, meta, arrays, key=key)
+    write_archive(path, meta, arrays, key=key, version=version)
+
+
+_DEFAULT = object()  # an object parameter that was not written: the constructor's default
 
 
 def _object_param(value: Any) -> dict:
@@ -413,10 +421,11 @@ def _object_param(value: Any) -> dict:
 
     if value is None or isinstance(value, str):
         return {"value": value}
-    if isinstance(value, (RidgeMap, AttributeWeighting)):
+    if type(value) in (RidgeMap, AttributeWeighting):
         return {"class": type(value).__name__, "params": _json_params(value.get_params())}
-    raise TypeError(f"save: the parameter {value!r} ({type(value).__name__}) cannot be written without pickle; "
-                    "expected None, a string, a RidgeMap or an AttributeWeighting")
+    # another class (a subclass, a custom regressor): its fitted state is written as the library's
+    # class it is (or refused by save); the parameter itself is not, as collaborative is not
+    return {"not_saved": type(value).__name__}
 
 
 def _object_param_back(entry: Any) -> Any:
@@ -426,6 +435,8 @@ def _object_param_back(entry: Any) -> Any:
 
     if not isinstance(entry, dict):
         raise TypeError(f"an object parameter must be a mapping; received {entry!r}")
+    if set(entry) == {"not_saved"} and isinstance(entry["not_saved"], str):
+        return _DEFAULT
     if "value" in entry:
         if entry["value"] is not None and not isinstance(entry["value"], str):
             raise TypeError(f"an object parameter's value must be None or a string; received {entry['value']!r}")
@@ -433,7 +444,9 @@ def _object_param_back(entry: Any) -> Any:
     classes = {"RidgeMap": RidgeMap, "AttributeWeighting": AttributeWeighting}
     if entry.get("class") not in classes or not isinstance(entry.get("params"), dict):
         raise TypeError(f"an object parameter must be a RidgeMap or an AttributeWeighting; received {entry!r}")
-    return classes[entry["class"]](**entry["params"])
+    obj = classes[entry["class"]](**entry["params"])
+    obj._check_params()
+    return obj
 
 
 def _json_tree(value: Any) -> Any:
@@ -513,10 +526,11 @@ def load_model(path: str | os.PathLike, cls: type, with_extra: bool = False, key
         objects = meta.get("object_params", {})  # absent in older files: the defaults
         if not isinstance(objects, dict) or set(objects) - {"mapper", "weighting"}:
             raise TypeError("object_params must map mapper and weighting")
-        objects = {k: _object_param_back(v) for k, v in objects.items()}
+        objects = {k: v for k, v in ((k, _object_param_back(v)) for k, v in objects.items()) if v is not _DEFAULT}
         validation = None if meta.get("validation") is None else _tree_back(meta["validation"])
-        model.set_state(meta["state"], meta["collaborative"], own, user_map=user_map)
         model.set_params(**objects)
+        model._check_params()  # the restored parameters too, before any state is set
+        model.set_state(meta["state"], meta["collaborative"], own, user_map=user_map)
         model.validation_ = validation
         d = model.n_features_in_
         if getattr(model.mapper_, "n_features_in_", d) != d or (

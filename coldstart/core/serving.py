@@ -118,7 +118,7 @@ class Serving:
         shown = None if exposures is None else query_rows(exposures, len(uids), self.n_items_, needed=True,
                                                           name="exposures", why="")
         if recalculate_user:
-            with reworded(rows, "user_items", "recalculate_user"):
+            with reworded(rows, "user_items", "recalculate_user", getattr(self, "_weight_median", None)):
                 U = self._recalculate_users(rows)
         else:
             uids, _ = check_ids(uids, self.n_users_, "userid", kind="user")
@@ -236,6 +236,9 @@ class Serving:
         norms = self._norms_of(factors)
         if recalculate_item:
             qids = np.atleast_1d(np.asarray(itemid))
+            if qids.dtype.kind == "f" and qids.ndim == 1 and np.all(np.isfinite(qids)) \
+                    and np.array_equal(qids, np.round(qids)):
+                qids = qids.astype(np.int64)  # integral floats, as every other item call takes them
             if qids.ndim != 1 or not (np.issubdtype(qids.dtype, np.integer) or qids.size == 0):
                 raise TypeError(f"itemid must be an integer item index or a 1-D array of them (an index "
                                 f"outside the catalog: an item the model does not know); received {itemid!r}")

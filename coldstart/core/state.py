@@ -34,6 +34,7 @@ class ModelState:
                      "content_norm": getattr(self, "content_norm_", None),
                      "noise_variance": float(self._noise),
                      "user_sq": float(self._user_sq),  # exploration's reference user (set by fit)
+                     "weight_median": getattr(self, "_weight_median", None),  # the fit's typical weight
                      "settings": {k: plain_value(getattr(self, k + "_")) for k in SETTINGS
                                   if getattr(self, k + "_", None) is not None}, **user_meta},
             "collaborative_meta": {"class": None if col is None else type(col).__name__,
@@ -106,6 +107,8 @@ class ModelState:
         # exploration's reference user (absent in older files: from the users as they are now)
         user_sq = None if meta.get("user_sq") is None else meta_float(
             meta, "user_sq", "a non-negative number", lambda v: v >= 0)
+        weight_median = None if meta.get("weight_median") is None else meta_float(
+            meta, "weight_median", "a positive number", lambda v: v > 0)
         # every value checked: now set
         self._users, self._items = RowBuffer(users), RowBuffer(items)
         self._prior, self._zero_shot = RowBuffer(prior), RowBuffer(zero, dtype=bool)
@@ -117,6 +120,7 @@ class ModelState:
         self.content_norm_ = cn
         self._cf_reg, self._cf_alpha = cf_reg, cf_alpha
         self._noise = noise
+        self._weight_median = weight_median
         self._user_sq = (float(np.einsum("ij,ij->", users, users, dtype=np.float64)) / max(n_users, 1)
                          if user_sq is None else user_sq)
         if variance is None:  # zero-shot items on their prior, the others as established

@@ -229,7 +229,7 @@ class FitStrategies:
             nonlocal stage_start
             now = time.perf_counter()
             seconds[stage], stage_start = now - stage_start, now
-        split = internal_split(user_items, rng)
+        split, skipped = self._split_for_tuning(user_items, Xw, rng)
         fit_on = user_items if split is None else split.train
         cui0 = (alpha * fit_on).astype(np.float32).tocsr()
         ciu0 = cui0.T.tocsr()
@@ -241,8 +241,8 @@ class FitStrategies:
         solver(ciu0, V, U, reg, num_threads=threads)
         report = {"free_sweeps": {}, "map_alpha": {}, "zero_shot_scale": {}}
         lap("internal_fit")
-        if split is None:  # too small to hold anything out: the fixed defaults
-            report["skipped"] = "fewer than 20 items with interactions: nothing to hold out, fixed settings"
+        if split is None:  # nothing to hold out: the fixed defaults
+            report["skipped"] = skipped
             for _ in range(self.free_sweeps_):
                 solver(cui0, U, V, reg, num_threads=threads)
                 solver(ciu0, V, U, reg, num_threads=threads)
@@ -382,13 +382,15 @@ class FitStrategies:
             self.validation_ = {"skipped": f"plug-in backend {type(col).__name__} is not implicit's "
                                 "AlternatingLeastSquares (nothing to refit on an internal split): fixed settings"}
             return
+        if self.mapper is not None:  # the choices are the library's map's: a custom one is served as it is
+            self.validation_ = {"skipped": "a custom mapper: fixed settings (the choices are the default map's)"}
+            return
         rs, threads = self.random_state, self.num_threads
         rng = np.random.default_rng(None if rs is None else [int(rs), 1])
         seconds, start = {}, time.perf_counter()
-        split = internal_split(user_items, rng)
+        split, skipped = self._split_for_tuning(user_items, Xw, rng)
         if split is None:
-            self.validation_ = {"skipped": "fewer than 20 items with interactions: nothing to hold out, "
-                                "fixed settings"}
+            self.validation_ = {"skipped": skipped}
             return
         alpha = float(col.alpha)
         copy_ = make_als(factors=int(col.factors), regularization=float(col.regularization), alpha=alpha,
@@ -425,6 +427,20 @@ class FitStrategies:
         seconds["zero_shot_scale"] = time.perf_counter() - lap
         report["seconds"] = seconds
         self.validation_ = report
+
+    @staticmethod
+    def _split_for_tuning(user_items, Xw, rng) -> tuple:
+        """``(internal split, None)``, or ``(None, why)`` where there is nothing to tune on: a
+        catalog too small to hold items out, or a split whose training items hold no attribute
+        value (every item with attributes drawn as a probe item)."""
+        split = internal_split(user_items, rng)
+        if split is None:
+            return None, "fewer than 20 items with interactions: nothing to hold out, fixed settings"
+        X0 = Xw[np.bincount(split.train.indices, minlength=split.train.shape[1]) > 0]
+        if not (X0.count_nonzero() if sp.issparse(X0) else np.count_nonzero(X0)):
+            return None, ("the internal split's training items hold no attribute value (the few items with "
+                          "attributes were all held out): fixed settings")
+        return split, None
 
     def _choose_map_alpha(self, fit_map, ref_of, U, shape, X_zs0, zs0, split, users_c, report) -> tuple:
         """Step 3 of the self-tuning (and plug-in mode's): the map's penalty by the probe items'

@@ -77,9 +77,9 @@ def check_user_items(user_items: Any, name: str = "user_items", n_items: int | N
         csr = csr.astype(np.float32)
     if not isinstance(csr, sp.csr_matrix):  # a csr_array: implicit's kernels want the matrix class
         csr = sp.csr_matrix(csr)
-    if data.size and not np.all(data):  # stored zeros are no interaction: dropped from a copy (the
-        csr = csr.copy()                # caller's matrix, which may share its arrays, is left alone)
-        csr.eliminate_zeros()
+    if csr.data.size and not np.all(csr.data):  # stored zeros (or weights float32 rounds to 0) are no
+        csr = csr.copy()                         # interaction: dropped from a copy (the caller's matrix,
+        csr.eliminate_zeros()                    # which may share its arrays, is left alone)
     return csr
 
 
@@ -285,10 +285,12 @@ def is_auto(value: Any) -> bool:
 
 
 
-def breakdown_error(matrix: Any, exc: Exception, name: str = "user_items", what: str = "the fit") -> Exception:
+def breakdown_error(matrix: Any, exc: Exception, name: str = "user_items", what: str = "the fit",
+                    typical: float | None = None) -> Exception:
     """The error for solves that broke down on ``matrix`` (the argument ``name``): said in terms
-    of its weights when they span many orders of magnitude (a few huge confidences make the
-    float32 solves ill-conditioned), else the original error."""
+    of its weights when they reach 10,000 times the typical weight (``typical``: the fit's median
+    weight; default the median of ``matrix``'s own), as a few huge confidences make the float32
+    solves ill-conditioned; else the original error."""
     from coldstart.core.factorization import median_weight
 
     if not sp.issparse(matrix) or str(exc).startswith(
@@ -301,23 +303,24 @@ def breakdown_error(matrix: Any, exc: Exception, name: str = "user_items", what:
     data = data[data > 0]
     if not data.size:
         return exc
-    median, top = median_weight(data), float(data.max())
+    median, top = (median_weight(data) if typical is None else float(typical)), float(data.max())
     if top <= 1e4 * median:
         return exc
+    against = "a median" if typical is None else "the fit's median"
     return ValueError(f"{name}: {what} broke down ({type(exc).__name__}: {exc}); its weights range up to "
-                      f"{top:.3g} against a median of {median:.3g}, and such outliers make the confidence "
+                      f"{top:.3g} against {against} of {median:.3g}, and such outliers make the confidence "
                       "solves ill-conditioned; expected weights within a few orders of magnitude of each "
                       "other: compress them (e.g. np.log1p) or clip the outliers")
 
 
 @contextlib.contextmanager
-def reworded(matrix, name: str, what: str):
+def reworded(matrix, name: str, what: str, typical: float | None = None):
     """Solves that break down on outlier weights of ``matrix`` (argument ``name``) say so, as
     ``fit`` does (:func:`breakdown_error`); other errors pass as they are."""
     try:
         yield
     except (np.linalg.LinAlgError, FloatingPointError) as exc:
-        err = breakdown_error(matrix, exc, name, what)
+        err = breakdown_error(matrix, exc, name, what, typical)
         if err is exc:
             raise
         raise err from exc

@@ -105,9 +105,10 @@ class Warmup:
         An item without interactions is reset to its zero-shot vector. An established item
         (interactions at ``fit``, not named new) is re-solved from its interactions as the fit
         solved it, without the prior (the zero-shot boost is for new items); left without any,
-        it gets its attributes' estimate without the boost, as a refit would give it.
+        it gets its attributes' estimate without the boost, as a refit would give it, and warms
+        up from there when interactions come back (an established item nobody chose).
         """
-        with reworded(item_users, "item_users", "partial_fit_items"):
+        with reworded(item_users, "item_users", "partial_fit_items", getattr(self, "_weight_median", None)):
             step = self._item_step(itemids, item_users, item_exposures)
         with self._gate().publishing():  # readers see all of these rows changed, or none
             self._publish_item_step(step)
@@ -223,7 +224,7 @@ class Warmup:
 
         All or nothing: everything is checked and the vectors computed before any change.
         """
-        with reworded(user_items, "user_items", "partial_fit_users"):
+        with reworded(user_items, "user_items", "partial_fit_users", getattr(self, "_weight_median", None)):
             step = self._user_step(userids, user_items)
         with self._gate().publishing():  # readers see all of these users changed, or none
             self._publish_user_step(step)
@@ -257,11 +258,13 @@ class Warmup:
         self._gram_users = None
 
     @writing_call
-    def _partial_fit_pairs(self, userids, user_items, itemids, item_users, item_exposures=None) -> "Warmup":
+    def _partial_fit_pairs(self, userids, user_items, itemids, item_users, item_exposures=None,
+                           weights: str | None = None) -> "Warmup":
         """:meth:`partial_fit_users` then :meth:`partial_fit_items` on the users after it, all or
         nothing: both computed first (the items against the users the first will publish), then
-        published together (the DataFrame layer's ``partial_fit``)."""
-        with reworded(user_items, "user_items", "partial_fit"):
+        published together (the DataFrame layer's ``partial_fit``; ``weights``: what its errors
+        call the interactions' weights)."""
+        with reworded(user_items, weights or "user_items", "partial_fit", getattr(self, "_weight_median", None)):
             ustep = self._user_step(userids, user_items)
         ids, _, U, n_new = ustep
         users = np.empty((self.n_users_ + n_new, U.shape[1]), dtype=np.float32)
@@ -269,7 +272,7 @@ class Warmup:
         users[ids] = U
         counted = self._counted_users_after(ids, user_items, n_new)
         gram = gram_matrix(users if counted is None else users[counted])
-        with reworded(item_users, "item_users", "partial_fit"):
+        with reworded(item_users, weights or "item_users", "partial_fit", getattr(self, "_weight_median", None)):
             istep = self._item_step(itemids, item_users, item_exposures, users=users, gram=gram)
         with self._gate().publishing():  # readers see the users and the items changed, or neither
             self._publish_user_step(ustep)

@@ -292,7 +292,8 @@ class FrameRecommender(BaseEstimator):
             shown_all.data[:] = 1.0
         # the new users, then the items against them: computed together, published together
         self.model_._partial_fit_pairs(users, user_items[users], items, user_items.T.tocsr()[items],
-                                       item_exposures=None if shown_all is None else shown_all.T.tocsr()[items])
+                                       item_exposures=None if shown_all is None else shown_all.T.tocsr()[items],
+                                       weights=f"interactions[{self.weight_col!r}]" if self.weight_col else None)
         self.user_ids_, self.user_items_ = user_ids, user_items
         if shown_all is not None:
             self.exposures_ = shown_all
@@ -426,7 +427,9 @@ class FrameRecommender(BaseEstimator):
         for prefix, ids in (("user_ids", self.user_ids_), ("item_ids", self.item_ids_)):
             for k, v in ids.to_arrays().items():
                 arrays[prefix if k == "ids" else f"{prefix}_{k}"] = v
-        save_model(self.model_, path, extra_meta=meta, extra_arrays=arrays, key=key)
+        # tuple column names (lists in JSON) would be misread by readers of format version 1
+        tuples = any(isinstance(c, list) for k in ("attribute_columns", "user_attribute_columns") for c in meta[k] or [])
+        save_model(self.model_, path, extra_meta=meta, extra_arrays=arrays, key=key, version=2 if tuples else 1)
 
     @classmethod
     def load(cls, path: str | os.PathLike, key: bytes | str | None = None) -> "FrameRecommender":

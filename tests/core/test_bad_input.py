@@ -180,3 +180,40 @@ def test_errors_speak_of_what_the_caller_passed(small_world, small_fitted):
         AttributeWeighting().fit(np.zeros((0, 4)))
     with pytest.raises(ValueError, match="no rows"):
         RidgeMap().fit(np.zeros((0, 4)), np.zeros((0, 2)))
+
+
+def test_tuning_without_attributes_among_the_split_falls_back_to_the_fixed_settings():
+    """When the internal split draws every item with attributes as a probe item, there is nothing
+    to tune a map on: the default and plug-in mode keep the fixed settings and say why."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    from tests.conftest import make_clustered
+
+    ui, X, _, _ = make_clustered(n_users=80, n_items=60, n_noise=5)
+    one = sp.lil_matrix(X.shape, dtype=np.float32)
+    one[17, :] = X[17]
+    one = one.tocsr()
+    als = AlternatingLeastSquares(factors=4, iterations=2, random_state=0)
+    with threadpool_limits(1, "blas"):
+        als.fit(ui, show_progress=False)
+    reasons = set()
+    for seed in range(12):
+        for m in (ColdStartRecommender(collaborative=als, random_state=seed, num_threads=1),
+                  ColdStartRecommender(factors=4, iterations=2, random_state=seed, num_threads=1)):
+            m.fit(ui, one)
+            reasons.add((m.validation_ or {}).get("skipped", "tuned")[:20])
+    assert "the internal split's" in reasons and "tuned" in reasons
+
+
+def test_a_new_users_outlier_weight_is_named_against_the_fits_weights(clustered):
+    """One huge weight alone (a new user's single event) is an outlier against the fit's weights."""
+    ui, X, _, _ = clustered
+    m = ColdStartRecommender(factors=8, iterations=3, map_alpha=3.0, zero_shot_scale=2.0, free_sweeps=0,
+                             random_state=0, num_threads=1).fit(ui, X)
+    row = sp.csr_matrix(([1e20], ([0], [7])), shape=(1, ui.shape[1]), dtype=np.float32)
+    try:
+        m.partial_fit_users([m.n_users_], row)
+    except ValueError as err:
+        assert "1e+20 against the fit's median of 1" in str(err)
+    assert m.n_users_ == ui.shape[0] or np.isfinite(m.user_factors_).all()

@@ -400,3 +400,40 @@ def test_no_call_modifies_the_callers_matrices(small_world, small_fitted):
     m.recommend([0], row, N=3, exposures=row)
     assert row.nnz == nnz
     same()
+
+
+def test_object_parameters_a_file_cannot_hold_are_defaults_and_bad_ones_refused(tmp_path, small_world):
+    """A subclass of the library's weighting is not written (the loaded parameter is the default;
+    the fitted weighting is); a file whose parameters the model would refuse is refused."""
+    from coldstart.core.weighting import AttributeWeighting
+
+    class MyWeighting(AttributeWeighting):
+        pass
+
+    ui, X = small_world
+    m = ColdStartRecommender(factors=8, iterations=3, random_state=0, weighting=MyWeighting("scale")).fit(ui, X)
+    m.save(tmp_path / "sub.npz")
+    back = ColdStartRecommender.load(tmp_path / "sub.npz")
+    assert back.weighting == "auto" and back.weighting_.scheme == "scale"
+    np.testing.assert_array_equal(back.embed_items(X[:3]), m.embed_items(X[:3]))
+    for objects in ({"weighting": {"value": "tfidf"}}, {"mapper": {"value": "ridge"}},
+                    {"weighting": {"class": "AttributeWeighting", "params": {"scheme": "bogus", "norm": "l2"}}},
+                    {"mapper": {"class": "RidgeMap", "params": {"alpha": -5.0}}}):
+        meta, arrays = P.read_archive(tmp_path / "sub.npz")
+        meta["object_params"] = objects
+        write_archive(tmp_path / "bad.npz", {k: v for k, v in meta.items()
+                                             if k not in ("format", "format_version", "checksums")}, arrays)
+        with pytest.raises(ModelFileError):
+            ColdStartRecommender.load(tmp_path / "bad.npz")
+
+
+def test_weights_float32_rounds_to_zero_are_no_interaction(small_world):
+    """A float64 weight that float32 rounds to 0 is no interaction (as a stored zero): not
+    filtered as already liked."""
+    ui, X = small_world
+    A = ui.astype(np.float64).tocsr()
+    A.data[0] = 1e-50
+    m = ColdStartRecommender(factors=8, iterations=3, random_state=0).fit(A, X)
+    ids, scores = m.recommend(0, A[[0]], N=m.n_items_)
+    assert np.isfinite(scores[list(ids).index(A.indices[0])])
+    assert not np.isfinite(scores[list(ids).index(A.indices[1])])  # a real interaction is filtered

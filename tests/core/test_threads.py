@@ -108,3 +108,36 @@ def test_models_still_copy_and_pickle():
         other.add_items(X[:2])
         assert other.n_items_ == model.n_items_ + 2
         assert other._gate() is not model._gate()
+
+
+def test_a_refit_publishes_after_a_running_partial_fit_never_before():
+    """fit waits for the writers already running: a partial fit computed on the old model cannot
+    publish its rows into the refitted one (the refit's state is what stays)."""
+    ui, X, _, _ = make_clustered()
+    kw = dict(factors=4, iterations=2, map_alpha=3.0, zero_shot_scale=2.0, free_sweeps=0, random_state=0)
+    m = ColdStartRecommender(**kw).fit(ui, X)
+    computed, go = threading.Event(), threading.Event()
+    real = type(m)._item_step
+
+    def paused(self, *a, **k):  # the writer pauses between its compute and its publish
+        step = real(self, *a, **k)
+        computed.set()
+        go.wait(5)
+        return step
+
+    m._item_step = paused.__get__(m)
+    writer = threading.Thread(target=lambda: m.partial_fit_items([5], sp.csr_matrix((1, ui.shape[0]), dtype=np.float32)))
+    writer.start()
+    assert computed.wait(10)
+    ui2 = ui.tolil()
+    ui2[:40, 5] = 1.0
+    ui2 = ui2.tocsr()
+    refit = threading.Thread(target=lambda: m.fit(ui2, X))
+    refit.start()
+    time.sleep(0.5)
+    go.set()
+    writer.join(10)
+    refit.join(60)
+    expected = ColdStartRecommender(**kw).fit(ui2, X)
+    np.testing.assert_array_equal(m.item_factors_, expected.item_factors_)
+    assert not m.is_zero_shot_[5]

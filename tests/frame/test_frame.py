@@ -306,3 +306,18 @@ def test_frame_errors_name_the_frame_arguments(frames):
     with pytest.raises(ValueError, match="item_attributes must have the .* columns"):
         rec.add_items((["brand-new"], np.ones((1, 5), np.float32)))
     assert "brand-new" not in set(rec.item_ids_.external_ids)
+
+
+def test_tuple_column_names_are_written_as_format_version_2(frames, tmp_path):
+    """Readers of format version 1 would take tuple names for lists: such files say version 2."""
+    import json
+    import zipfile
+
+    inter, attrs, _, _, _, _ = frames
+    a = attrs.copy()
+    a.columns = pd.Index([("tag", j) for j in range(attrs.shape[1])], tupleize_cols=False)
+    for frame, version in ((attrs, 1), (a, 2)):
+        make(weight_col="w").fit(inter, frame).save(tmp_path / "v.npz")
+        with zipfile.ZipFile(tmp_path / "v.npz") as z:
+            raw = np.load(z.open("__meta__.npy"))
+        assert json.loads(raw.tobytes().decode())["format_version"] == version
