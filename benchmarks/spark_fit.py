@@ -89,7 +89,8 @@ def main(argv=None) -> dict:
                    iterations=local.iterations, random_state=0, num_threads=0)
     with threadpool_limits(1, "blas"):  # as the local model fits implicit's ALS
         col, _, _ = fit_collaborative(als, split.train)
-    plug = ColdStartRecommender(collaborative=col, random_state=0).fit(split.train, X)
+    # the fixed settings Spark's plug-in map takes (the local default chooses them on a copy)
+    plug = ColdStartRecommender(collaborative=col, map_alpha=3.0, zero_shot_scale=2.0, random_state=0).fit(split.train, X)
     rows.append({"path": "local plug-in", "fit_s": time.perf_counter() - t, "recall@20": _recall(plug, split),
                  "detail": f"implicit ALS (alpha {cf_alpha:.1f}) + ColdStartRecommender(collaborative=...)"})
 
