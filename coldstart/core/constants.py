@@ -63,6 +63,9 @@ TUNED_MAP_ITERS = 3
 #: and takes ``FINAL_USER_CG_STEPS`` CG steps (implicit's ALS takes 3 per sweep) for the others:
 #: either way the stored users are what recalculate_user gives.
 FINAL_USER_CG_STEPS, LOW_RANK_MAX_ENTRIES = 16, 32
+#: ``partial_fit_items`` re-solves an established item with this many CG steps from zero (batched;
+#: within 0.3 % of the exact solve at 256 factors on citeulike-t, a tenth of its time).
+ESTABLISHED_CG_STEPS = 32
 
 #: Settings chosen in ``fit`` (the ``<name>_`` attributes, where the model has them) that a
 #: saved model keeps.

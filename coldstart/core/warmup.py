@@ -9,9 +9,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted
 
-from coldstart.core.constants import PRIOR_INTERACTIONS
+from coldstart.core.constants import ESTABLISHED_CG_STEPS, PRIOR_INTERACTIONS
 from coldstart.core.serving import writing_call
-from coldstart.core.solvers import fold_in, gram_matrix, solve_from_prior
+from coldstart.core.solvers import fold_in, gram_matrix, solve_from_prior, solve_rows
 from coldstart.core.uncertainty import user_eigen
 from coldstart.core.validation import (
     check_ids,
@@ -192,8 +192,13 @@ class Warmup:
         est = np.flatnonzero(est)
         counts = np.diff(item_users.indptr)[est]
         solved, reset = est[counts > 0], est[counts == 0]
-        if solved.size:  # the fit's own item solve, every user a negative (implicit's recalculate_item)
-            V[solved] = fold_in(users, item_users[solved], self._item_reg(), self._alpha(), gram=gram)
+        if solved.size:  # the fit's own item solve, every user a negative (implicit's recalculate_item),
+            # by batched CG from zero: the same rows give the same vector, close to the exact one
+            rows = sp.csr_matrix(item_users[solved], dtype=np.float32)
+            rows.data *= np.float32(self._alpha())
+            V[solved] = solve_rows(users, rows, self._item_reg(), gram,
+                                   x0=np.zeros((solved.size, users.shape[1]), np.float32),
+                                   cg_steps=ESTABLISHED_CG_STEPS)
         if reset.size:  # no interaction left: the attributes' estimate without the boost (a refit's)
             z = float(self.zero_shot_scale_)
             V[reset] = prior[reset] * np.float32(min(1.0, z) / z)

@@ -214,7 +214,7 @@ def test_every_item_solve_uses_the_chosen_ridge(fitted, worlds, tmp_path, monkey
     assert m.item_ridge_ > 0 and m._item_reg() > m._reg()
     w, split = worlds[1.0]
     seen = []
-    for name in ("solve_from_prior", "fold_in"):  # items warming up, established items
+    for name in ("solve_from_prior", "solve_rows"):  # items warming up, established items
         real = getattr(warmup, name)
         monkeypatch.setattr(warmup, name, lambda *a, real=real, name=name, **k: seen.append((name, a[2]))
                             or real(*a, **k))
@@ -225,7 +225,7 @@ def test_every_item_solve_uses_the_chosen_ridge(fitted, worlds, tmp_path, monkey
     m2.similar_items(ids, N=3, recalculate_item=True, item_users=rows)
     established = int(np.flatnonzero(np.diff(split.train.tocsc().indptr) > 0)[0])
     m2.partial_fit_items([established], split.train.T.tocsr()[[established]])
-    assert seen == [("solve_from_prior", m._item_reg())] * 2 + [("fold_in", m._item_reg())]
+    assert seen == [("solve_from_prior", m._item_reg())] * 2 + [("solve_rows", m._item_reg())]
     m.save(tmp_path / "r.npz")
     assert ColdStartRecommender.load(tmp_path / "r.npz")._item_reg() == pytest.approx(m._item_reg())
 
