@@ -63,8 +63,12 @@ def add_data_args(p: argparse.ArgumentParser, dataset_default: str = "citeulike-
     g.add_argument("--items", default=None, help="item attribute file (CSV or Parquet), with --interactions")
     g.add_argument("--user-col", default="user", help="user id column (default user)")
     g.add_argument("--item-col", default="item", help="item id column, both files (default item)")
-    g.add_argument("--weight-col", default="weight", help="weight column, used if present (default weight)")
-    g.add_argument("--timestamp-col", default="timestamp", help="timestamp column if present (default timestamp)")
+    g.add_argument("--weight-col", default="weight",
+                   help="weight column, read if present (default weight); the protocol's splits are binary: "
+                        "every pair counts once (use FrameRecommender(weight_col=...) for weights)")
+    g.add_argument("--timestamp-col", default="timestamp",
+                   help="timestamp column, read if present (default timestamp); the split is the protocol's "
+                        "random one (temporal_split_frame in Python for a split by time)")
     if features:
         g.add_argument("--features", choices=("auto", "reference"), default="auto", help=FEATURES_HELP)
 

@@ -8,12 +8,8 @@ import time
 
 from coldstart.cli.data import DataError, add_data_args, load_data
 from coldstart.cli.tables import markdown_table, write_outputs
+from coldstart.evaluation.search import COLD_INVARIANT
 from coldstart.integrations.plotting import plot_cv_results
-
-#: Parameters that scale every zero-shot vector by one factor: they cannot change a ranking of
-#: cold items among themselves, so a search over them must score a setting where cold items
-#: compete with warm ones.
-COLD_INVARIANT = frozenset({"zero_shot_scale"})
 
 
 def default_scoring(grid) -> tuple[str, str]:

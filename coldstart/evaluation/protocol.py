@@ -330,6 +330,10 @@ def evaluate(model: Any, split: ColdStartSplit,
     for name in names:
         spec = setting_spec(split, name)
         truth = spec.truth
+        if spec.candidates is not None and len(spec.candidates) <= K:
+            warnings.warn(f"setting {name!r} ranks {len(spec.candidates)} candidate items at K={K}: every "
+                          "list holds all of them, so every model scores the same (use a smaller K or a "
+                          "larger split)", UserWarning, stacklevel=2)
         n_rel = np.diff(truth.indptr)
         users = np.flatnonzero(n_rel > 0)
         ids, scores = recommend_in_batches(model, users, train, K, spec.candidates,

@@ -22,6 +22,11 @@ from sklearn.model_selection import ParameterGrid, ParameterSampler
 from coldstart.evaluation.protocol import evaluate
 from coldstart.evaluation.splits import ColdStartSplit
 
+#: Parameters that scale every zero-shot vector by one factor: they cannot change a ranking of
+#: cold items among themselves, so a search over them must score a setting where cold items
+#: compete with warm ones.
+COLD_INVARIANT = frozenset({"zero_shot_scale"})
+
 
 def cold_val_folds(split: ColdStartSplit, n_splits: int = 3, random_state: int = 0):
     """Yield ``(fold_split, fold_items)``: the fold's cold validation items become the cold
@@ -126,6 +131,13 @@ class ColdStartSearchCV:
         settings = tuple(dict.fromkeys((*self.settings, setting)))
         metric_names = sorted({m.split("@")[0] for m in (metric, f"recall@{self.K}", f"ndcg@{self.K}")})
         candidates = self._candidates()
+        varied = {k for k in candidates[0] if len({repr(c.get(k)) for c in candidates}) > 1} if candidates else set()
+        if setting == "cold" and varied and varied <= COLD_INVARIANT:
+            import warnings
+
+            warnings.warn(f"the candidates differ only in {sorted(varied)}, which rescales every zero-shot vector "
+                          f"alike: every cold-only ranking ties; score the hybrid setting "
+                          f"(scoring='hybrid:recall@{self.K}')", UserWarning, stacklevel=2)
         folds = list(cold_val_folds(split, self.cv, self.random_state))
         rows = []
         for ci, params in enumerate(candidates):

@@ -96,6 +96,12 @@ class FrameRecommender(BaseEstimator):
             raise TypeError(f"{name} has non-numeric columns {bad}; " + (
                 "give the model a featurizer (ColdStartRecommender(featurizer=coldstart.ItemFeaturizer())) "
                 "to encode them" if kind == "item" else "encode them as numbers first (e.g. pandas.get_dummies)"))
+        if len(df.columns) and all(isinstance(t, pd.SparseDtype) for t in df.dtypes):  # stays sparse
+            values = sp.csr_matrix(df.sparse.to_coo(), dtype=np.float32)
+            if not np.isfinite(values.data).all():
+                cols = df.columns[np.unique(values.tocoo().col[~np.isfinite(values.tocoo().data)])].tolist()
+                raise ValueError(f"{name} columns {cols[:5]} hold NaN or infinite values; expected finite numbers")
+            return df.index, values
         values = df.to_numpy(dtype=np.float32)
         if not np.isfinite(values).all():
             cols = df.columns[~np.isfinite(values).all(axis=0)].tolist()

@@ -270,3 +270,24 @@ def test_raw_implicit_padding_sentinel_is_not_counted():
     assert res.loc["warm", "precision@20"] == pytest.approx(1 / 20)
     assert res.loc["warm", "coverage@20"] == pytest.approx(2 / 3)  # items 2 and 0, not 1
     assert res.loc["hybrid", "recall@20"] == pytest.approx(1.0)
+
+
+def test_a_setting_with_at_most_k_candidates_warns():
+    """Every model finds all of at most K candidates: the scores say nothing, and evaluate says so."""
+    import warnings as _w
+
+    import scipy.sparse as sp
+
+    from coldstart.evaluation import evaluate
+    from coldstart.evaluation.baselines import PopularityRecommender
+    from coldstart.evaluation.splits import protocol_split
+    from tests.conftest import make_clustered
+
+    ui, X, _, _ = make_clustered(n_users=60, n_items=50, seed=2)
+    split = protocol_split(ui, random_state=0)
+    model = PopularityRecommender().fit(split.train, X)
+    with _w.catch_warnings(record=True) as got:
+        _w.simplefilter("always")
+        evaluate(model, split, settings=("warm",), K=len(split.cold_test_items) + 100)
+    assert any("candidate items at K=" in str(w.message) for w in got)
+    del sp

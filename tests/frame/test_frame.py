@@ -321,3 +321,18 @@ def test_tuple_column_names_are_written_as_format_version_2(frames, tmp_path):
         with zipfile.ZipFile(tmp_path / "v.npz") as z:
             raw = np.load(z.open("__meta__.npy"))
         assert json.loads(raw.tobytes().decode())["format_version"] == version
+
+
+def test_a_sparse_attribute_frame_stays_sparse(frames):
+    """pandas' sparse columns go to the model as a CSR matrix (never densified): the same model as
+    the (ids, matrix) tuple."""
+    import scipy.sparse as sp
+
+    inter, attrs, _, _, _, _ = frames
+    X = sp.csr_matrix(attrs.to_numpy(dtype=np.float32))
+    sparse = pd.DataFrame.sparse.from_spmatrix(X, index=attrs.index, columns=attrs.columns)
+    a = make(weight_col="w").fit(inter, (attrs.index, X))
+    b = make(weight_col="w").fit(inter, sparse)
+    np.testing.assert_array_equal(a.model_.item_factors_, b.model_.item_factors_)
+    ids, M = b._features_of(sparse)
+    assert sp.issparse(M)
