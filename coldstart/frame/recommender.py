@@ -143,22 +143,19 @@ class FrameRecommender(BaseEstimator):
         return m
 
     # ---------------------------------------------------------------- fit / add
-    def fit(self, interactions: pd.DataFrame, item_attributes: Any, new_items: Any = None,
-            exposures: pd.DataFrame | None = None, user_features: Any = None) -> "FrameRecommender":
-        """Fit from an interactions frame and item attributes indexed by item id.
+    def index(self, interactions: pd.DataFrame, item_attributes: Any) -> tuple[pd.Index, pd.Index, sp.csr_matrix]:
+        """The index space :meth:`fit` builds from these frames, before any fit: ``(user ids, item
+        ids, user_items)``, users in order of first appearance in ``interactions``, items in the
+        order of ``item_attributes``' rows, ``user_items`` (n_users, n_items) CSR. For plug-in mode:
+        fit the backend (implicit's ALS) on ``user_items``, then
+        ``FrameRecommender(ColdStartRecommender(collaborative=backend)).fit(interactions, item_attributes)``."""
+        item_ids, _, user_ids = self._prepared(interactions, item_attributes)
+        user_items = self._matrix(interactions, user_ids, item_ids, "interactions")
+        return (pd.Index(user_ids.external_ids, name=self.user_col), pd.Index(item_ids.external_ids, name=self.item_col),
+                user_items)
 
-        Items with attributes but no interactions get zero-shot vectors; every item in
-        ``interactions`` must have attributes. ``new_items`` (item ids still warming up) and
-        ``exposures`` (a frame of impressions: ``user_col``, ``item_col``; users and items
-        known from ``interactions`` / ``item_attributes``) are passed to
-        :meth:`ColdStartRecommender.fit`; the impressions are kept (``exposures_``) for
-        :meth:`partial_fit`.
-
-        ``user_features``: a DataFrame of numeric user attributes indexed by user id (or with a
-        ``user_col`` column; or a ``(user_ids, matrix)`` tuple), one row for every user in
-        ``interactions``; users with attributes but no interactions are added as cold users
-        (zero-shot vectors from their attributes). See ``ColdStartRecommender.fit(user_features=)``.
-        """
+    def _prepared(self, interactions: pd.DataFrame, item_attributes: Any) -> tuple:
+        """:meth:`fit`'s checks and id maps: ``(item IdMap, attributes for the model, user IdMap)``."""
         if self.duplicates not in ("raise", "sum"):
             raise ValueError(f"duplicates must be 'raise' or 'sum'; received {self.duplicates!r}")
         if not isinstance(interactions, pd.DataFrame):
@@ -181,7 +178,25 @@ class FrameRecommender(BaseEstimator):
                              "for every item")
         if len(interactions) == 0:
             raise ValueError("interactions is empty; expected at least one (user, item) row")
-        user_ids = IdMap.from_values(interactions[self.user_col], name="user")
+        return item_ids, X, IdMap.from_values(interactions[self.user_col], name="user")
+
+    def fit(self, interactions: pd.DataFrame, item_attributes: Any, new_items: Any = None,
+            exposures: pd.DataFrame | None = None, user_features: Any = None) -> "FrameRecommender":
+        """Fit from an interactions frame and item attributes indexed by item id.
+
+        Items with attributes but no interactions get zero-shot vectors; every item in
+        ``interactions`` must have attributes. ``new_items`` (item ids still warming up) and
+        ``exposures`` (a frame of impressions: ``user_col``, ``item_col``; users and items
+        known from ``interactions`` / ``item_attributes``) are passed to
+        :meth:`ColdStartRecommender.fit`; the impressions are kept (``exposures_``) for
+        :meth:`partial_fit`.
+
+        ``user_features``: a DataFrame of numeric user attributes indexed by user id (or with a
+        ``user_col`` column; or a ``(user_ids, matrix)`` tuple), one row for every user in
+        ``interactions``; users with attributes but no interactions are added as cold users
+        (zero-shot vectors from their attributes). See ``ColdStartRecommender.fit(user_features=)``.
+        """
+        item_ids, X, user_ids = self._prepared(interactions, item_attributes)
         XU = None
         if user_features is not None:
             user_ids, XU = self._aligned_users(user_ids, user_features)

@@ -336,3 +336,22 @@ def test_a_sparse_attribute_frame_stays_sparse(frames):
     np.testing.assert_array_equal(a.model_.item_factors_, b.model_.item_factors_)
     ids, M = b._features_of(sparse)
     assert sp.issparse(M)
+
+
+def test_index_gives_the_order_a_plug_in_backend_is_fitted_in(frames):
+    """``index`` is fit's own index space: a backend fitted on its matrix serves the same vectors
+    for the same ids in plug-in mode; the lists are the plug-in model's."""
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    inter, attrs, user_ids, item_ids, _, _ = frames
+    users, items, ui = make().index(inter, attrs)
+    assert list(items) == list(attrs.index) and users[0] == inter["user_id"].iloc[0]
+    assert ui.shape == (len(users), len(items)) and ui.nnz == len(inter)
+    als = AlternatingLeastSquares(factors=6, iterations=3, random_state=0)
+    with threadpool_limits(1, "blas"):
+        als.fit(ui, show_progress=False)
+    rec = FrameRecommender(ColdStartRecommender(collaborative=als, map_alpha=3.0, zero_shot_scale=2.0)).fit(inter, attrs)
+    assert list(rec.item_ids_.external_ids) == list(items) and list(rec.user_ids_.external_ids) == list(users)
+    warm = np.flatnonzero(np.diff(ui.tocsc().indptr) > 0)
+    np.testing.assert_array_equal(rec.model_.item_factors_[warm], als.item_factors[warm])
