@@ -67,8 +67,11 @@ def add_data_args(p: argparse.ArgumentParser, dataset_default: str = "citeulike-
                    help="weight column, read if present (default weight); the protocol's splits are binary: "
                         "every pair counts once (use FrameRecommender(weight_col=...) for weights)")
     g.add_argument("--timestamp-col", default="timestamp",
-                   help="timestamp column, read if present (default timestamp); the split is the protocol's "
-                        "random one (temporal_split_frame in Python for a split by time)")
+                   help="timestamp column, read if present (default timestamp); used by --temporal")
+    g.add_argument("--temporal", default=None, metavar="CUTOFF",
+                   help="split by time instead of the protocol's random split: items first seen after "
+                        "CUTOFF (a number, or a date for date columns) are the cold items, the earlier half "
+                        "of them validation (coldstart.evaluation.splits.temporal_split); overrides a split/ folder")
     if features:
         g.add_argument("--features", choices=("auto", "reference"), default="auto", help=FEATURES_HELP)
 
@@ -133,7 +136,9 @@ def load_data(args: argparse.Namespace, need_split: bool = True) -> CLIData:
     split, how = None, ""
     if need_split:
         try:
-            if ds.path is not None and (ds.path / "split").is_dir():
+            if getattr(args, "temporal", None) is not None:
+                split, how = temporal_of(ds, args.temporal), f"temporal split (items first seen after {args.temporal})"
+            elif ds.path is not None and (ds.path / "split").is_dir():
                 split, how = ds.load_split(), "fixed split folder"
             else:
                 split, how = protocol_split(ds.user_items, random_state=args.seed), \
@@ -144,6 +149,33 @@ def load_data(args: argparse.Namespace, need_split: bool = True) -> CLIData:
     if ds.item_ids is not None and ds.items is not None and getattr(args, "features", "reference") == "auto":
         model_features, model_names, _ = ds.featurize()
     return CLIData(ds, split, how, ds.item_features, model_features, model_names, label)
+
+
+def temporal_of(ds, cutoff: str):
+    """The dataset's temporal split at ``cutoff`` (a number, or a date for date columns)."""
+    import pandas as pd
+
+    from coldstart.evaluation.splits import temporal_split
+
+    inter = getattr(ds, "interactions", None)
+    if inter is None or "timestamp" not in inter.columns:
+        raise DataError("--temporal needs timestamps: the interactions have no timestamp column "
+                        "(name it with --timestamp-col)")
+    frame = inter[["user", "item", "timestamp"]].copy()
+    t = frame["timestamp"]
+    numeric = pd.to_numeric(t, errors="coerce")
+    if numeric.notna().all():  # numbers (read as text from a CSV, or not)
+        frame["timestamp"] = numeric
+        try:
+            when = float(cutoff)
+        except ValueError:
+            raise DataError(f"--temporal {cutoff!r}: the timestamps are numbers; expected a number") from None
+    else:
+        try:
+            frame["timestamp"], when = pd.to_datetime(t), pd.Timestamp(cutoff)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"--temporal {cutoff!r}: cannot compare it with the timestamps ({exc})") from None
+    return temporal_split(frame, when, shape=ds.user_items.shape)
 
 
 def item_label(ds, i: int) -> str:

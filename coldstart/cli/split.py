@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from coldstart.cli.data import DataError, add_data_args, load_data
+from coldstart.cli.data import DataError, add_data_args, load_data, temporal_of
 
 
 def register(sub) -> None:
@@ -29,8 +29,9 @@ def cmd_split(args: argparse.Namespace) -> int:
     data = load_data(args, need_split=False)
     ds = data.dataset
     try:
-        split = protocol_split(ds.user_items, cold_fraction=args.cold_fraction,
-                               warm_test_fraction=args.warm_test_fraction, random_state=args.seed)
+        split = (temporal_of(ds, args.temporal) if getattr(args, "temporal", None) is not None else
+                 protocol_split(ds.user_items, cold_fraction=args.cold_fraction,
+                                warm_test_fraction=args.warm_test_fraction, random_state=args.seed))
     except ValueError as exc:
         raise DataError(str(exc)) from None
     if ds.user_ids is not None:

@@ -132,3 +132,30 @@ def test_search_scores_what_the_grid_can_change_and_reports_ties(catalog, tmp_pa
     assert [r["rank_cold:ndcg@20"] for r in res["cv_results"]] == [1, 1]
     assert main(["search", *cols, "--grid", "{bad"]) == 2
     assert "--grid is not valid JSON" in capsys.readouterr().err
+
+
+def test_temporal_split_on_the_command_line(catalog, tmp_path, capsys):
+    """--temporal CUTOFF splits by time: the items first seen after it are the cold ones, the
+    same split as temporal_split; without timestamps it is a message."""
+    from coldstart.evaluation.datasets import load_folder
+    from coldstart.evaluation.splits import temporal_split
+
+    folder = tmp_path / "timed"
+    folder.mkdir()
+    inter = pd.read_csv(catalog / "interactions.csv")
+    inter["when"] = inter["movie"].str[1:].astype(int) * 10 + np.arange(len(inter)) % 7  # items arrive in id order
+    inter.to_csv(folder / "interactions.csv", index=False)
+    (folder / "items.csv").write_text((catalog / "items.csv").read_text())
+    cols = ["--user-col", "uid", "--item-col", "movie", "--timestamp-col", "when"]
+    assert main(["split", "--data-dir", str(folder), *cols, "--temporal", "700", "--out", str(tmp_path / "s")]) == 0
+    written = pd.read_csv(tmp_path / "s" / "cold_test.csv")
+    assert (written["item"].str[1:].astype(int) >= 70).all()  # the late items
+    ds = load_folder(folder, user_col="uid", item_col="movie", timestamp_col="when")
+    frame = ds.interactions.assign(timestamp=pd.to_numeric(ds.interactions["timestamp"]))
+    expected = temporal_split(frame, 700.0, shape=ds.user_items.shape)
+    assert len(written) == expected.cold_test.nnz
+    assert main(["benchmark", "--data-dir", str(folder), *cols, "--temporal", "700", "--models", "popularity"]) == 0
+    assert "temporal split (items first seen after 700)" in capsys.readouterr().out
+    assert main(["benchmark", "--data-dir", str(catalog), "--user-col", "uid", "--item-col", "movie",
+                 "--temporal", "700", "--models", "popularity"]) == 2
+    assert "--temporal needs timestamps" in capsys.readouterr().err
