@@ -296,7 +296,7 @@ def evaluate(model: Any, split: ColdStartSplit,
         split, so bins are the same in every setting), a sequence gives the bin edges
         ``(e0, e1], (e1, e2], ...`` (the first bin includes ``e0``).
     per_user : bool, default False
-        Also return the per-user results.
+        Also return the per-user results (``user``: the index, or a FrameRecommender's own user id).
 
     Returns
     -------
@@ -308,6 +308,9 @@ def evaluate(model: Any, split: ColdStartSplit,
         Columns ``setting``, ``user``, ``n_train``, ``n_relevant`` and the per-user metrics.
     """
     _check_model(model)
+    from coldstart.frame.recommender import FrameRecommender
+
+    frame_model = model if isinstance(model, FrameRecommender) else None  # per-user rows in its ids
     model, split = _to_index_space(model, split)
     if not isinstance(split, ColdStartSplit):
         raise TypeError(f"split must be a coldstart.evaluation.splits.ColdStartSplit (or a "
@@ -392,6 +395,8 @@ def evaluate(model: Any, split: ColdStartSplit,
     summary = pd.DataFrame(summary_rows, columns=index + ["users"] + cols).set_index(index)
     if per_user:
         pu = (pd.concat(per_user_frames, ignore_index=True) if per_user_frames else pd.DataFrame())
+        if frame_model is not None and len(pu):  # a FrameRecommender: its users' own ids
+            pu["user"] = frame_model.user_ids_.external_ids[pu["user"].to_numpy()]
         return summary, pu
     return summary
 

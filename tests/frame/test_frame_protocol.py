@@ -100,3 +100,20 @@ def test_search_on_a_frame_recommender_equals_the_index_search(frames):
     assert s_frame.best_params_ == s_index.best_params_
     assert isinstance(s_frame.best_estimator_, FrameRecommender)
     assert s_frame.best_estimator_.model_.map_alpha == s_frame.best_params_["map_alpha"]
+
+
+def test_per_user_rows_speak_the_frames_user_ids():
+    """evaluate(FrameRecommender, FrameSplit, per_user=True): the users are the frame's own ids."""
+    from coldstart.evaluation import evaluate
+    from coldstart.frame.recommender import split_frame
+    from tests.conftest import make_clustered
+
+    ui, X, _, _ = make_clustered(n_users=60, n_items=90, seed=3)
+    coo = ui.tocoo()
+    inter = pd.DataFrame({"user_id": [f"u{r}" for r in coo.row], "item_id": [f"i{c}" for c in coo.col]})
+    attrs = pd.DataFrame(X.toarray(), index=pd.Index([f"i{c}" for c in range(90)], name="item_id"))
+    split = split_frame(inter, random_state=0)
+    rec = FrameRecommender(ColdStartRecommender(factors=6, iterations=3, random_state=0)).fit(split.train, attrs)
+    _, per = evaluate(rec, split, settings=("warm",), per_user=True)
+    assert per["user"].map(lambda u: isinstance(u, str) and u.startswith("u")).all()
+    assert set(per["user"]) <= set(inter["user_id"])
