@@ -65,7 +65,7 @@ class FitStrategies:
         n_users, n_items = user_items.shape
         col = self.collaborative
         Xwarm = Xw[warm]
-        if not (Xwarm.count_nonzero() if sp.issparse(Xwarm) else np.count_nonzero(Xwarm)):
+        if not has_value(Xwarm):
             # nothing for a map to learn from (e.g. attributes filled in for new items only)
             return self._fit_without_attributes(user_items, Xw, warm)
         if col is not None and is_fitted_model(col):
@@ -408,18 +408,13 @@ class FitStrategies:
             "factors": int(col.factors), "alpha": alpha, "iterations": int(col.iterations)}}
         report["warm_reference"] = warm_ref = RankingProbe(split.probe_pairs, users_w, cand_w,
                                                            exclude=fit_on).score(U, V)
-        # the plug-in map's recipe on the copy: a ridge start on its items, then the ALS loss
-        X_warm0, cols, _ = active_columns(Xw[warm0])
-        W0 = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
-                      num_threads=threads).fit(X_warm0, V[warm0]).coef_
-        ciu0 = (alpha * fit_on).astype(np.float32).T.tocsr()[cand_w]
-        path = map_path(X_warm0, ciu0, U, W0, threads)
+        # the plug-in map's recipe on the copy
+        fit_map, X_warm0, cols, _ = self._plugin_map_path(fit_on, alpha, Xw, warm0, U, V)
         zs0 = np.union1d(split.probe_items, np.flatnonzero(warm & ~warm0))
         X_zs0 = sp.csr_matrix(Xw[zs0] if cols is None else Xw[zs0][:, cols], dtype=np.float32)
         users_c = validation_users(split.probe_item_pairs, rng)
         lap = time.perf_counter()
-        _, _, Z_sel = self._choose_map_alpha(lambda lam: path(lam, PLUGIN_MAP_ITERS),
-                                             lambda Wl: rms(np.asarray(X_warm0 @ Wl)), U, V.shape, X_zs0,
+        _, _, Z_sel = self._choose_map_alpha(fit_map, lambda Wl: rms(np.asarray(X_warm0 @ Wl)), U, V.shape, X_zs0,
                                              zs0, split, users_c, report)
         seconds["map_alpha"], lap = time.perf_counter() - lap, time.perf_counter()
         self._choose_zero_shot_scale(U, V, Z_sel, split, zs0, cand_w, users_w, users_c, warm_ref, fit_on,
@@ -436,8 +431,7 @@ class FitStrategies:
         split = internal_split(user_items, rng)
         if split is None:
             return None, "fewer than 20 items with interactions: nothing to hold out, fixed settings"
-        X0 = Xw[np.bincount(split.train.indices, minlength=split.train.shape[1]) > 0]
-        if not (X0.count_nonzero() if sp.issparse(X0) else np.count_nonzero(X0)):
+        if not has_value(Xw[np.bincount(split.train.indices, minlength=split.train.shape[1]) > 0]):
             return None, ("the internal split's training items hold no attribute value (the few items with "
                           "attributes were all held out): fixed settings")
         return split, None
@@ -525,15 +519,22 @@ class FitStrategies:
         on the item vectors and refined on the ALS loss with the backend's users."""
         if self.mapper is not None:
             return self._make_mapper().fit(Xw[warm], items[warm])
+        alpha = float(getattr(col, "alpha", self._alpha_for(user_items, None)))
+        path, X_warm, cols, d = self._plugin_map_path(user_items, alpha, Xw, warm, users, items)
+        return self._fitted_map(path(self.map_alpha_), cols, d)
+
+    def _plugin_map_path(self, user_items, alpha: float, Xw, warm, users, items) -> tuple:
+        """The plug-in map's recipe for factors ``(users, items)`` fitted on ``user_items``: a
+        ridge start on the warm items' vectors, then PLUGIN_MAP_ITERS CG steps on the ALS loss,
+        users fixed. Returns ``(fit(lam) -> W, X_warm, cols, d)``; the first pass is shared by every
+        penalty (:func:`~coldstart.core.solvers.map_path`)."""
         X_warm, cols, d = active_columns(Xw[warm])
         threads = self.num_threads
-        W = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
-                     num_threads=threads).fit(X_warm, items[warm]).coef_
-        alpha = float(getattr(col, "alpha", self._alpha_for(user_items, None)))
+        W0 = RidgeMap(alpha=1.0, fit_intercept=False, max_iter=PLUGIN_INIT_ITERS, tol=0.0,
+                      num_threads=threads).fit(X_warm, items[warm]).coef_
         ciu = (alpha * user_items).astype(np.float32).T.tocsr()[np.flatnonzero(warm)]
-        W = fit_map_on_interactions(X_warm, ciu, users, self.map_alpha_, W, iters=PLUGIN_MAP_ITERS,
-                                    num_threads=threads)
-        return self._fitted_map(W, cols, d)
+        path = map_path(X_warm, ciu, users, W0, threads)
+        return (lambda lam: path(lam, PLUGIN_MAP_ITERS)), X_warm, cols, d
 
     def _fitted_map(self, W: np.ndarray, cols: np.ndarray | None, d: int) -> RidgeMap:
         """The map ``x -> x W`` as a fitted RidgeMap (no intercept), ``W`` (n_active, k) on the
@@ -559,6 +560,11 @@ class FitStrategies:
             run["sweep"] += 1
             if run["callback"] is not None:
                 run["callback"](run["sweep"], time.perf_counter() - run["start"])
+
+
+def has_value(X) -> bool:
+    """Whether the attribute rows X (dense or sparse) hold any non-zero value."""
+    return bool(X.count_nonzero() if sp.issparse(X) else np.count_nonzero(X))
 
 
 def check_finite(U: np.ndarray, V: np.ndarray) -> None:

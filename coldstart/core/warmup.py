@@ -146,7 +146,8 @@ class Warmup:
         counts = np.diff(item_users.indptr)
         var = np.full(len(ids), self._zero_shot_variance())
         share = np.ones(len(ids))
-        ev, Q = user_eigen(gram)
+        if has.any() or solved.size:  # the users' eigenbasis, for the spreads only
+            ev, Q = user_eigen(gram)
         if has.any():  # the posterior's spread (item_variance_) and the prior's share of its mean
             moved = warming[has]
             var[moved], share[moved] = self._spread_of(

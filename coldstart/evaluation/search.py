@@ -11,6 +11,7 @@ folds, with their standard deviation, as in scikit-learn's ``GridSearchCV``.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -133,8 +134,6 @@ class ColdStartSearchCV:
         candidates = self._candidates()
         varied = {k for k in candidates[0] if len({repr(c.get(k)) for c in candidates}) > 1} if candidates else set()
         if setting == "cold" and varied and varied <= COLD_INVARIANT:
-            import warnings
-
             warnings.warn(f"the candidates differ only in {sorted(varied)}, which rescales every zero-shot vector "
                           f"alike: every cold-only ranking ties; score the hybrid setting "
                           f"(scoring='hybrid:recall@{self.K}')", UserWarning, stacklevel=2)

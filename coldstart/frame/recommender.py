@@ -98,8 +98,9 @@ class FrameRecommender(BaseEstimator):
                 "to encode them" if kind == "item" else "encode them as numbers first (e.g. pandas.get_dummies)"))
         if len(df.columns) and all(isinstance(t, pd.SparseDtype) for t in df.dtypes):  # stays sparse
             values = sp.csr_matrix(df.sparse.to_coo(), dtype=np.float32)
-            if not np.isfinite(values.data).all():
-                cols = df.columns[np.unique(values.tocoo().col[~np.isfinite(values.tocoo().data)])].tolist()
+            bad = ~np.isfinite(values.data)
+            if bad.any():
+                cols = df.columns[np.unique(values.indices[bad])].tolist()
                 raise ValueError(f"{name} columns {cols[:5]} hold NaN or infinite values; expected finite numbers")
             return df.index, values
         values = df.to_numpy(dtype=np.float32)
