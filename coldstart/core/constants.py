@@ -25,7 +25,8 @@ CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0
 #: What the self-tuning default chooses among (``benchmarks/ABLATION.md``, session 4): free
 #: ALS sweeps after the content-constrained ones (stop after ``FREE_SWEEP_PATIENCE`` sweeps
 #: without a better held-out warm recall), the map's relative penalty, the zero-shot scale
-#: (each grid walked from its ``_START`` index, see :func:`~coldstart.core.strategies.search_grid`).
+#: (the sweeps and the penalty walked from their ``_START`` index, see
+#: :func:`~coldstart.core.strategies.search_grid`; every scale scored, one product for all).
 #: At most 5 free sweeps (session 6: a sixth never won on the collection and cost a sweep and a
 #: probe).
 MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 5, 2
@@ -33,7 +34,7 @@ MAX_FREE_SWEEPS, FREE_SWEEP_PATIENCE = 5, 2
 #: by this factor (a free sweep's 2 % on citeulike-t's probe cost 4 % of its test warm recall).
 FREE_SWEEP_GAIN = 1.05
 MAP_ALPHA_GRID, MAP_ALPHA_START = (1.0, 3.0, 10.0, 30.0, 100.0), 2
-ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0), 5
+ZERO_SHOT_SCALE_GRID = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 #: The items' extra ridge the self-tuning default tries after the free sweeps, in units of the
 #: mean eigenvalue of ``U'U``, walked from ``_START`` as the other grids (0, plain ALS's item
 #: solve, is always a candidate): a strong ridge puts the established items' scores on what

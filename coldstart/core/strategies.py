@@ -36,7 +36,6 @@ from coldstart.core.constants import (
     VALIDATION_K,
     WARM_TOLERANCE,
     ZERO_SHOT_SCALE_GRID,
-    ZERO_SHOT_SCALE_START,
 )
 from coldstart.core.factorization import (
     fit_collaborative,
@@ -510,8 +509,14 @@ class FitStrategies:
         Vc[zs0] = Z_sel
         report["attribute_lift"] = lift = lift_probe.score(U, Vc) / max(lift_probe.chance(), 1e-12)
         if is_auto(self.zero_shot_scale):
-            self.zero_shot_scale_ = (ZERO_SHOT_SCALE_GRID[0] if lift < MIN_ATTRIBUTE_LIFT else
-                                     search_grid(ZERO_SHOT_SCALE_GRID, ZERO_SHOT_SCALE_START, hybrid_score))
+            # every scale of the grid is scored (each costs a merge of two short lists per user,
+            # not a product): a walk stopped at a dip short of a higher maximum
+            # (benchmarks/ABLATION.md, session 16); ties keep the smaller scale
+            if lift < MIN_ATTRIBUTE_LIFT:
+                self.zero_shot_scale_ = ZERO_SHOT_SCALE_GRID[0]
+            else:
+                score = {z: hybrid_score(z) for z in ZERO_SHOT_SCALE_GRID}
+                self.zero_shot_scale_ = max(ZERO_SHOT_SCALE_GRID, key=lambda z: (score[z], -z))
 
     def _fit_plugin_map(self, col, user_items, Xw, warm, users, items):
         """The map for a backend's fixed factors: with a custom ``mapper`` a regression on the
@@ -576,10 +581,10 @@ def check_finite(U: np.ndarray, V: np.ndarray) -> None:
 def search_grid(grid: tuple, start: int, score) -> Any:
     """The best value of an ordered ``grid`` for ``score(value)`` (higher is better), by a
     walk from ``grid[start]`` toward the better neighbour while it improves: a unimodal score
-    costs about three evaluations instead of ``len(grid)``. Ties keep the smaller value. A flat
-    start (the next value scores exactly the same: nothing the value changes has moved yet, e.g.
-    zero-shot items below every list at both scales) looks further up until the score moves,
-    and walks on from there if it rose."""
+    costs about three evaluations instead of ``len(grid)`` (for scores that each cost a fit).
+    Ties keep the smaller value. A flat start (the next value scores exactly the same: nothing
+    the value changes has moved yet) looks further up until the score moves, and walks on from
+    there if it rose."""
     s = {start: score(grid[start])}
     if start + 1 < len(grid):
         s[start + 1] = score(grid[start + 1])

@@ -205,6 +205,35 @@ def test_zero_shot_scale_keeps_the_warm_lists_best(fitted):
     assert w[m.zero_shot_scale_] >= C.WARM_TOLERANCE * v["warm_guard"]
 
 
+def test_zero_shot_scale_is_the_best_of_the_whole_grid(fitted):
+    """Every scale of the grid is scored (no walk that stops at a dip) and the chosen one has the
+    best mixed-list score among those that keep the warm guard; ties keep the smaller scale."""
+    for m in fitted.values():
+        v = m.validation_
+        if not v["zero_shot_scale"]:  # attributes no better than chance: the smallest scale
+            assert m.zero_shot_scale_ == C.ZERO_SHOT_SCALE_GRID[0]
+            continue
+        assert set(v["zero_shot_scale"]) == set(C.ZERO_SHOT_SCALE_GRID)
+        ok = [z for z in C.ZERO_SHOT_SCALE_GRID
+              if v["zero_shot_scale_warm"][z] >= C.WARM_TOLERANCE * v["warm_guard"]]
+        assert ok and m.zero_shot_scale_ == max(ok, key=lambda z: (v["zero_shot_scale"][z], -z))
+
+
+def test_zero_shot_scale_past_a_dip(worlds, monkeypatch):
+    """A mixed-list score with a dip between two maxima: the scale is the higher maximum past
+    the dip (a walk from the grid's middle stopped at the dip's near side)."""
+    from coldstart.core.tuning import RankingProbe
+
+    grid = C.ZERO_SHOT_SCALE_GRID
+    landscape = dict(zip(grid, np.linspace(0.1, 0.3, len(grid))))
+    landscape.update({2.0: 0.05, 2.5: 0.06, grid[-1]: 0.5})
+    monkeypatch.setattr(RankingProbe, "scaled", lambda self, U, V, items: landscape.get)
+    w, split = worlds[1.0]
+    m = ColdStartRecommender(random_state=0, factors=16, free_sweeps=0).fit(split.train, w.item_features)
+    assert m.validation_["attribute_lift"] >= C.MIN_ATTRIBUTE_LIFT
+    assert m.zero_shot_scale_ == grid[-1]
+
+
 def test_every_item_solve_uses_the_chosen_ridge(fitted, worlds, tmp_path, monkeypatch):
     """Warm-up posteriors, item fold-ins and the spread solve items at the fit's own ridge, so
     an item that warms up is regularised as the established ones are; it is saved."""
@@ -277,8 +306,8 @@ def test_search_grid_walks_to_the_best_value():
 
 
 def test_search_grid_looks_past_a_flat_start():
-    """A score that has not moved yet at the start (zero-shot items below every list at the
-    first scales) is followed up until it moves: a rise is walked on, a fall walks down."""
+    """A score that has not moved yet at the start (nothing the value changes has moved) is
+    followed up until it moves: a rise is walked on, a fall walks down."""
     grid = (1, 2, 3, 4, 5, 6, 7)
     plateau = {1: 0.0, 2: 0.0, 3: 0.0, 4: 0.0, 5: 5.0, 6: 3.0, 7: 1.0}
     assert S.search_grid(grid, 2, plateau.get) == 5
