@@ -19,6 +19,12 @@ PRIOR_INTERACTIONS = 10.0
 #: factors x factors system per user and item; each thread has its own stack and buffers).
 MAX_FACTORS, MAX_ITERATIONS, MAX_THREADS = 4096, 10_000, 1024
 
+#: ``alpha="auto"``'s share: the observed pairs weigh this much of the unobserved mass among the
+#: users and items with interactions. 1/16 is the 0.05 over every row and column that the
+#: default was validated with on the collection, whose training matrices hold about 20 % of
+#: their items without an interaction (``benchmarks/ABLATION.md``, session 16).
+AUTO_ALPHA_SHARE = 0.0625
+
 #: Settings when not chosen on the internal split (given numbers, or a catalog too small to
 #: hold items out): the map's relative penalty and the zero-shot scale.
 CC_MAP_ALPHA, DEFAULT_ZERO_SHOT_SCALE = 3.0, 2.0

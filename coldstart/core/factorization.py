@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from coldstart.core.constants import AUTO_ALPHA_SHARE
+
 
 def make_als(*, factors: int, regularization: float, alpha: float, iterations: int,
              random_state: int | None, num_threads: int):
@@ -76,9 +78,20 @@ def median_weight(weights: np.ndarray) -> float:
 
 
 def auto_alpha(n_interactions: int, n_users: int, n_items: int, typical_weight: float = 1.0) -> float:
-    """``alpha="auto"``: 0.05 / density, clipped to [1, 1000], over the interactions' median
-    weight ``typical_weight``, so the observed interactions weigh about 5 % of the unobserved
-    mass whatever the catalog's sparsity and whatever unit the weights are in (binary data: 1)."""
-    density = n_interactions / float(n_users * n_items)
+    """``alpha="auto"``: ``AUTO_ALPHA_SHARE`` / density, clipped to [1, 1000], over the
+    interactions' median weight ``typical_weight``, so the observed interactions weigh about 6 %
+    of the unobserved mass whatever the catalog's sparsity and whatever unit the weights are in.
+    ``n_users`` / ``n_items``: the users and items *with* interactions (:func:`active_counts`):
+    the others hold no factor mass in the fit, so padding a matrix with accounts or catalog items
+    that never interacted does not change the model."""
+    density = n_interactions / float(max(n_users, 1) * max(n_items, 1))
     typical = float(typical_weight) if np.isfinite(typical_weight) and typical_weight > 0 else 1.0
-    return float(np.clip(0.05 / density, 1.0, 1000.0)) / typical
+    return float(np.clip(AUTO_ALPHA_SHARE / density, 1.0, 1000.0)) / typical
+
+
+def active_counts(user_items: sp.csr_matrix) -> tuple[int, int]:
+    """``(users, items)`` with at least one stored interaction in ``user_items`` (CSR, no stored zeros)."""
+    n_items = user_items.shape[1]
+    users = int(np.count_nonzero(np.diff(user_items.indptr)))
+    items = int(np.count_nonzero(np.bincount(user_items.indices, minlength=n_items)))
+    return users, items

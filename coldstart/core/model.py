@@ -22,7 +22,7 @@ from coldstart.core.constants import (
     MAX_ITERATIONS,
     MAX_THREADS,
 )
-from coldstart.core.factorization import auto_alpha, is_fitted_model, median_weight
+from coldstart.core.factorization import active_counts, auto_alpha, is_fitted_model, median_weight
 from coldstart.core.mapping import RidgeMap
 from coldstart.core.serving import Serving, row_norms
 from coldstart.core.solvers import gram_matrix, solve_from_prior
@@ -78,9 +78,11 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         L2 penalty of the ALS solves (also used by fold-ins).
     alpha : float or "auto"
         Confidence scale of interactions: confidence = ``alpha * weight`` (implicit's
-        convention). "auto": 0.05 / density of ``user_items`` (clipped to [1, 1000]) over the
-        median weight, so that the observed interactions weigh about 5 % of the unobserved mass
-        on any catalog, in any unit (binary data: 0.05 / density).
+        convention). "auto": 1/16 / density (clipped to [1, 1000]) over the median weight, the
+        density counted among the users and items with interactions, so that the observed
+        interactions weigh about 6 % of the unobserved mass on any catalog, in any unit (binary
+        data: 1/16 / density), whatever accounts or catalog items without interactions pad
+        ``user_items``.
     iterations : int
         ALS sweeps.
     collaborative : implicit model, optional
@@ -410,14 +412,13 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         self.validation_ = None
 
     def _alpha_for(self, user_items, als) -> float:
-        """``alpha``, or with "auto" 0.05 / density over the median weight: positives then carry
-        about 5 % of the weight of the unobserved mass whatever the catalog's sparsity and the
-        weights' unit."""
+        """``alpha``, or with "auto" :func:`~coldstart.core.factorization.auto_alpha` over the users
+        and items with interactions."""
         if self.collaborative is not None and als is not None:
             return float(als.alpha)
         if self.alpha != "auto":
             return float(self.alpha)
-        return auto_alpha(user_items.nnz, *user_items.shape, typical_weight=median_weight(user_items.data))
+        return auto_alpha(user_items.nnz, *active_counts(user_items), typical_weight=median_weight(user_items.data))
 
     def _resolve_prior_weight(self, user_items: sp.csr_matrix, users: np.ndarray) -> float:
         """``prior_weight``, or with "auto" the attribute prior worth ``PRIOR_INTERACTIONS``

@@ -30,8 +30,8 @@ def test_zero_shot_vectors_are_on_the_warm_vectors_scale(default_fit):
     assert 0.5 < zs / warm < 3.0
     # the scale is the (chosen) zero_shot_scale_ times the map's prediction
     assert m.zero_shot_scale_ > 1.0  # these attributes are trusted: new items get a boost
-    m1, *_ = _fit(zero_shot_scale=1.0, free_sweeps=m.free_sweeps_, map_alpha=m.map_alpha_)
-    assert m1.zero_shot_scale_ == 1.0
+    m1 = copy.deepcopy(m)
+    m1.zero_shot_scale_ = 1.0
     np.testing.assert_allclose(m.embed_items(X[:5]), m.zero_shot_scale_ * m1.embed_items(X[:5]),
                                rtol=1e-4, atol=1e-6)
 
@@ -53,9 +53,31 @@ def test_matching_new_item_ranks_high_in_a_hybrid_list(default_fit):
 
 
 def test_alpha_auto_follows_density(default_fit):
+    """1/16 / density among the users and items with interactions."""
     m, ui, *_ = default_fit
-    density = ui.nnz / (ui.shape[0] * ui.shape[1])
-    assert m.collaborative_.alpha == np.clip(0.05 / density, 1.0, 1000.0)
+    users = np.count_nonzero(np.diff(ui.indptr))
+    items = np.count_nonzero(np.bincount(ui.indices, minlength=ui.shape[1]))
+    assert m.collaborative_.alpha == np.clip(0.0625 / (ui.nnz / (users * items)), 1.0, 1000.0)
+
+
+def test_alpha_auto_ignores_accounts_and_items_without_interactions():
+    """Padding user_items with users and catalog items that never interacted (a full account
+    table, a catalog's never-chosen tail) leaves alpha "auto" where it was: it was 10 x larger
+    with 9 x the rows, and the chosen settings moved with it."""
+    from coldstart.core.factorization import active_counts, auto_alpha
+
+    rng = np.random.default_rng(0)
+    ui = sp.random(300, 200, density=0.05, random_state=1, format="csr", dtype=np.float32)
+    ui.data[:] = 1.0
+    padded = sp.vstack([ui, sp.csr_matrix((2700, 200), dtype=np.float32)]).tocsr()
+    padded = sp.hstack([padded, sp.csr_matrix((3000, 800), dtype=np.float32)]).tocsr()
+    assert active_counts(padded) == active_counts(ui)
+    a = ColdStartRecommender(free_sweeps=0, map_alpha=3, zero_shot_scale=2, factors=8, iterations=1, random_state=0)
+    X = sp.csr_matrix(rng.random((200, 5)) < 0.3, dtype=np.float32)
+    a.fit(ui, X)
+    b = ColdStartRecommender(**a.get_params()).fit(padded, sp.vstack([X, sp.csr_matrix(rng.random((800, 5)) < 0.3,
+                                                                                         dtype=np.float32)]).tocsr())
+    assert a.collaborative_.alpha == b.collaborative_.alpha == auto_alpha(ui.nnz, *active_counts(ui))
 
 
 def test_zero_shot_lengths_are_pulled_toward_the_typical_length(default_fit):

@@ -148,7 +148,8 @@ def fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFra
     cached: list = [summed]
     shipped: list = []
     try:
-        agg = summed.agg(F.count(F.lit(1)).alias("n"), F.max(u).alias("mu"), F.max(i).alias("mi"),
+        agg = summed.agg(F.count(F.lit(1)).alias("n"), F.max(u).alias("mu"),
+                         F.countDistinct(F.when(r > 0, u)).alias("au"), F.countDistinct(F.when(r > 0, i)).alias("ai"),
                          F.percentile_approx(F.when(r > 0, r.cast("float")), 0.5, 1_000_000).alias("median_r"),
                          F.sum(F.when(bad_id, 1).otherwise(0)).alias("bad_id"),
                          F.sum(F.when(bad_r, 1).otherwise(0)).alias("bad_r")).first()
@@ -160,11 +161,9 @@ def fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFra
         if agg["bad_r"]:
             raise ValueError(f"interactions hold {agg['bad_r']} negative, null or non-finite "
                              f"{'ratings' if rating_col is None else repr(rating_col) + ' values'}")
-        top_cat = cat.agg(F.max("__id")).first()[0]
         n_users = int(agg["mu"]) + 1
-        n_items = int(max(agg["mi"], -1 if top_cat is None else top_cat)) + 1
-        if alpha == "auto":  # ColdStartRecommender._alpha_for over the index space of the ids
-            alpha_ = auto_alpha(agg["n"], n_users, n_items, typical_weight=float(agg["median_r"] or 1.0))
+        if alpha == "auto":  # ColdStartRecommender._alpha_for: over the users and items with interactions
+            alpha_ = auto_alpha(agg["n"], int(agg["au"]), int(agg["ai"]), typical_weight=float(agg["median_r"] or 1.0))
         else:
             alpha_ = float(alpha)
         idf = summed.groupBy("__id").agg(F.collect_list(F.struct("u", "r")).alias("__p")).join(cat, "__id", "left")

@@ -75,7 +75,7 @@ class SparkColdStartRecommender:
     ``method="content-constrained"`` (default) is the local fixed-settings fit,
     ``ColdStartRecommender._fit_content_constrained`` (``free_sweeps=0, map_alpha=3,
     zero_shot_scale=2``: Spark does not self-tune), distributed, with the local defaults
-    (``factors`` 256, ``regularization`` 0.1, ``alpha`` "auto" = clip(0.05 / density, 1, 1000)
+    (``factors`` 256, ``regularization`` 0.1, ``alpha`` "auto" = clip(1/16 / density, 1, 1000)
     over the median rating, with implicit's confidence ``alpha * rating``, ``iterations`` 4, ``prior_weight``): item
     vectors constrained to ``x_i W``. One plain
     sweep from uniform(0, 0.01) starts it (an exact user half-step, then an exact item
@@ -117,9 +117,9 @@ class SparkColdStartRecommender:
     ``fold_in_alpha = 1 + alpha`` that is exactly the confidence Spark's ALS gives a rating 1
     (``1 + alpha * r``); for other ratings it is the local model's proportional convention.
 
-    Ids: non-negative integers (Spark's ALS: in the 32-bit range); ``alpha="auto"`` takes the
-    density over ``(max user id + 1) × (max item id + 1)`` (items of the interactions and the
-    catalog), the index space :meth:`to_local` builds.
+    Ids: non-negative integers (Spark's ALS: in the 32-bit range), the index space :meth:`to_local`
+    builds; ``alpha="auto"`` takes the density among the users and items with interactions, as
+    the local model does.
 
     Parameters
     ----------
