@@ -24,10 +24,17 @@ interactions: denser) and a random half of the pairs (sparser), each split anew 
 (:func:`~coldstart.evaluation.splits.protocol_split`, seed 2026). Writes
 ``benchmarks/results/size_variants.{json,md}``.
 
+``--set kinds`` scores other attribute kinds and qualities: a single numeric column (the
+release year, with gaps, alone), author + publisher, the reference features with 200 columns of
+pure noise appended (about 5 per item), the reference features written twice (``[X, X]``), 1 %
+of citeulike-t's words (most items without any), and movie genres with half the items' genres
+replaced by random ones (corrupted labels). Writes ``benchmarks/results/attribute_kinds.{json,md}``.
+
 Usage (from the repository root)::
 
     python benchmarks/attribute_variants.py [--data-dir ../shared/data] [--only genres,cols10] [--seeds 0]
     python benchmarks/attribute_variants.py --set sizes [--seeds 0,1,2]
+    python benchmarks/attribute_variants.py --set kinds [--seeds 0,1]
 """
 
 from __future__ import annotations
@@ -60,6 +67,9 @@ VARIANTS = (("ml-latest-small", ("genres",)), ("ml-latest-small", ("title", "gen
             ("ml-latest-small", "svd64"), ("amazon-beauty", "svd64"),
             ("citeulike-t", "missing30"), ("ml-latest-small", "missing30"), ("book-crossing", "missing30"),
             ("amazon-beauty", "missing30"))
+KINDS = (("ml-latest-small", ("year",)), ("book-crossing", ("year",)), ("book-crossing", ("author", "publisher")),
+         ("ml-latest-small", "noise200"), ("amazon-beauty", "noise200"), ("ml-latest-small", "twice"),
+         ("citeulike-t", 0.01), ("ml-latest-small", "genres-corrupted50"))
 SIZES = ("users30", "items30", "core10", "pairs50")
 SIZE_VARIANTS = tuple((c, v) for c in ("citeulike-t", "ml-latest-small", "book-crossing", "amazon-beauty")
                       for v in SIZES)
@@ -75,15 +85,41 @@ def variant_name(catalog: str, spec) -> str:
         return f"{catalog}: dense 64-d vectors (SVD of the reference features)"
     if spec == "missing30":
         return f"{catalog}: reference features, 30% of the items without any"
+    if spec == "noise200":
+        return f"{catalog}: reference features + 200 noise columns"
+    if spec == "twice":
+        return f"{catalog}: reference features twice ([X, X])"
+    if spec == "genres-corrupted50":
+        return f"{catalog}: genres, half the items' genres random"
     return f"{catalog}: " + ("+".join(spec) if isinstance(spec, tuple) else f"{spec:.0%} of the reference columns")
 
 
 def features(ds, spec):
     """The variant's attribute matrix: sparse, or dense (n_items, 64) unit rows for "svd64" (a
-    stand-in for precomputed embeddings); "missing30" empties a random 30 % of the rows."""
+    stand-in for precomputed embeddings); "missing30" empties a random 30 % of the rows;
+    "noise200" appends 200 random binary columns (about 5 per item); "twice" writes the
+    reference columns twice; "genres-corrupted50" gives a random half of the items with genres as
+    many random genres instead (random draws of seed 0)."""
     if isinstance(spec, tuple):
         X, _, _ = featurizer_features(ds.item_table()[list(spec)], {c: ds.kinds[c] for c in spec})
         return X
+    if spec == "genres-corrupted50":
+        table = ds.item_table()[["genres"]].copy()
+        lists = [[g for g in str(v).split("|") if g] if isinstance(v, str) else [] for v in table["genres"]]
+        vocab = sorted({g for gs in lists for g in gs})
+        rng = np.random.default_rng(0)
+        swap = rng.random(len(lists)) < 0.5
+        table["genres"] = ["|".join(rng.choice(vocab, size=len(gs), replace=False)) if s and gs else "|".join(gs)
+                           for gs, s in zip(lists, swap)]
+        X, _, _ = featurizer_features(table, {"genres": ds.kinds["genres"]})
+        return X
+    if spec == "noise200":
+        N = sp.random(ds.item_features.shape[0], 200, density=5 / 200, format="csr", dtype=np.float32,
+                      random_state=np.random.default_rng(0), data_rvs=lambda n: np.ones(n, np.float32))
+        return sp.hstack([sp.csr_matrix(ds.item_features, dtype=np.float32), N], format="csr")
+    if spec == "twice":
+        X = sp.csr_matrix(ds.item_features, dtype=np.float32)
+        return sp.hstack([X, X], format="csr")
     if spec == "svd64":
         from sklearn.decomposition import TruncatedSVD
 
@@ -143,16 +179,17 @@ def main() -> int:
     p.add_argument("--only", default=None, help="comma-separated substrings of the variant names")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     p.add_argument("--seeds", default="0", help="comma-separated random_state values")
-    p.add_argument("--set", default="attributes", choices=("attributes", "sizes"),
-                   help="attribute variants, or catalogs of other sizes and densities")
+    p.add_argument("--set", default="attributes", choices=("attributes", "sizes", "kinds"),
+                   help="attribute variants, catalogs of other sizes and densities, or other attribute "
+                        "kinds and qualities")
     args = p.parse_args()
     data_dir, out = Path(args.data_dir), Path(args.out)
     seeds = [int(x) for x in args.seeds.split(",")]
     sizes = args.set == "sizes"
-    command = ("python benchmarks/attribute_variants.py" + (" --set sizes" if sizes else "")
+    command = ("python benchmarks/attribute_variants.py" + ("" if args.set == "attributes" else f" --set {args.set}")
                + ("" if seeds == [0] else f" --seeds {args.seeds}"))
     rows = []
-    for catalog, spec in SIZE_VARIANTS if sizes else VARIANTS:
+    for catalog, spec in {"sizes": SIZE_VARIANTS, "kinds": KINDS}.get(args.set, VARIANTS):
         name = variant_name(catalog, spec)
         if args.only and not any(w in name for w in args.only.split(",")):
             continue
@@ -185,7 +222,7 @@ def main() -> int:
     if args.only:
         return 0
     out.mkdir(parents=True, exist_ok=True)
-    stem = "size_variants" if sizes else "attribute_variants"
+    stem = {"sizes": "size_variants", "kinds": "attribute_kinds"}.get(args.set, "attribute_variants")
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     (out / f"{stem}.md").write_text(render(result), encoding="utf-8")
     return 0
@@ -197,6 +234,8 @@ def render(result: dict) -> str:
     sizes = result.get("set") == "sizes"
     title = ("catalogs of other sizes and densities made from the collection (ratio to implicit ALS + ridge, "
              "reference features)" if sizes else
+             "other attribute kinds and qualities on the collection (ratio to implicit ALS + ridge on the same "
+             "attributes)" if result.get("set") == "kinds" else
              "attribute variants of the collection (ratio to implicit ALS + ridge on the same attributes)")
     shape_head = "users | items | pairs" if sizes else "features | per item"
     md = [f"# The default on {title}",
