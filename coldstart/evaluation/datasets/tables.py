@@ -116,8 +116,14 @@ def cells(items: pd.DataFrame | None, item_col: str, item_ids: np.ndarray) -> pd
 
 def strings(s: pd.Series) -> pd.Series:
     """Cells as stripped strings, missing -> ""."""
+    return id_strings(s).str.strip()
+
+
+def id_strings(s: pd.Series) -> pd.Series:
+    """Cells as strings, missing -> "", spaces kept: the string form ids are matched by
+    (:func:`key_index`), so ``"x"`` and ``" x"`` stay two ids as the interactions hold them."""
     out = s.astype(object).where(s.notna(), "")
-    return out.map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
+    return out.map(lambda v: v if isinstance(v, str) else str(v))
 
 
 
@@ -126,7 +132,7 @@ def read_split_ids(path: str | os.PathLike, user_ids: Any, item_ids: Any):
 
     Each of ``train.csv``, ``warm_test.csv``, ``cold_val.csv``, ``cold_test.csv`` has the
     header ``user,item``; ids are read as strings and matched to the string forms of
-    ``user_ids`` / ``item_ids`` (position = index).
+    ``user_ids`` / ``item_ids`` (position = index), spaces and all.
 
     Returns
     -------
@@ -154,8 +160,8 @@ def read_split_ids(path: str | os.PathLike, user_ids: Any, item_ids: Any):
         if [c.strip() for c in df.columns] != ["user", "item"]:
             raise ValueError(f"{f}, line 1: header must be 'user,item'; received {','.join(df.columns)!r}")
         where = Where(str(f), True)
-        u = lookup(users_ix, strings(df["user"]), "user", where, "the dataset's users")
-        i = lookup(items_ix, strings(df["item"]), "item", where, "the dataset's items")
+        u = lookup(users_ix, id_strings(df["user"]), "user", where, "the dataset's users")
+        i = lookup(items_ix, id_strings(df["item"]), "item", where, "the dataset's items")
         key = u * shape[1] + i
         dup = pd.Series(key).duplicated().to_numpy()
         if dup.any():

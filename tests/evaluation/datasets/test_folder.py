@@ -122,6 +122,20 @@ def test_malformed_folder_names_file_and_line(tmp_path, interactions, items, met
         load_folder(folder)
 
 
+def test_split_ids_keep_their_spaces(tmp_path):
+    """Ids that differ only by surrounding spaces are two ids in the interactions; the split
+    files written from them read back onto the same ids (they were stripped, and every pair of
+    " x" moved silently onto "x")."""
+    rows = "".join(f"{u},{i}\n" for u in ("x", " x", "y ") for i in ("a", " a", "b", "c", "d", "e"))
+    ds = load_folder(_write(tmp_path / "sp", "user,item\n" + rows))
+    assert sorted(ds.user_ids) == [" x", "x", "y "] and " a" in list(ds.item_ids)
+    split = protocol_split(ds.user_items, cold_fraction=1 / 3, warm_test_fraction=0.0, random_state=1)
+    write_split_ids(split, tmp_path / "sp" / "split", ds.user_ids, ds.item_ids)
+    back = ds.load_split()
+    for part in ("train", "warm_test", "cold_val", "cold_test"):
+        assert (getattr(back, part) != getattr(split, part)).nnz == 0
+
+
 def test_split_with_unknown_id_names_file_and_line(tmp_path):
     folder = _write(tmp_path / "c", "user,item\n1,a\n2,b\n")
     ds = load_folder(folder)
