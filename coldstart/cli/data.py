@@ -128,8 +128,10 @@ def _load_dataset(args: argparse.Namespace):
         raise DataError(msg) from None
 
 
-def load_data(args: argparse.Namespace, need_split: bool = True) -> CLIData:
-    """The dataset of the command line, its split and the features of each model."""
+def load_data(args: argparse.Namespace, need_split: bool = True, need_features: bool = True) -> CLIData:
+    """The dataset of the command line, its split and the features of each model (with
+    ``need_features``, DataError where no item has an attribute value: the models rank new items
+    from their attributes)."""
     from coldstart.evaluation.splits import protocol_split
 
     ds, label = _load_dataset(args)
@@ -146,8 +148,19 @@ def load_data(args: argparse.Namespace, need_split: bool = True) -> CLIData:
         except (FileNotFoundError, ValueError) as exc:
             raise DataError(str(exc)) from None
     model_features, model_names = ds.item_features, ds.feature_names
-    if ds.item_ids is not None and ds.items is not None and getattr(args, "features", "reference") == "auto":
-        model_features, model_names, _ = ds.featurize()
+    try:
+        if ds.item_ids is not None and ds.items is not None and getattr(args, "features", "reference") == "auto":
+            model_features, model_names, _ = ds.featurize()
+    except ValueError as exc:
+        raise DataError(f"{label}: the item attributes give no feature ({exc}); expected an items table "
+                        "with at least one attribute column that holds values") from None
+    if need_features:
+        for what, X in (("", ds.item_features), (" (--features auto)", model_features)):
+            if X.shape[1] == 0 or sp.csr_matrix(X).count_nonzero() == 0:
+                source = "no items table" if ds.items is None else "no attribute value in the items table"
+                raise DataError(f"{label}: {source}{what}: {X.shape[1]} feature columns, none with a value; "
+                                "expected item attributes (an items.csv with attribute columns, or --items): "
+                                "the models rank new items from them")
     return CLIData(ds, split, how, ds.item_features, model_features, model_names, label)
 
 

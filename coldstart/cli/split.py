@@ -26,7 +26,7 @@ def cmd_split(args: argparse.Namespace) -> int:
     from coldstart.evaluation.datasets import write_split_ids
     from coldstart.evaluation.splits import protocol_split, write_split
 
-    data = load_data(args, need_split=False)
+    data = load_data(args, need_split=False, need_features=False)
     ds = data.dataset
     try:
         split = (temporal_of(ds, args.temporal) if getattr(args, "temporal", None) is not None else

@@ -105,6 +105,23 @@ def test_data_errors_are_messages_not_tracebacks(catalog, tmp_path, capsys):
     assert "--informativeness sets the synthetic world's attributes" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("items", [None, "item,genre\n", "item,genre\na,\nb,\n"])
+def test_a_catalog_without_attribute_values_is_a_message(tmp_path, capsys, items):
+    """No items.csv, a header only, or only empty cells: the commands that fit models say so in
+    one line (they printed a traceback); split still works."""
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    (folder / "interactions.csv").write_text("user,item\n" + "".join(f"u{u},{i}\n" for u in range(6) for i in "ab"))
+    if items is not None:
+        (folder / "items.csv").write_text(items)
+    for cmd in ("benchmark", "demo", "search"):
+        assert main([cmd, "--data-dir", str(folder)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and ("no items table" in err or "give no feature" in err
+                                           or "no attribute value" in err), err
+    assert main(["split", "--data-dir", str(folder), "--out", str(tmp_path / "split")]) == 0
+
+
 def test_demo_and_simulate_take_a_folder(catalog, capsys):
     cols = ["--user-col", "uid", "--item-col", "movie"]
     assert main(["demo", "--data-dir", str(catalog), *cols, "--quiet"]) == 0
