@@ -401,8 +401,10 @@ class FrameRecommender(BaseEstimator):
         return self._frame(ext, ids, scores, "query_item")
 
     def _frame(self, ext, ids, scores, key) -> pd.DataFrame:
+        """Rows of the lists without their padding: no id (-1), or an item the index-space
+        contract puts last at score -inf (already liked or filtered) when fewer remain than N."""
         ids, scores = np.atleast_2d(ids), np.atleast_2d(scores)
-        keep = ids >= 0
+        keep = (ids >= 0) & ~np.isneginf(scores)
         rows = np.repeat(np.arange(len(ext)), ids.shape[1]).reshape(ids.shape)
         ranks = np.tile(np.arange(1, ids.shape[1] + 1), (len(ext), 1))
         return pd.DataFrame({key: ext[rows[keep]], self.item_col: self.item_ids_.to_external(ids[keep]),

@@ -45,6 +45,20 @@ def test_recommend_returns_external_ids(frames):
     assert out.loc[out.user_id == 20, "item_id"].tolist() == list(item_ids[ids])
 
 
+def test_recommend_leaves_out_seen_items_when_few_remain(frames):
+    """Fewer candidates than N once the user's own items are filtered: the frame holds the
+    others only (the index call puts the seen ones last at -inf; a consumer would serve them)."""
+    inter, attrs, user_ids, item_ids, uc, ic = frames
+    rec = make().fit(inter, attrs)
+    seen = list(inter.loc[inter.user_id == 20, "item_id"])
+    cand = seen + [i for i in item_ids if i not in seen][:2]
+    out = rec.recommend([20], N=len(cand), items=cand)
+    assert sorted(out["item_id"]) == sorted(cand[len(seen):]) and np.isfinite(out["score"]).all()
+    assert out["rank"].tolist() == [1, 2]
+    kept = rec.recommend([20], N=len(cand), items=cand, filter_already_liked_items=False)
+    assert len(kept) == len(cand)
+
+
 def test_unknown_ids_are_named(frames):
     inter, attrs, *_ = frames
     rec = make().fit(inter, attrs)
