@@ -350,6 +350,12 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
         else:
             self.featurizer_ = None
         X = check_item_features(item_features, n_rows=n_items)
+        if X.shape[1] == 1:
+            warnings.warn("item_features has a single column: every zero-shot vector lies on one "
+                          "direction, so new items rank alike for every user (with the default row "
+                          "normalisation they are all the same vector); pass a number through "
+                          "ItemFeaturizer (it bins it) or give more attribute columns", UserWarning,
+                          stacklevel=3)
         self.n_users_, self.n_items_ = n_users, n_items
         self.n_features_in_ = X.shape[1]
         if user_items.nnz == 0:

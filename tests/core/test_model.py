@@ -506,3 +506,13 @@ def test_fit_takes_implicits_show_progress_and_callback_and_warns_on_non_csr(clu
         ColdStartRecommender(**SMALL).fit(ui, X, callback=3)
 
 
+
+
+def test_a_single_attribute_column_is_warned_about():
+    """One raw number as the only attribute: every new item gets the same direction (after the
+    row normalisation the same vector), so new items rank alike: fit says so."""
+    ui, X, _, _ = make_clustered(n_users=60, n_items=90, seed=3)
+    year = np.random.default_rng(0).integers(1950, 2020, size=(90, 1)).astype(np.float32)
+    with pytest.warns(UserWarning, match="single column"):
+        ColdStartRecommender(factors=4, iterations=2, free_sweeps=0, map_alpha=3, zero_shot_scale=2,
+                             random_state=0).fit(ui, year)
