@@ -27,8 +27,11 @@ non-missing value is ignored.
    d. single-token strings (< 5 % contain whitespace) that are >= 95 % unique (>= 10
       values) -> ``ignore`` (id-like: SKUs, URLs, hashes);
    e. at most ``categorical_max_unique`` distinct values and on average each value repeated
-      at least twice (distinct/non-missing <= 0.5) -> ``categorical``;
-   f. on average >= ``text_min_words`` whitespace-separated words -> ``text``;
+      at least twice, the most frequent value left out (distinct/non-missing <= 0.5 among the
+      others: a placeholder such as "No description available." on most rows does not make
+      the real values a category) -> ``categorical``;
+   f. on average >= ``text_min_words`` whitespace-separated words (without the rows of a value
+      that fills more than half of them) -> ``text``;
    g. otherwise (short, high-cardinality labels such as brands) -> ``categorical``.
 4. anything else (bytes, complex, mixed objects...) -> ``ignore``.
 """
@@ -198,18 +201,24 @@ def _infer_strings(name: str, s: pd.Series, sample: np.ndarray, all_strings: boo
 
     strings = category_strings(s)
     nonempty = strings[strings != ""]
-    n_unique = len(pd.unique(nonempty))
+    counts = pd.Series(nonempty).value_counts()
+    n_unique = len(counts)
     ratio = n_unique / nonempty.size
+    rest = nonempty.size - int(counts.iloc[0])  # the rows of every value but the most frequent
+    ratio_rest = (n_unique - 1) / rest if rest else 0.0
     words = np.fromiter((len(v.split()) for v in strs_sample), np.int64, strs_sample.size)
     single = (words > 1).mean() < 0.05
     # (d) id-like strings
     if single and ratio >= 0.95 and nonempty.size >= _MIN_ROWS_ID:
         return "ignore", "id-like (unique single-token strings)", {}
     # (e) low-cardinality
-    if n_unique <= cfg["categorical_max_unique"] and ratio <= 0.5:
+    if n_unique <= cfg["categorical_max_unique"] and ratio <= 0.5 and ratio_rest <= 0.5:
         return "categorical", f"{n_unique} distinct values", {"strings": strings}
-    # (f) prose
-    if words.mean() >= cfg["text_min_words"]:
-        return "text", f"{words.mean():.1f} words per value", {}
+    # (f) prose: words per value, without a placeholder that fills most rows
+    top = str(counts.index[0])
+    real = words[strs_sample != top] if counts.iloc[0] * 2 > nonempty.size else words
+    real = real if real.size else words
+    if real.mean() >= cfg["text_min_words"]:
+        return "text", f"{real.mean():.1f} words per value", {}
     # (g) short high-cardinality labels
     return "categorical", f"short labels, {n_unique} distinct values", {"strings": strings}

@@ -44,6 +44,21 @@ def test_prose_with_commas_is_text_and_labels_are_categorical():
     assert feat.kinds_ == {"abstract": "text", "city": "categorical"}
 
 
+@pytest.mark.parametrize("placeholder", ["No description available.", "N/A"])
+def test_a_placeholder_on_most_rows_does_not_hide_text(placeholder):
+    """92 % of the rows hold a placeholder and the rest real descriptions: text (it was a
+    category whose one-off values were dropped, with no warning); labels under a dominant
+    "Unknown" that repeat stay a category, and one-off short labels too."""
+    rng = np.random.default_rng(5)
+    n = 1000
+    real = rng.random(n) < 0.08
+    desc = [" ".join(rng.choice(WORDS, 12)) if r else placeholder for r in real]
+    labels = [str(rng.choice(["Drama", "Comedy", "Horror"])) if r else "Unknown" for r in real]
+    brands = [f"Brand{i}" if r else "Unknown" for i, r in enumerate(real)]
+    feat = ItemFeaturizer().fit(pd.DataFrame({"description": desc, "genre": labels, "brand": brands}))
+    assert feat.kinds_ == {"description": "text", "genre": "categorical", "brand": "categorical"}
+
+
 def test_high_cardinality_short_labels_and_daily_dates():
     n = 400
     rng = np.random.default_rng(4)
