@@ -125,6 +125,9 @@ def _load_dataset(args: argparse.Namespace):
         raise
     except (FileNotFoundError, ValueError, KeyError, TypeError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        if args.weight_col and f": {args.weight_col} is " in msg:
+            msg += (f" (the commands count every pair once: --weight-col '' leaves the "
+                    f"{args.weight_col!r} column unread)")
         raise DataError(msg) from None
 
 

@@ -89,6 +89,11 @@ def test_data_errors_are_messages_not_tracebacks(catalog, tmp_path, capsys):
     (bad / "interactions.csv").write_text("user,item\n1,a\n2,\n")
     assert main(["benchmark", "--data-dir", str(bad)]) == 2
     assert "interactions.csv, line 3: empty item id" in capsys.readouterr().err
+    # a blank weight: the commands do not use weights, and the message says how to skip them
+    (bad / "interactions.csv").write_text("user,item,weight\n1,a,1\n2,b,\n")
+    assert main(["benchmark", "--data-dir", str(bad)]) == 2
+    assert "weight is ''" in (err := capsys.readouterr().err) and "--weight-col ''" in err
+    (bad / "interactions.csv").write_text("user,item\n1,a\n2,\n")
     # wrong column names: the option to set is named
     assert main(["benchmark", "--data-dir", str(catalog)]) == 2
     assert "--user-col" in capsys.readouterr().err
