@@ -3,13 +3,16 @@
 :class:`~sklearn.feature_extraction.text.TfidfVectorizer` with ``sublinear_tf=True`` and
 ``norm="l2"`` (overridable through ``text_params``; output always float32), so a long
 description does not outweigh a short one and a repeated word counts sub-linearly.  List cells
-are joined with spaces, missing values are empty documents.  Features: ``col__term``.  The
+are joined with spaces, missing values are empty documents.  Without ``text_params``, a column
+mostly in a script written without spaces (Chinese, Japanese, Thai...) is split into character
+unigrams and bigrams instead of words.  Features: ``col__term``.  The
 tokenizer is a Python loop (roughly 100-200k short documents/s), the dominant cost of
 ``transform``; ``ItemFeaturizer(n_jobs=...)`` splits large inputs over worker processes.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -22,6 +25,18 @@ from coldstart.features.blocks import LISTLIKE, Block, jsonable, present_rows, s
 __all__ = ["TextBlock", "tfidf_params_from_json"]
 
 _TFIDF_DEFAULTS: dict[str, Any] = {"sublinear_tf": True, "norm": "l2"}
+#: Scripts written without spaces between words (CJK ideographs, kana, Thai, Lao, Myanmar,
+#: Khmer): a whitespace tokenizer makes a whole title one token there.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf"
+                       "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
+#: their default: character unigrams and bigrams (what a word tokenizer cannot find there)
+_UNSPACED_PARAMS: dict[str, Any] = {"analyzer": "char", "ngram_range": (1, 2)}
+
+
+def unspaced_share(docs) -> float:
+    """Share of the non-empty documents that hold characters of a script written without spaces."""
+    docs = [d for d in docs if isinstance(d, str) and d]
+    return sum(bool(_UNSPACED.search(d)) for d in docs) / len(docs) if docs else 0.0
 
 
 def _text_strings(s: pd.Series) -> np.ndarray:
@@ -59,10 +74,14 @@ class TextBlock(Block):
     kind = "text"
 
     def fit_transform(self, X, cfg):
-        self.params = {**_TFIDF_DEFAULTS, **(cfg["text_params"] or {})}
+        docs = _text_strings(X[self.columns[0]])
+        # without text_params, a column mostly in a script written without spaces gets
+        # character n-grams (a word tokenizer would make each title one token)
+        unspaced = not cfg["text_params"] and unspaced_share(docs[:20_000]) >= 0.5
+        self.params = {**_TFIDF_DEFAULTS, **(_UNSPACED_PARAMS if unspaced else {}), **(cfg["text_params"] or {})}
         self.vectorizer = TfidfVectorizer(**self.params, dtype=np.float32)
         try:
-            Z = self.vectorizer.fit_transform(_text_strings(X[self.columns[0]]))
+            Z = self.vectorizer.fit_transform(docs)
         except ValueError as exc:  # empty vocabulary, bad min_df...
             raise ValueError(f"text column {self.columns[0]!r}: {exc}") from exc
         self.n_features = len(self.vectorizer.vocabulary_)
