@@ -401,8 +401,7 @@ class FrameRecommender(BaseEstimator):
         return self._frame(ext, ids, scores, "query_item")
 
     def _frame(self, ext, ids, scores, key) -> pd.DataFrame:
-        """Rows of the lists without their padding: no id (-1), or an item the index-space
-        contract puts last at score -inf (already liked or filtered) when fewer remain than N."""
+        """The lists' rows without padding (id -1, or a liked / filtered item last at -inf)."""
         ids, scores = np.atleast_2d(ids), np.atleast_2d(scores)
         keep = (ids >= 0) & ~np.isneginf(scores)
         rows = np.repeat(np.arange(len(ext)), ids.shape[1]).reshape(ids.shape)
