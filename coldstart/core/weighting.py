@@ -16,6 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 from coldstart.core.validation import check_item_features
 
 _TRANSFORM_BLOCK_ROWS = 65536  # rows weighted at a time (their temporaries, not the whole matrix's)
+#: a float32 row norm below this lost its squares to underflow: taken again in float64
+_TINY_NORM = 1e-18
 
 
 def _sublinear(x: np.ndarray) -> np.ndarray:
@@ -151,8 +153,10 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
                     Xb = sp.csr_matrix((data, cols, ptr - ptr[0]), shape=(len(counts), X.shape[1]))
                     with np.errstate(over="ignore"):  # an overflowing row is taken again below
                         norms = np.sqrt(np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel())
-                    over = np.flatnonzero(~np.isfinite(norms))
-                    if over.size:  # squares past float32's range: those rows' norms in float64
+                    # squares past float32's range, or below it (values near 1e-20 square to
+                    # nothing): those rows' norms in float64
+                    over = np.flatnonzero(~np.isfinite(norms) | ((norms < _TINY_NORM) & (counts > 0)))
+                    if over.size:
                         Xo = Xb[over].astype(np.float64)
                         norms = norms.astype(np.float64)
                         norms[over] = np.sqrt(np.asarray(Xo.multiply(Xo).sum(axis=1)).ravel())
@@ -166,8 +170,8 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
         if self.norm == "l2":
             with np.errstate(over="ignore"):  # an overflowing row is taken again below
                 norms = np.linalg.norm(X, axis=1, keepdims=True)
-            over = np.flatnonzero(~np.isfinite(norms[:, 0]))
-            if over.size:  # squares past float32's range: those rows normalised in float64
+            over = np.flatnonzero(~np.isfinite(norms[:, 0]) | ((norms[:, 0] < _TINY_NORM) & X.any(axis=1)))
+            if over.size:  # squares past float32's range or below it: those rows normalised in float64
                 Xo = X[over].astype(np.float64)
                 X[over] = Xo / np.linalg.norm(Xo, axis=1, keepdims=True)
                 norms[over] = 1.0

@@ -116,3 +116,19 @@ def test_state_round_trip():
 })
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("scheme", ["auto", "none"])
+@pytest.mark.parametrize("sparse", [True, False])
+def test_tiny_values_are_normalised_like_any_others(sparse, scheme):
+    """Rows of values near 1e-25 (float32 squares underflow to 0) are L2-normalised as the
+    same rows at scale 1: their norm was read as 0 and every item vector of the fit was zero."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((40, 6)) * (rng.random((40, 6)) < 0.5)).astype(np.float32)
+    X[0] = 0.0
+    ref = AttributeWeighting(scheme=scheme).fit(X).transform(X)
+    tiny = X * np.float32(1e-25)
+    got = AttributeWeighting(scheme=scheme).fit(tiny).transform(sp.csr_matrix(tiny) if sparse else tiny)
+    got = got.toarray() if sp.issparse(got) else got
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    assert np.allclose(np.linalg.norm(got[1:], axis=1)[np.abs(X[1:]).sum(1) > 0], 1.0, atol=1e-5)
