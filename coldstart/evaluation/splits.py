@@ -13,6 +13,7 @@ per line.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
@@ -385,6 +386,11 @@ def protocol_split(user_items: sp.spmatrix, cold_fraction: float = 0.1,
     items = _column_items(X)
     perm = rng.permutation(items)
     n_cold = int(np.floor(cold_fraction * items.size))
+    if n_cold == 0 and cold_fraction > 0:
+        warnings.warn(f"protocol_split: {items.size} items with interactions at cold_fraction={cold_fraction} "
+                      "hold no cold item (floor of the share): the cold validation and test parts are "
+                      f"empty; at least {int(np.ceil(1 / cold_fraction))} items are needed for one",
+                      UserWarning, stacklevel=2)
     cold_val_items = perm[:n_cold]
     cold_test_items = perm[n_cold:2 * n_cold]
 

@@ -221,3 +221,11 @@ def test_item_kfold_on_split_uses_train(interactions):
         assert not np.isin(items, s.cold_test_items).any()
     with pytest.raises(ValueError, match="n_splits must be an integer >= 2; received 1"):
         next(item_kfold(interactions, n_splits=1))
+
+
+def test_a_catalog_too_small_for_a_cold_item_is_warned_about():
+    """Fewer than 1 / cold_fraction items: the cold parts are empty, and the split says so."""
+    X = sp.random(30, 9, density=0.5, format="csr", random_state=0, dtype=np.float32)
+    with pytest.warns(UserWarning, match="no cold item"):
+        s = protocol_split(X)
+    assert s.cold_val.nnz == 0 and s.cold_test.nnz == 0
