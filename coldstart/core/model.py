@@ -353,11 +353,12 @@ class ColdStartRecommender(FitStrategies, Warmup, ColdUsers, Serving, Uncertaint
             self.featurizer_ = None
         X = check_item_features(item_features, n_rows=n_items)
         if X.shape[1] == 1:
+            advice = ("give the items more attribute columns" if self.featurizer is not None else
+                      "pass a number through ItemFeaturizer (it bins it) or give more attribute columns")
             warnings.warn("item_features has a single column: every zero-shot vector lies on one "
                           "direction, so new items rank alike for every user (with the default row "
-                          "normalisation they are all the same vector); pass a number through "
-                          "ItemFeaturizer (it bins it) or give more attribute columns", UserWarning,
-                          stacklevel=3)
+                          f"normalisation they are all the same vector); {advice}", UserWarning,
+                          stacklevel=4)  # fit -> _fit_state -> _validated
         self.n_users_, self.n_items_ = n_users, n_items
         self.n_features_in_ = X.shape[1]
         if user_items.nnz == 0:

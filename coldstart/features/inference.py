@@ -24,10 +24,10 @@ non-missing value is ignored.
       pieces are short (<= 3 words on average) and pieces are re-used more than whole values
       (``tokens / distinct tokens >= 1.25 * values / distinct values``).  Among qualifying
       delimiters the most frequent one wins.  Prose with commas fails the last two tests;
-   d. single-token strings (< 5 % contain whitespace) mostly in a script written without
-      spaces (CJK, Thai...) and more than half unique -> ``text`` (titles, split into
-      characters); other single-token strings that are >= 95 % unique (>= 10 values)
-      -> ``ignore`` (id-like: SKUs, URLs, hashes);
+   d. single-token strings (< 5 % contain whitespace) that are >= 95 % unique: mostly in a
+      script written without spaces (CJK, Thai...) -> ``text`` (titles, split into characters
+      unless ``text_params`` choose the tokens); otherwise (>= 10 values) -> ``ignore``
+      (id-like: SKUs, URLs, hashes);
    e. at most ``categorical_max_unique`` distinct values and on average each value repeated
       at least twice, the most frequent value left out (distinct/non-missing <= 0.5 among the
       others: a placeholder such as "No description available." on most rows does not make
@@ -204,6 +204,8 @@ def _infer_strings(name: str, s: pd.Series, sample: np.ndarray, all_strings: boo
 
     strings = category_strings(s)
     nonempty = strings[strings != ""]
+    if nonempty.size == 0:  # values whose text is blank
+        return "ignore", "no non-blank value", {}
     counts = pd.Series(nonempty).value_counts()
     n_unique = len(counts)
     ratio = n_unique / nonempty.size
@@ -213,7 +215,7 @@ def _infer_strings(name: str, s: pd.Series, sample: np.ndarray, all_strings: boo
     single = (words > 1).mean() < 0.05
     # (d) id-like strings; unique strings in a script written without spaces are text there
     # (titles), not ids
-    if single and ratio > 0.5 and unspaced_share(strs_sample) >= 0.5:
+    if single and ratio >= 0.95 and unspaced_share(strs_sample) >= 0.5:
         return "text", "a script written without spaces (character n-grams)", {}
     if single and ratio >= 0.95 and nonempty.size >= _MIN_ROWS_ID:
         return "ignore", "id-like (unique single-token strings)", {}

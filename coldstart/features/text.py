@@ -3,9 +3,9 @@
 :class:`~sklearn.feature_extraction.text.TfidfVectorizer` with ``sublinear_tf=True`` and
 ``norm="l2"`` (overridable through ``text_params``; output always float32), so a long
 description does not outweigh a short one and a repeated word counts sub-linearly.  List cells
-are joined with spaces, missing values are empty documents.  Without ``text_params``, a column
-mostly in a script written without spaces (Chinese, Japanese, Thai...) is split into character
-unigrams and bigrams instead of words.  Features: ``col__term``.  The
+are joined with spaces, missing values are empty documents.  A column mostly written without
+spaces between words (Chinese, Japanese, Thai...) is split into character unigrams and bigrams
+instead of words, unless ``text_params`` set the ``analyzer``, ``tokenizer`` or ``token_pattern``.  Features: ``col__term``.  The
 tokenizer is a Python loop (roughly 100-200k short documents/s), the dominant cost of
 ``transform``; ``ItemFeaturizer(n_jobs=...)`` splits large inputs over worker processes.
 """
@@ -33,10 +33,17 @@ _UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3
 _UNSPACED_PARAMS: dict[str, Any] = {"analyzer": "char", "ngram_range": (1, 2)}
 
 
+#: text_params that choose the tokens themselves: then the user's choice stands
+_TOKEN_PARAMS = ("analyzer", "tokenizer", "token_pattern")
+
+
 def unspaced_share(docs) -> float:
-    """Share of the non-empty documents that hold characters of a script written without spaces."""
+    """Share of the non-empty documents written without spaces between words: characters of such
+    a script, and fewer than one space per four characters (text already split into words by
+    spaces keeps its words)."""
     docs = [d for d in docs if isinstance(d, str) and d]
-    return sum(bool(_UNSPACED.search(d)) for d in docs) / len(docs) if docs else 0.0
+    hits = sum(bool(_UNSPACED.search(d)) and 4 * d.count(" ") < len(d) for d in docs)
+    return hits / len(docs) if docs else 0.0
 
 
 def _text_strings(s: pd.Series) -> np.ndarray:
@@ -75,10 +82,11 @@ class TextBlock(Block):
 
     def fit_transform(self, X, cfg):
         docs = _text_strings(X[self.columns[0]])
-        # without text_params, a column mostly in a script written without spaces gets
-        # character n-grams (a word tokenizer would make each title one token)
-        unspaced = not cfg["text_params"] and unspaced_share(docs[:20_000]) >= 0.5
-        self.params = {**_TFIDF_DEFAULTS, **(_UNSPACED_PARAMS if unspaced else {}), **(cfg["text_params"] or {})}
+        given = cfg["text_params"] or {}
+        # a column mostly in a script written without spaces gets character n-grams (a word
+        # tokenizer would make each title one token), unless text_params choose the tokens
+        unspaced = not any(p in given for p in _TOKEN_PARAMS) and unspaced_share(docs) >= 0.5
+        self.params = {**_TFIDF_DEFAULTS, **(_UNSPACED_PARAMS if unspaced else {}), **given}
         self.vectorizer = TfidfVectorizer(**self.params, dtype=np.float32)
         try:
             Z = self.vectorizer.fit_transform(docs)

@@ -59,6 +59,18 @@ def test_a_placeholder_on_most_rows_does_not_hide_text(placeholder):
     assert feat.kinds_ == {"description": "text", "genre": "categorical", "brand": "categorical"}
 
 
+def test_objects_whose_text_is_blank_are_ignored():
+    """Values whose str() is blank: the column is ignored (it raised ZeroDivisionError)."""
+    class Blank:
+        def __str__(self):
+            return "  "
+
+    with pytest.warns(ColumnIgnoredWarning):
+        feat = ItemFeaturizer().fit(pd.DataFrame({"b": [Blank() for _ in range(20)],
+                                                  "g": ["x", "y"] * 10}))
+    assert feat.kinds_["b"] == "ignore"
+
+
 def test_high_cardinality_short_labels_and_daily_dates():
     n = 400
     rng = np.random.default_rng(4)

@@ -157,8 +157,9 @@ def read_split_ids(path: str | os.PathLike, user_ids: Any, item_ids: Any):
             raise FileNotFoundError(f"split folder {path} has no {part}.csv; expected "
                                     f"{[p + '.csv' for p in SPLIT_PARTS]}")
         df = read_table(f)
-        if [c.strip() for c in df.columns] != ["user", "item"]:
-            raise ValueError(f"{f}, line 1: header must be 'user,item'; received {','.join(df.columns)!r}")
+        if [str(c).strip() for c in df.columns] != ["user", "item"]:
+            raise ValueError(f"{f}, line 1: header must be 'user,item'; received {','.join(map(str, df.columns))!r}")
+        df.columns = ["user", "item"]  # a header written "user, item" names the same columns
         where = Where(str(f), True)
         u = lookup(users_ix, id_strings(df["user"]), "user", where, "the dataset's users")
         i = lookup(items_ix, id_strings(df["item"]), "item", where, "the dataset's items")

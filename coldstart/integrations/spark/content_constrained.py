@@ -148,19 +148,19 @@ def fit_content_constrained(interactions: "DataFrame", item_attributes: "DataFra
     cached: list = [summed]
     shipped: list = []
     try:
-        agg = summed.agg(F.count(F.lit(1)).alias("n"), F.max(u).alias("mu"),
+        agg = summed.agg(F.count(F.when(r > 0, 1)).alias("n"), F.max(u).alias("mu"),
                          F.countDistinct(F.when(r > 0, u)).alias("au"), F.countDistinct(F.when(r > 0, i)).alias("ai"),
                          F.percentile_approx(F.when(r > 0, r.cast("float")), 0.5, 1_000_000).alias("median_r"),
                          F.sum(F.when(bad_id, 1).otherwise(0)).alias("bad_id"),
                          F.sum(F.when(bad_r, 1).otherwise(0)).alias("bad_r")).first()
-        if agg["n"] == 0:
-            raise ValueError("interactions is empty; expected some (user, item) pairs")
         if agg["bad_id"]:
             raise ValueError(f"interactions hold {agg['bad_id']} rows with a null or negative {user_col!r} or "
                              f"{item_col!r}; expected non-negative integer ids")
         if agg["bad_r"]:
             raise ValueError(f"interactions hold {agg['bad_r']} negative, null or non-finite "
                              f"{'ratings' if rating_col is None else repr(rating_col) + ' values'}")
+        if agg["n"] == 0:
+            raise ValueError("interactions hold no pair with a positive rating; expected some (user, item) pairs")
         n_users = int(agg["mu"]) + 1
         if alpha == "auto":  # ColdStartRecommender._alpha_for: over the users and items with interactions
             alpha_ = auto_alpha(agg["n"], int(agg["au"]), int(agg["ai"]), typical_weight=float(agg["median_r"] or 1.0))

@@ -136,6 +136,18 @@ def test_split_ids_keep_their_spaces(tmp_path):
         assert (getattr(back, part) != getattr(split, part)).nnz == 0
 
 
+def test_split_header_with_spaces_is_read(tmp_path):
+    """A split file whose header reads "user, item" names the same columns (it raised a bare
+    KeyError 'item')."""
+    folder = _write(tmp_path / "h", "user,item\n1,a\n2,b\n")
+    ds = load_folder(folder)
+    (folder / "split").mkdir()
+    for part, body in (("train", "user, item\n1,a\n"), ("warm_test", "user,item\n"),
+                       ("cold_val", "user,item\n2,b\n"), ("cold_test", "user,item\n")):
+        (folder / "split" / f"{part}.csv").write_text(body)
+    assert ds.load_split().train.nnz == 1
+
+
 def test_split_with_unknown_id_names_file_and_line(tmp_path):
     folder = _write(tmp_path / "c", "user,item\n1,a\n2,b\n")
     ds = load_folder(folder)
