@@ -135,14 +135,11 @@ class ItemFeaturizer(TransformerMixin, BaseEstimator):
     balance : {"present", "all", "none"}, default "present"
         Block balancing rule (this module's docstring).
     text_params : dict, optional
-        Extra :class:`~sklearn.feature_extraction.text.TfidfVectorizer`
-        arguments for every text column, e.g. ``{"min_df": 2,
-        "max_features": 50000, "ngram_range": (1, 2), "stop_words":
-        "english"}``.  Defaults: ``sublinear_tf=True, norm="l2"``, and for a
-        column written without spaces between words (Chinese, Japanese...)
-        ``analyzer="char", ngram_range=(1, 2)`` unless these params set the
-        ``analyzer``, ``tokenizer`` or ``token_pattern``; output is always
-        float32.  Must be JSON-serialisable for :meth:`get_state`.
+        Extra :class:`~sklearn.feature_extraction.text.TfidfVectorizer` arguments for
+        every text column, e.g. ``{"min_df": 2, "max_features": 50000, "ngram_range":
+        (1, 2), "stop_words": "english"}``.  Defaults: ``sublinear_tf=True, norm="l2"``
+        (char 1-2 grams for text without spaces: :mod:`~coldstart.features.text`);
+        output is always float32.  Must be JSON-serialisable for :meth:`get_state`.
     min_count : int, default 2
         Categories and labels seen fewer times at fit are dropped (treated as
         unseen).  The default drops values carried by a single item: they
