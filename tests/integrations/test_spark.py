@@ -459,6 +459,23 @@ def test_content_constrained_matches_local_half_steps(spark, clustered):
     np.testing.assert_allclose(ex.prior_weight_, pw, rtol=1e-4)
 
 
+def test_auto_alpha_counts_the_positive_pairs_as_local(spark, clustered):
+    """alpha "auto" on Spark counts the pairs, users and items with a positive rating, as the
+    local model (stored zeros are no interaction): zero-rating rows leave it where it was."""
+    ui, X, _, _ = clustered
+    train = _cold_split(ui).tocoo()
+    rng = np.random.default_rng(0)
+    extra = np.setdiff1d(rng.integers(0, ui.shape[0] * ui.shape[1], 300), train.row * ui.shape[1] + train.col)
+    z = sp.csr_matrix((np.r_[train.data, np.zeros(extra.size, np.float32)],
+                       (np.r_[train.row, extra // ui.shape[1]], np.r_[train.col, extra % ui.shape[1]])), shape=ui.shape)
+    assert z.nnz > train.nnz  # the zeros are stored
+    sm = SparkColdStartRecommender(factors=4, iterations=1, random_state=0).fit(
+        interactions_to_spark(spark, z, rating_col="rating"), csr_to_spark(spark, X), rating_col="rating")
+    local = ColdStartRecommender(factors=4, iterations=1, random_state=0, free_sweeps=0, map_alpha=3.0,
+                                 zero_shot_scale=2.0).fit(z, X)
+    assert sm.to_local(n_users=ui.shape[0], n_items=ui.shape[1])._alpha() == pytest.approx(local._alpha())
+
+
 def test_spark_als_method_and_bad_input(spark, clustered):
     ui, X, _, _ = clustered
     train = _cold_split(ui)
