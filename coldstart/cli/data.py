@@ -158,7 +158,9 @@ def load_data(args: argparse.Namespace, need_split: bool = True, need_features: 
         raise DataError(f"{label}: the item attributes give no feature ({exc}); expected an items table "
                         "with at least one attribute column that holds values") from None
     if need_features:
-        for what, X in (("", ds.item_features), (" (--features auto)", model_features)):
+        checked = [("", ds.item_features)] + ([(" (--features auto)", model_features)]
+                                              if model_features is not ds.item_features else [])
+        for what, X in checked:
             if X.shape[1] == 0 or sp.csr_matrix(X).count_nonzero() == 0:
                 source = "no items table" if ds.items is None else "no attribute value in the items table"
                 raise DataError(f"{label}: {source}{what}: {X.shape[1]} feature columns, none with a value; "

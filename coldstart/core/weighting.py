@@ -155,11 +155,11 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
                         norms = np.sqrt(np.asarray(Xb.multiply(Xb).sum(axis=1)).ravel())
                     # squares past float32's range, or below it (values near 1e-20 square to
                     # nothing): those rows' norms in float64
-                    over = np.flatnonzero(~np.isfinite(norms) | ((norms < _TINY_NORM) & (counts > 0)))
-                    if over.size:
-                        Xo = Xb[over].astype(np.float64)
+                    redo = np.flatnonzero(~np.isfinite(norms) | ((norms < _TINY_NORM) & (counts > 0)))
+                    if redo.size:
+                        Xo = Xb[redo].astype(np.float64)
                         norms = norms.astype(np.float64)
-                        norms[over] = np.sqrt(np.asarray(Xo.multiply(Xo).sum(axis=1)).ravel())
+                        norms[redo] = np.sqrt(np.asarray(Xo.multiply(Xo).sum(axis=1)).ravel())
                     norms[norms == 0] = 1.0
                     data /= np.repeat(norms, counts)
             return X
@@ -170,11 +170,11 @@ class AttributeWeighting(TransformerMixin, BaseEstimator):
         if self.norm == "l2":
             with np.errstate(over="ignore"):  # an overflowing row is taken again below
                 norms = np.linalg.norm(X, axis=1, keepdims=True)
-            over = np.flatnonzero(~np.isfinite(norms[:, 0]) | ((norms[:, 0] < _TINY_NORM) & X.any(axis=1)))
-            if over.size:  # squares past float32's range or below it: those rows normalised in float64
-                Xo = X[over].astype(np.float64)
-                X[over] = Xo / np.linalg.norm(Xo, axis=1, keepdims=True)
-                norms[over] = 1.0
+            redo = np.flatnonzero(~np.isfinite(norms[:, 0]) | ((norms[:, 0] < _TINY_NORM) & X.any(axis=1)))
+            if redo.size:  # squares past float32's range or below it: those rows normalised in float64
+                Xo = X[redo].astype(np.float64)
+                X[redo] = Xo / np.linalg.norm(Xo, axis=1, keepdims=True)
+                norms[redo] = 1.0
             norms[norms == 0] = 1.0
             X /= norms
         return X

@@ -215,10 +215,11 @@ def _infer_strings(name: str, s: pd.Series, sample: np.ndarray, all_strings: boo
     single = (words > 1).mean() < 0.05
     # (d) id-like strings; unique strings in a script written without spaces are text there
     # (titles), not ids
-    if single and ratio >= 0.95 and unspaced_share(strs_sample) >= 0.5:
-        return "text", "a script written without spaces (character n-grams)", {}
-    if single and ratio >= 0.95 and nonempty.size >= _MIN_ROWS_ID:
-        return "ignore", "id-like (unique single-token strings)", {}
+    if single and ratio >= 0.95:
+        if unspaced_share(strs_sample) >= 0.5:
+            return "text", "a script written without spaces (character n-grams)", {}
+        if nonempty.size >= _MIN_ROWS_ID:
+            return "ignore", "id-like (unique single-token strings)", {}
     # (e) low-cardinality
     if n_unique <= cfg["categorical_max_unique"] and ratio <= 0.5 and ratio_rest <= 0.5:
         return "categorical", f"{n_unique} distinct values", {"strings": strings}

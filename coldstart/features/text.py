@@ -5,8 +5,8 @@
 description does not outweigh a short one and a repeated word counts sub-linearly.  List cells
 are joined with spaces, missing values are empty documents.  A column mostly written without
 spaces between words (Chinese, Japanese, Thai...) is split into character unigrams and bigrams
-instead of words, unless ``text_params`` set the ``analyzer``, ``tokenizer`` or ``token_pattern``.  Features: ``col__term``.  The
-tokenizer is a Python loop (roughly 100-200k short documents/s), the dominant cost of
+instead of words, unless ``text_params`` set the ``analyzer``, ``tokenizer`` or
+``token_pattern``.  Features: ``col__term``.  The tokenizer is a Python loop (roughly 100-200k short documents/s), the dominant cost of
 ``transform``; ``ItemFeaturizer(n_jobs=...)`` splits large inputs over worker processes.
 """
 
@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 
-from coldstart.features.blocks import LISTLIKE, Block, jsonable, present_rows, str_array
+from coldstart.features.blocks import LISTLIKE, Block, jsonable, present_rows, sample_values, str_array
 
 __all__ = ["TextBlock", "tfidf_params_from_json"]
 
@@ -31,8 +31,6 @@ _UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3
                        "\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]")
 #: their default: character unigrams and bigrams (what a word tokenizer cannot find there)
 _UNSPACED_PARAMS: dict[str, Any] = {"analyzer": "char", "ngram_range": (1, 2)}
-
-
 #: text_params that choose the tokens themselves: then the user's choice stands
 _TOKEN_PARAMS = ("analyzer", "tokenizer", "token_pattern")
 
@@ -85,7 +83,7 @@ class TextBlock(Block):
         given = cfg["text_params"] or {}
         # a column mostly in a script written without spaces gets character n-grams (a word
         # tokenizer would make each title one token), unless text_params choose the tokens
-        unspaced = not any(p in given for p in _TOKEN_PARAMS) and unspaced_share(docs) >= 0.5
+        unspaced = not any(p in given for p in _TOKEN_PARAMS) and unspaced_share(sample_values(docs)) >= 0.5
         self.params = {**_TFIDF_DEFAULTS, **(_UNSPACED_PARAMS if unspaced else {}), **given}
         self.vectorizer = TfidfVectorizer(**self.params, dtype=np.float32)
         try:

@@ -136,25 +136,26 @@ def test_split_ids_keep_their_spaces(tmp_path):
         assert (getattr(back, part) != getattr(split, part)).nnz == 0
 
 
+def _split_files(folder, **bodies):
+    """``folder/split/<part>.csv`` for every part: ``bodies[part]``, or a header only."""
+    (folder / "split").mkdir()
+    for part in ("train", "warm_test", "cold_val", "cold_test"):
+        (folder / "split" / f"{part}.csv").write_text(bodies.get(part, "user,item\n"))
+
+
 def test_split_header_with_spaces_is_read(tmp_path):
     """A split file whose header reads "user, item" names the same columns (it raised a bare
     KeyError 'item')."""
     folder = _write(tmp_path / "h", "user,item\n1,a\n2,b\n")
     ds = load_folder(folder)
-    (folder / "split").mkdir()
-    for part, body in (("train", "user, item\n1,a\n"), ("warm_test", "user,item\n"),
-                       ("cold_val", "user,item\n2,b\n"), ("cold_test", "user,item\n")):
-        (folder / "split" / f"{part}.csv").write_text(body)
+    _split_files(folder, train="user, item\n1,a\n", cold_val="user,item\n2,b\n")
     assert ds.load_split().train.nnz == 1
 
 
 def test_split_with_unknown_id_names_file_and_line(tmp_path):
     folder = _write(tmp_path / "c", "user,item\n1,a\n2,b\n")
     ds = load_folder(folder)
-    (folder / "split").mkdir()
-    for part, body in (("train", "user,item\n1,a\n"), ("warm_test", "user,item\n"),
-                       ("cold_val", "user,item\n2,b\n"), ("cold_test", "user,item\n2,q\n")):
-        (folder / "split" / f"{part}.csv").write_text(body)
+    _split_files(folder, train="user,item\n1,a\n", cold_val="user,item\n2,b\n", cold_test="user,item\n2,q\n")
     with pytest.raises(ValueError, match=r"cold_test.csv, line 2: item 'q' is not in the dataset's items"):
         ds.load_split()
     with pytest.raises(FileNotFoundError, match="no interactions.csv"):
